@@ -1,0 +1,3 @@
+module github.com/contactmerge/contactmerge
+
+go 1.26

@@ -1,0 +1,206 @@
+package contactmerge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// GroupState is the state of a merge group. See the state machine in
+// ARCHITECTURE.md; CanTransition encodes its edges.
+type GroupState string
+
+// The group states.
+const (
+	StateProposed    GroupState = "proposed"    // found by match, awaiting review
+	StateApproved    GroupState = "approved"    // approved by a person or a policy, awaiting preflight
+	StateRejected    GroupState = "rejected"    // rejected by review; never merged
+	StateReady       GroupState = "ready"       // preflight passed; may be submitted
+	StateInFlight    GroupState = "in_flight"   // intent committed; a merge request may be on the wire
+	StateUnknown     GroupState = "unknown"     // the outcome of a request is not known; verify before anything else
+	StateMerged      GroupState = "merged"      // merged exactly once; CanonicalID is the result
+	StateQuarantined GroupState = "quarantined" // waiting for activity to end (RetryAt) or a conflict to clear
+	StateSplit       GroupState = "split"       // replaced by child groups (bisection or re-plan)
+	StateDropped     GroupState = "dropped"     // nothing left to merge (members deleted or already one contact)
+	StateFailed      GroupState = "failed"      // permanent error; Reason says why
+)
+
+// AllStates lists every group state in display order.
+var AllStates = []GroupState{ //nolint:gochecknoglobals // immutable table
+	StateProposed, StateApproved, StateRejected, StateReady, StateInFlight, StateUnknown,
+	StateMerged, StateQuarantined, StateSplit, StateDropped, StateFailed,
+}
+
+// transitions is the edge list of the state machine. Any state may move to
+// failed; that edge is implicit.
+var transitions = map[GroupState][]GroupState{ //nolint:gochecknoglobals // immutable table
+	StateProposed:    {StateApproved, StateRejected, StateProposed},
+	StateApproved:    {StateReady, StateQuarantined, StateRejected, StateProposed, StateSplit, StateDropped, StateMerged},
+	StateRejected:    {StateApproved, StateProposed},
+	StateReady:       {StateInFlight, StateApproved, StateQuarantined, StateRejected, StateSplit, StateDropped},
+	StateInFlight:    {StateMerged, StateUnknown, StateReady, StateSplit, StateQuarantined},
+	StateUnknown:     {StateMerged, StateReady, StateInFlight},
+	StateQuarantined: {StateApproved, StateRejected},
+	StateFailed:      {StateApproved},
+}
+
+// Valid reports whether s is one of the defined states.
+func (s GroupState) Valid() bool { return slices.Contains(AllStates, s) }
+
+// Terminal reports whether no automatic step leaves s (a person may still
+// re-approve a rejected or failed group).
+func (s GroupState) Terminal() bool {
+	switch s {
+	case StateMerged, StateRejected, StateSplit, StateDropped, StateFailed:
+		return true
+	}
+	return false
+}
+
+// CanTransition reports whether the state machine allows from → to.
+func CanTransition(from, to GroupState) bool {
+	if !from.Valid() || !to.Valid() {
+		return false
+	}
+	if to == StateFailed {
+		return from != StateMerged && from != StateSplit
+	}
+	return slices.Contains(transitions[from], to)
+}
+
+// GroupID returns the stable id of a group: a hash of its sorted, distinct
+// member ids. The same members always give the same id.
+func GroupID(members []string) string {
+	m := SortedIDs(members)
+	h := sha256.Sum256([]byte(strings.Join(m, "\n")))
+	return "g_" + hex.EncodeToString(h[:10])
+}
+
+// IdempotencyKey returns the key recorded with each merge attempt: a hash of
+// the sorted member ids and the plan version. Genesys Cloud honours no
+// Idempotency-Key header on External Contacts, so the key lives in the ledger.
+func IdempotencyKey(members []string, planVersion int) string {
+	m := SortedIDs(members)
+	h := sha256.Sum256(fmt.Appendf(nil, "%s\nv%d", strings.Join(m, "\n"), planVersion))
+	return hex.EncodeToString(h[:16])
+}
+
+// SortedIDs returns a sorted copy of ids without duplicates or empty ids.
+func SortedIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Group is a set of contacts believed to be one customer, and everything
+// needed to merge them exactly once.
+type Group struct {
+	ID         string     `json:"groupId"`
+	ParentID   string     `json:"parentId,omitempty"` // set on groups created by bisection or re-plan
+	Members    []string   `json:"memberIds"`          // sorted contact ids
+	SurvivorID string     `json:"survivorId"`         // the member whose values win
+	State      GroupState `json:"state"`
+	Confidence float64    `json:"confidence"` // 0..1, the weakest link's match probability
+
+	// Merged is the record sent as valueOverride: the survivorship result.
+	Merged *Contact `json:"merged,omitempty"`
+	// Unkept lists values that fit no slot of the merged record.
+	Unkept      []UnkeptValue `json:"unkept,omitempty"`
+	Explanation *Explanation  `json:"explanation,omitempty"`
+
+	PlanVersion    int       `json:"planVersion"`
+	Attempts       int       `json:"attempts"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	CanonicalID    string    `json:"canonicalId,omitempty"` // the platform's merge result
+	Reason         string    `json:"reason,omitempty"`      // why quarantined, failed, dropped or split
+	RetryAt        time.Time `json:"retryAt,omitzero"`      // when a quarantined group is retried
+	Quarantines    int       `json:"quarantines,omitempty"` // how often it was quarantined (backoff exponent)
+	CreatedAt      time.Time `json:"createdAt,omitzero"`
+	UpdatedAt      time.Time `json:"updatedAt,omitzero"`
+	// Version increases with every change; Transition uses it for optimistic
+	// concurrency.
+	Version int64 `json:"version"`
+}
+
+// UnkeptValue is a member's value that survivorship could not place in the
+// merged record (for example a fifth distinct phone number).
+type UnkeptValue struct {
+	ContactID string `json:"contactId"`
+	Field     string `json:"field"`
+	Value     string `json:"value"`
+}
+
+// Explanation is why a group was formed: the scored links between members.
+type Explanation struct {
+	Links []PairEvidence `json:"links"`
+	Notes []string       `json:"notes,omitempty"`
+}
+
+// PairEvidence is the score of one candidate pair, with each field's
+// contribution (a Splink-style waterfall: prior + Σ field weights = total).
+type PairEvidence struct {
+	A           string          `json:"a"`
+	B           string          `json:"b"`
+	Weight      float64         `json:"weight"`      // total match weight, log2 Bayes factor incl. prior
+	Probability float64         `json:"probability"` // match probability from Weight
+	Fields      []FieldEvidence `json:"fields"`
+}
+
+// FieldEvidence is one field comparison of a pair.
+type FieldEvidence struct {
+	Field  string  `json:"field"`
+	Level  string  `json:"level"`  // e.g. "exact", "jw>=0.92", "missing"
+	Weight float64 `json:"weight"` // log2(m/u), term-frequency adjusted
+	A      string  `json:"a,omitempty"`
+	B      string  `json:"b,omitempty"`
+}
+
+// Decision is a reviewer's verdict on a group.
+type Decision struct {
+	GroupID  string    `json:"groupId"`
+	Approve  bool      `json:"approve"`
+	Actor    string    `json:"actor"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+	Survivor string    `json:"survivorId,omitempty"` // optional override of the survivor
+}
+
+// LedgerKind classifies an audit ledger row.
+type LedgerKind string
+
+// Ledger row kinds.
+const (
+	LedgerTransition LedgerKind = "transition" // a group changed state
+	LedgerAPI        LedgerKind = "api"        // a mutation request was sent to the platform
+	LedgerNote       LedgerKind = "note"       // an observation (anomaly, re-plan, unkept values)
+)
+
+// LedgerEvent is one row of the append-only audit ledger. Rows are written in
+// the same transaction as the state change they record and never updated.
+type LedgerEvent struct {
+	Seq            int64           `json:"seq"`
+	At             time.Time       `json:"at"`
+	Kind           LedgerKind      `json:"kind"`
+	GroupID        string          `json:"groupId,omitempty"`
+	From           GroupState      `json:"from,omitempty"`
+	To             GroupState      `json:"to,omitempty"`
+	Actor          string          `json:"actor,omitempty"`
+	Attempt        int             `json:"attempt,omitempty"`
+	IdempotencyKey string          `json:"idempotencyKey,omitempty"`
+	Request        string          `json:"request,omitempty"` // a summary, never a secret
+	Status         int             `json:"status,omitempty"`  // HTTP status of the response, 0 if none
+	CorrelationID  string          `json:"correlationId,omitempty"`
+	CanonicalID    string          `json:"canonicalId,omitempty"`
+	BeforeImages   json.RawMessage `json:"beforeImages,omitempty"` // []Contact as read before the merge
+	Unkept         []UnkeptValue   `json:"unkept,omitempty"`
+	Detail         string          `json:"detail,omitempty"`
+}

@@ -1,0 +1,155 @@
+package contactmerge
+
+import (
+	"context"
+	"time"
+)
+
+// Store is contactmerge's persistence: the contact snapshot, scan progress,
+// merge groups with their state machine, review decisions, member leases and
+// the append-only audit ledger. store.Open returns the SQLite or PostgreSQL
+// implementation; both pass the same conformance suite (store/storetest).
+//
+// Every method that changes a group writes its ledger rows in the same
+// transaction. Errors carry the codes of error.go: ENOTFOUND for a missing
+// group or contact, ECONFLICT for a lost race (state, version or lease),
+// EINVALID for bad arguments.
+type Store interface {
+	// Close releases the store's connections.
+	Close() error
+
+	// UpsertContacts inserts or replaces snapshot contacts by id. A stored
+	// contact is replaced only when the incoming ModifyDate is not older.
+	UpsertContacts(ctx context.Context, cs []Contact) error
+	// DeleteContacts removes contacts from the snapshot (merged away or
+	// deleted on the platform). Unknown ids are ignored.
+	DeleteContacts(ctx context.Context, ids []string) error
+	// Contacts returns the stored contacts with the given ids; missing ids
+	// are absent from the map.
+	Contacts(ctx context.Context, ids []string) (map[string]Contact, error)
+	// EachContact calls fn for every snapshot contact in id order, stopping at
+	// the first error fn returns.
+	EachContact(ctx context.Context, fn func(*Contact) error) error
+	// EachNorm calls fn with every contact's id and the normalized form the
+	// store's Normalizer produced when it was written (nil if it had none).
+	// It is the matcher's fast path: it does not decode contact JSON.
+	EachNorm(ctx context.Context, fn func(id string, norm []byte) error) error
+	// CountContacts returns the number of snapshot contacts.
+	CountContacts(ctx context.Context) (int64, error)
+
+	// ScanState returns the progress of the named scan (zero value with the
+	// name set when it never ran).
+	ScanState(ctx context.Context, name string) (ScanState, error)
+	// SaveScanPage upserts a page of contacts and records the new scan state
+	// in one transaction, so a resumed scan never loses or re-counts a page.
+	SaveScanPage(ctx context.Context, st ScanState, page []Contact) error
+	// ResetScan forgets the named scan's cursor so that the next scan starts
+	// from the beginning.
+	ResetScan(ctx context.Context, name string) error
+
+	// SaveProposals writes the groups of a match run (states are ignored:
+	// new groups start proposed). Existing groups with the same id keep
+	// their state and decisions and get the new explanation, confidence and
+	// merged record while they are proposed, approved or rejected. Groups
+	// that are proposed, approved, rejected or quarantined and absent from
+	// groups are superseded: deleted, with a ledger note.
+	SaveProposals(ctx context.Context, groups []Group, actor string) (ProposalResult, error)
+	// Group returns one group (ENOTFOUND if absent).
+	Group(ctx context.Context, id string) (Group, error)
+	// Groups returns the groups matching f, ordered by id.
+	Groups(ctx context.Context, f GroupFilter) ([]Group, error)
+	// CountByState returns the number of groups in each state.
+	CountByState(ctx context.Context) (map[GroupState]int, error)
+	// Transition applies t atomically: see Transition.
+	Transition(ctx context.Context, t Transition) (Group, error)
+	// Decisions returns the review decisions recorded for a group, oldest first.
+	Decisions(ctx context.Context, groupID string) ([]Decision, error)
+
+	// AcquireLeases leases every id to owner for ttl, all or none, and returns
+	// a fencing token larger than any issued before. Ids already leased to
+	// owner are extended. ECONFLICT if another owner holds an unexpired lease.
+	AcquireLeases(ctx context.Context, owner string, ids []string, ttl time.Duration) (int64, error)
+	// ReleaseLeases releases owner's leases on ids; others' leases are untouched.
+	ReleaseLeases(ctx context.Context, owner string, ids []string) error
+
+	// AppendLedger appends rows that record no state change (notes, reads).
+	AppendLedger(ctx context.Context, events ...LedgerEvent) error
+	// Ledger calls fn for each ledger row matching f in sequence order.
+	Ledger(ctx context.Context, f LedgerFilter, fn func(LedgerEvent) error) error
+}
+
+// Normalizer computes the matcher's normalized form of a contact; a store
+// keeps it beside the contact JSON (see Store.EachNorm). It must be safe for
+// concurrent use.
+type Normalizer func(*Contact) []byte
+
+// ScanState is the saved progress of a cursor scan.
+type ScanState struct {
+	Name      string    `json:"name"`
+	Cursor    string    `json:"cursor,omitempty"` // cursor of the next page; "" before the first page
+	Pages     int       `json:"pages"`
+	Contacts  int64     `json:"contacts"`
+	Done      bool      `json:"done"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// ProposalResult counts what SaveProposals did.
+type ProposalResult struct {
+	Created    int `json:"created"`
+	Kept       int `json:"kept"`
+	Superseded int `json:"superseded"`
+}
+
+// GroupFilter selects groups. Zero fields select everything.
+type GroupFilter struct {
+	IDs           []string
+	States        []GroupState
+	MinConfidence float64   // groups with Confidence >= MinConfidence
+	RetryBefore   time.Time // groups whose RetryAt is not after this time
+	AfterID       string    // keyset paging: ids greater than this
+	Limit         int
+}
+
+// Transition is an atomic change of one group. In a single transaction the
+// store loads the group, checks that its state is one of From (when From is
+// not empty) and its Version equals Version (when non-zero), checks
+// CanTransition(state, To) (a group may also "move" to its own state to
+// record an update), verifies Lease (when set), calls Update on a copy, sets
+// State = To, bumps Version, writes the group, inserts Children, applies the
+// contact changes, records Decision, and appends a transition ledger row
+// (Detail, Actor) followed by Events. Any failed check returns ECONFLICT and
+// changes nothing.
+type Transition struct {
+	GroupID  string
+	From     []GroupState
+	To       GroupState
+	Version  int64
+	Actor    string
+	Detail   string
+	Update   func(*Group)
+	Lease    *Lease
+	Children []Group
+	Decision *Decision
+	// Events are extra ledger rows (API calls, notes) for the same group.
+	Events []LedgerEvent
+	// UpsertContacts and DeleteContacts update the snapshot in the same
+	// transaction (the merge result replaces its inputs).
+	UpsertContacts []Contact
+	DeleteContacts []string
+}
+
+// Lease identifies leases that must still be held, unexpired, by Owner with
+// fencing token Token on every member of the group for a Transition to apply.
+type Lease struct {
+	Owner string
+	Token int64
+}
+
+// LedgerFilter selects ledger rows. Zero fields select everything.
+type LedgerFilter struct {
+	GroupID  string
+	AfterSeq int64
+	Kinds    []LedgerKind
+	Limit    int
+}
