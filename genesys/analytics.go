@@ -1,0 +1,206 @@
+package genesys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Limits of the analytics helpers.
+const (
+	// AnalyticsBatch is the number of contact ids OR-ed in one query.
+	AnalyticsBatch = 100
+	// AnalyticsPageSize is the page size ActiveConversations asks for.
+	AnalyticsPageSize = 100
+	// analyticsMaxPages stops paging a query that never ends.
+	analyticsMaxPages = 1000
+)
+
+// AnalyticsService is the analytics conversation-details API.
+type AnalyticsService service
+
+// Interval is a time interval; its String form is the ISO-8601
+// "start/end" the analytics API takes.
+type Interval struct{ Start, End time.Time }
+
+// String returns "start/end" in UTC RFC 3339 with milliseconds.
+func (i Interval) String() string {
+	const f = "2006-01-02T15:04:05.000Z"
+	return i.Start.UTC().Format(f) + "/" + i.End.UTC().Format(f)
+}
+
+// Predicate is a conversation or segment detail query predicate.
+type Predicate struct {
+	Type      string `json:"type,omitempty"`      // dimension | property | metric
+	Dimension string `json:"dimension,omitempty"` // e.g. externalContactId, conversationEnd
+	Operator  string `json:"operator,omitempty"`  // matches | exists | notExists
+	Value     string `json:"value,omitempty"`
+}
+
+// Clause is a group of predicates inside a filter.
+type Clause struct {
+	Type       string      `json:"type"` // and | or
+	Predicates []Predicate `json:"predicates"`
+}
+
+// Filter is a conversation or segment filter.
+type Filter struct {
+	Type       string      `json:"type"` // and | or
+	Predicates []Predicate `json:"predicates,omitempty"`
+	Clauses    []Clause    `json:"clauses,omitempty"`
+}
+
+// Paging selects a page of a query.
+type Paging struct {
+	PageSize   int `json:"pageSize"`
+	PageNumber int `json:"pageNumber"`
+}
+
+// ConversationQuery is the body of POST
+// /api/v2/analytics/conversations/details/query.
+type ConversationQuery struct {
+	Interval            string   `json:"interval"`
+	Order               string   `json:"order,omitempty"`   // asc | desc | unordered
+	OrderBy             string   `json:"orderBy,omitempty"` // conversationStart | …
+	Paging              *Paging  `json:"paging,omitempty"`
+	ConversationFilters []Filter `json:"conversationFilters,omitempty"`
+	SegmentFilters      []Filter `json:"segmentFilters,omitempty"`
+}
+
+// AnalyticsSession is a participant session (only what contactmerge reads).
+type AnalyticsSession struct {
+	SessionID string `json:"sessionId,omitempty"`
+	MediaType string `json:"mediaType,omitempty"`
+	Direction string `json:"direction,omitempty"`
+}
+
+// AnalyticsParticipant is a participant of an analytics conversation.
+type AnalyticsParticipant struct {
+	ParticipantID     string             `json:"participantId,omitempty"`
+	ParticipantName   string             `json:"participantName,omitempty"`
+	Purpose           string             `json:"purpose,omitempty"`
+	ExternalContactID string             `json:"externalContactId,omitempty"`
+	Sessions          []AnalyticsSession `json:"sessions,omitempty"`
+}
+
+// AnalyticsConversation is one conversation of a details query.
+type AnalyticsConversation struct {
+	ConversationID    string                 `json:"conversationId"`
+	ConversationStart *time.Time             `json:"conversationStart,omitempty"`
+	ConversationEnd   *time.Time             `json:"conversationEnd,omitempty"`
+	Participants      []AnalyticsParticipant `json:"participants,omitempty"`
+}
+
+// ConversationQueryResponse is the answer of a details query.
+type ConversationQueryResponse struct {
+	Conversations []AnalyticsConversation `json:"conversations,omitempty"`
+	TotalHits     int                     `json:"totalHits"`
+}
+
+// QueryConversationDetails sends POST
+// /api/v2/analytics/conversations/details/query. It only reads, so it is
+// retried after 5xx and network errors.
+func (s *AnalyticsService) QueryConversationDetails(ctx context.Context, q *ConversationQuery) (*ConversationQueryResponse, *Response, error) {
+	if q == nil || q.Interval == "" {
+		return nil, nil, errors.New("genesys: a conversation query needs an interval")
+	}
+	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/analytics/conversations/details/query", q)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := new(ConversationQueryResponse)
+	resp, err := s.client.Do(req, out)
+	if err != nil {
+		return nil, resp, err
+	}
+	return out, resp, nil
+}
+
+// ActiveConversationsQuery returns the query for the active conversations
+// (conversationEnd notExists) of up to AnalyticsBatch contact ids (OR-ed
+// externalContactId segment predicates), for one page.
+func ActiveConversationsQuery(contactIDs []string, interval Interval, pageNumber int) *ConversationQuery {
+	preds := make([]Predicate, len(contactIDs))
+	for i, id := range contactIDs {
+		preds[i] = Predicate{Type: "dimension", Dimension: "externalContactId", Operator: "matches", Value: id}
+	}
+	return &ConversationQuery{
+		Interval: interval.String(),
+		Order:    "desc",
+		OrderBy:  "conversationStart",
+		Paging:   &Paging{PageSize: AnalyticsPageSize, PageNumber: pageNumber},
+		ConversationFilters: []Filter{{Type: "and", Predicates: []Predicate{
+			{Type: "dimension", Dimension: "conversationEnd", Operator: "notExists"},
+		}}},
+		SegmentFilters: []Filter{{Type: "or", Predicates: preds}},
+	}
+}
+
+// ActiveConversations returns, for each of contactIDs that has any, the ids
+// of its active conversations that started in interval. It sends one query
+// per batch of at most AnalyticsBatch ids and pages through each (page size
+// AnalyticsPageSize) until a short page or totalHits is reached; repeated
+// records are dropped. A conversation is attributed to the queried ids named
+// by its participants' externalContactId; one that names none of them
+// (possible when the match was on a segment only) is listed under the empty
+// key "", so a caller can treat its whole batch conservatively. Pass every id
+// of a merge set, since old conversations stay on ancestor ids.
+func (s *AnalyticsService) ActiveConversations(ctx context.Context, contactIDs []string, interval Interval) (map[string][]string, error) {
+	if !interval.End.After(interval.Start) {
+		return nil, fmt.Errorf("genesys: interval %s is empty", interval)
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range contactIDs {
+		if strings.TrimSpace(id) == "" {
+			return nil, errors.New("genesys: empty contact id")
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := map[string][]string{}
+	for start := 0; start < len(ids); start += AnalyticsBatch {
+		batch := ids[start:min(start+AnalyticsBatch, len(ids))]
+		inBatch := make(map[string]bool, len(batch))
+		for _, id := range batch {
+			inBatch[id] = true
+		}
+		convSeen := map[string]bool{}
+		fetched := 0
+		for page := 1; ; page++ {
+			if page > analyticsMaxPages {
+				return out, fmt.Errorf("genesys: active conversation query did not end after %d pages", analyticsMaxPages)
+			}
+			res, _, err := s.QueryConversationDetails(ctx, ActiveConversationsQuery(batch, interval, page))
+			if err != nil {
+				return out, err
+			}
+			for _, conv := range res.Conversations {
+				fetched++
+				if conv.ConversationID == "" || conv.ConversationEnd != nil || convSeen[conv.ConversationID] {
+					continue
+				}
+				convSeen[conv.ConversationID] = true
+				named := map[string]bool{}
+				for _, p := range conv.Participants {
+					if inBatch[p.ExternalContactID] && !named[p.ExternalContactID] {
+						named[p.ExternalContactID] = true
+						out[p.ExternalContactID] = append(out[p.ExternalContactID], conv.ConversationID)
+					}
+				}
+				if len(named) == 0 {
+					out[""] = append(out[""], conv.ConversationID)
+				}
+			}
+			if len(res.Conversations) < AnalyticsPageSize || (res.TotalHits > 0 && fetched >= res.TotalHits) {
+				break
+			}
+		}
+	}
+	return out, nil
+}

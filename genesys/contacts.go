@@ -1,0 +1,434 @@
+package genesys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// Limits of the External Contacts API.
+const (
+	// BulkMax is the number of ids sent per bulk request.
+	BulkMax = 100
+	// MergeMin and MergeMax bound the contactIds of one merge request.
+	MergeMin, MergeMax = 2, 25
+	// ScanLimitMin, ScanLimitMax and ScanLimitDefault bound the scan page size.
+	ScanLimitMin, ScanLimitMax, ScanLimitDefault = 10, 200, 200
+)
+
+// ContactsService is the External Contacts API
+// (/api/v2/externalcontacts).
+type ContactsService service
+
+// ScanOptions are the query parameters of the scan endpoint.
+type ScanOptions struct {
+	// Limit is the page size, 10..200. Default 200.
+	Limit int
+	// Cursor resumes a scan: the Cursors.After of the last stored page.
+	// Empty for the first page.
+	Cursor string
+	// DivisionID restricts the scan to one division. Default all ("*").
+	DivisionID string
+}
+
+// Cursors are the before/after cursors of a scan page.
+type Cursors struct {
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+// ScanPage is a CursorContactListing: one page of the scan.
+type ScanPage struct {
+	Entities    []cm.Contact `json:"entities"`
+	Cursors     *Cursors     `json:"cursors,omitempty"`
+	NextURI     string       `json:"nextUri,omitempty"`
+	SelfURI     string       `json:"selfUri,omitempty"`
+	PreviousURI string       `json:"previousUri,omitempty"`
+	// Cursor is the cursor this page was requested with ("" for the first
+	// page); it is not part of the JSON.
+	Cursor string `json:"-"`
+}
+
+// After returns the cursor of the next page, "" when there is none.
+func (p *ScanPage) After() string {
+	if p == nil || p.Cursors == nil {
+		return ""
+	}
+	return p.Cursors.After
+}
+
+// Scan fetches one page of GET /api/v2/externalcontacts/scan/contacts.
+func (s *ContactsService) Scan(ctx context.Context, opts *ScanOptions) (*ScanPage, *Response, error) {
+	var o ScanOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Limit == 0 {
+		o.Limit = ScanLimitDefault
+	}
+	if o.Limit < ScanLimitMin || o.Limit > ScanLimitMax {
+		return nil, nil, fmt.Errorf("genesys: scan limit %d out of range %d..%d", o.Limit, ScanLimitMin, ScanLimitMax)
+	}
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(o.Limit))
+	if o.Cursor != "" {
+		q.Set("cursor", o.Cursor)
+	}
+	if o.DivisionID != "" {
+		q.Set("divisionId", o.DivisionID)
+	}
+	req, err := s.client.NewRequest(ctx, http.MethodGet, "/api/v2/externalcontacts/scan/contacts?"+q.Encode(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	page := new(ScanPage)
+	resp, err := s.client.Do(req, page)
+	if err != nil {
+		return nil, resp, err
+	}
+	page.Cursor = o.Cursor
+	return page, resp, nil
+}
+
+// ScanAll iterates over scan pages, starting at opts.Cursor and following
+// cursors.after until a page is empty or has no after cursor. Each page
+// carries the cursor it was fetched with (Cursor) and the one to resume from
+// once it is stored (After()). An error ends the iteration after being
+// yielded.
+func (s *ContactsService) ScanAll(ctx context.Context, opts *ScanOptions) iter.Seq2[*ScanPage, error] {
+	return func(yield func(*ScanPage, error) bool) {
+		var o ScanOptions
+		if opts != nil {
+			o = *opts
+		}
+		seen := map[string]bool{}
+		for {
+			page, _, err := s.Scan(ctx, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(page.Entities) == 0 {
+				return
+			}
+			if !yield(page, nil) {
+				return
+			}
+			next := page.After()
+			if next == "" {
+				return
+			}
+			if seen[next] {
+				yield(nil, fmt.Errorf("genesys: scan cursor repeated (%d pages in): the platform returned a cursor already followed", len(seen)))
+				return
+			}
+			seen[next] = true
+			o.Cursor = next
+		}
+	}
+}
+
+func contactPath(id, suffix string) (string, error) {
+	if strings.TrimSpace(id) == "" {
+		return "", errors.New("genesys: empty contact id")
+	}
+	return "/api/v2/externalcontacts/contacts/" + url.PathEscape(id) + suffix, nil
+}
+
+// Get fetches GET /api/v2/externalcontacts/contacts/{id}. The platform
+// resolves a merged-away id to its canonical contact, so the returned id may
+// differ from id. A missing contact is an *APIError matching ErrNotFound.
+func (s *ContactsService) Get(ctx context.Context, id string) (*cm.Contact, *Response, error) {
+	return s.getContact(ctx, id, "")
+}
+
+// GetUnresolved fetches GET /api/v2/externalcontacts/contacts/{id}/unresolved:
+// the record itself, even when it was merged away (then MergedTo is set).
+func (s *ContactsService) GetUnresolved(ctx context.Context, id string) (*cm.Contact, *Response, error) {
+	return s.getContact(ctx, id, "/unresolved")
+}
+
+func (s *ContactsService) getContact(ctx context.Context, id, suffix string) (*cm.Contact, *Response, error) {
+	p, err := contactPath(id, suffix)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := s.client.NewRequest(ctx, http.MethodGet, p, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(cm.Contact)
+	resp, err := s.client.Do(req, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// BulkError is the error of one failed bulk result.
+type BulkError struct {
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Status    int    `json:"status,omitempty"`
+	Retryable bool   `json:"retryable,omitempty"`
+}
+
+// Error implements error.
+func (e *BulkError) Error() string {
+	return fmt.Sprintf("genesys: bulk result %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// BulkResult is the outcome for one requested id of a bulk read. ID is the
+// requested id; Entity.ID may differ (a merged-away id resolves to its
+// canonical contact on the resolved endpoint). When the platform returned
+// no result for an id, Success is false and Error.Code is
+// "genesys.result.missing".
+type BulkResult struct {
+	ID      string      `json:"id"`
+	Success bool        `json:"success"`
+	Status  int         `json:"status,omitempty"`
+	Entity  *cm.Contact `json:"entity,omitempty"`
+	Error   *BulkError  `json:"error,omitempty"`
+}
+
+type bulkIDs struct {
+	Entities []bulkID `json:"entities"`
+}
+
+type bulkID struct {
+	ID string `json:"id"`
+}
+
+type bulkResponse struct {
+	Results      []BulkResult `json:"results"`
+	ErrorCount   int          `json:"errorCount"`
+	ErrorIndexes []int        `json:"errorIndexes"`
+}
+
+// BulkGet reads contacts with POST /api/v2/externalcontacts/bulk/contacts,
+// BulkMax ids per request. It returns one result per distinct id, in the
+// order of ids (results are matched by id, not by position). On an error,
+// the results of the batches already read are returned with it, along with
+// the response of the last request.
+func (s *ContactsService) BulkGet(ctx context.Context, ids []string) ([]BulkResult, *Response, error) {
+	return s.bulk(ctx, "/api/v2/externalcontacts/bulk/contacts", ids)
+}
+
+// BulkGetUnresolved is BulkGet on POST
+// /api/v2/externalcontacts/bulk/contacts/unresolved: the records themselves,
+// merged-away ones included.
+func (s *ContactsService) BulkGetUnresolved(ctx context.Context, ids []string) ([]BulkResult, *Response, error) {
+	return s.bulk(ctx, "/api/v2/externalcontacts/bulk/contacts/unresolved", ids)
+}
+
+func (s *ContactsService) bulk(ctx context.Context, path string, ids []string) ([]BulkResult, *Response, error) {
+	uniq := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return nil, nil, errors.New("genesys: empty contact id in bulk request")
+		}
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	out := make([]BulkResult, 0, len(uniq))
+	var last *Response
+	for start := 0; start < len(uniq); start += BulkMax {
+		batch := uniq[start:min(start+BulkMax, len(uniq))]
+		body := bulkIDs{Entities: make([]bulkID, len(batch))}
+		for i, id := range batch {
+			body.Entities[i].ID = id
+		}
+		req, err := s.client.NewRequest(ctx, http.MethodPost, path, body)
+		if err != nil {
+			return out, last, err
+		}
+		var br bulkResponse
+		resp, err := s.client.Do(req, &br)
+		last = resp
+		if err != nil {
+			return out, last, err
+		}
+		out = append(out, matchBulk(batch, br.Results)...)
+	}
+	return out, last, nil
+}
+
+// matchBulk pairs results with requested ids: by the result's id, then by
+// the entity's id, then by membership of a requested id in the entity's
+// merge set (a resolved ancestor), and finally, for results naming no id,
+// in order.
+func matchBulk(ids []string, results []BulkResult) []BulkResult {
+	byID := make(map[string]int, len(ids))
+	for i, id := range ids {
+		byID[id] = i
+	}
+	out := make([]BulkResult, len(ids))
+	got := make([]bool, len(ids))
+	var rest []BulkResult
+	take := func(i int, r BulkResult) {
+		r.ID = ids[i]
+		out[i], got[i] = r, true
+	}
+	for _, r := range results {
+		if i, ok := byID[r.ID]; ok && r.ID != "" && !got[i] {
+			take(i, r)
+			continue
+		}
+		rest = append(rest, r)
+	}
+	var unnamed []BulkResult
+	for _, r := range rest {
+		matched := false
+		if r.Entity != nil {
+			if i, ok := byID[r.Entity.ID]; ok && !got[i] {
+				take(i, r)
+				matched = true
+			} else {
+				for _, m := range r.Entity.MergeSet {
+					if i, ok := byID[m.ID]; ok && !got[i] {
+						take(i, r)
+						matched = true
+						break
+					}
+				}
+			}
+		}
+		if !matched && r.ID == "" {
+			unnamed = append(unnamed, r)
+		}
+	}
+	for i := range out {
+		if got[i] {
+			continue
+		}
+		if len(unnamed) > 0 {
+			take(i, unnamed[0])
+			unnamed = unnamed[1:]
+			continue
+		}
+		out[i] = BulkResult{ID: ids[i], Error: &BulkError{Code: "genesys.result.missing", Message: "the bulk response has no result for this id"}}
+	}
+	return out
+}
+
+// LookupIdentifier finds the contact owning an identifier with POST
+// /api/v2/externalcontacts/identifierlookup/contacts. typ is a
+// ContactIdentifier type ("Email", "Phone", "Cookie", "ExternalId",
+// "SocialTwitter", …); phone values need a leading + and country code. No
+// match is an *APIError matching ErrNotFound.
+func (s *ContactsService) LookupIdentifier(ctx context.Context, typ, value string) (*cm.Contact, *Response, error) {
+	if typ == "" || value == "" {
+		return nil, nil, errors.New("genesys: identifier type and value are required")
+	}
+	body := struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	}{typ, value}
+	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/identifierlookup/contacts", body)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(cm.Contact)
+	resp, err := s.client.Do(req, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// MergeRequest is the body of POST /api/v2/externalcontacts/contacts/merge.
+type MergeRequest struct {
+	// ContactIDs are the 2..25 contacts to merge.
+	ContactIDs []string `json:"contactIds"`
+	// ValueOverride's non-null fields are set on the merged contact.
+	ValueOverride *cm.Contact `json:"valueOverride,omitempty"`
+}
+
+func (m *MergeRequest) validate() error {
+	if m == nil {
+		return errors.New("genesys: nil merge request")
+	}
+	if n := len(m.ContactIDs); n < MergeMin || n > MergeMax {
+		return fmt.Errorf("genesys: a merge takes %d..%d contact ids, got %d", MergeMin, MergeMax, n)
+	}
+	seen := make(map[string]bool, len(m.ContactIDs))
+	for _, id := range m.ContactIDs {
+		if strings.TrimSpace(id) == "" {
+			return errors.New("genesys: empty contact id in merge request")
+		}
+		if seen[id] {
+			return fmt.Errorf("genesys: contact id %s appears twice in merge request", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// Merge merges 2..25 contacts into a new canonical contact with POST
+// /api/v2/externalcontacts/contacts/merge and returns it. The request is
+// validated locally first. A merge is never retried after a 5xx, a timeout
+// or a network error: check IsAmbiguous(err) and verify the outcome with the
+// unresolved reads before sending it again. A 429 is retried (the platform
+// did not process it).
+func (s *ContactsService) Merge(ctx context.Context, mr *MergeRequest) (*cm.Contact, *Response, error) {
+	if err := mr.validate(); err != nil {
+		return nil, nil, err
+	}
+	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", mr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(cm.Contact)
+	resp, err := s.client.Do(req, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// MergeTwo merges two contacts with the deprecated POST
+// /api/v2/externalcontacts/merge/contacts ({sourceContactId,
+// targetContactId}) and returns the new canonical contact. Retries follow
+// Merge.
+func (s *ContactsService) MergeTwo(ctx context.Context, sourceID, targetID string) (*cm.Contact, *Response, error) {
+	if strings.TrimSpace(sourceID) == "" || strings.TrimSpace(targetID) == "" {
+		return nil, nil, errors.New("genesys: source and target contact ids are required")
+	}
+	if sourceID == targetID {
+		return nil, nil, errors.New("genesys: source and target contact ids are the same")
+	}
+	body := struct {
+		SourceContactID string `json:"sourceContactId"`
+		TargetContactID string `json:"targetContactId"`
+	}{sourceID, targetID}
+	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/merge/contacts", body)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := new(cm.Contact)
+	resp, err := s.client.Do(req, c)
+	if err != nil {
+		return nil, resp, err
+	}
+	return c, resp, nil
+}
+
+// DecodeContact decodes one ExternalContact JSON object with the decoder
+// the client uses for responses.
+func DecodeContact(data []byte) (*cm.Contact, error) {
+	c := new(cm.Contact)
+	if err := decodeJSON(data, c); err != nil {
+		return nil, fmt.Errorf("genesys: decoding contact: %w", err)
+	}
+	return c, nil
+}
