@@ -21,8 +21,7 @@
 // # Transports
 //
 // Every request goes through http.RoundTripper layers, outermost first:
-//
-//	retry → rate limiter → auth → meter → base transport
+// retry, rate limiter, auth, meter, then the base transport.
 //
 //   - retry: a 429 is retried for every method after Retry-After (integer
 //     seconds; a Retry-After longer than Config.MaxRetryWait is returned as

@@ -3,6 +3,7 @@ package genesys
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,7 +221,7 @@ type Client struct {
 	userAgent          string
 	logger             *slog.Logger
 	now                func() time.Time
-	secret             string
+	secrets            []string // the client secret in every form it is sent
 	transport          http.RoundTripper
 	limiter            *Limiter
 	tokens             *tokenSource
@@ -251,7 +253,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		userAgent: cfg.UserAgent,
 		logger:    cfg.Logger,
 		now:       cfg.Now,
-		secret:    cfg.ClientSecret,
+		secrets:   secretForms(cfg.ClientID, cfg.ClientSecret),
 	}
 	tokenURL := loginBase.JoinPath("/oauth/token")
 	c.tokens = &tokenSource{
@@ -430,10 +432,26 @@ func (c *Client) wrapTransportErr(req *http.Request, err error) error {
 	return &TransportError{Method: req.Method, URL: redactURL(req.URL), Err: redactErr(err, c.redact)}
 }
 
+// secretForms returns the secret as given, URL-encoded, and inside the
+// Basic authorization value (as the oauth2 library builds it), longest first.
+func secretForms(id, secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	forms := []string{
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret))),
+		base64.StdEncoding.EncodeToString([]byte(id + ":" + secret)),
+		url.QueryEscape(secret),
+		secret,
+	}
+	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(forms)
+}
+
 // redact removes the client secret and the current access token from s.
 func (c *Client) redact(s string) string {
-	if c.secret != "" {
-		s = strings.ReplaceAll(s, c.secret, "[REDACTED]")
+	for _, f := range c.secrets {
+		s = strings.ReplaceAll(s, f, "[REDACTED]")
 	}
 	if c.tokens != nil {
 		if t := c.tokens.current(); t != "" {

@@ -336,3 +336,15 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func decodeJSONReader(r *http.Request, v any) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+func slogDebug(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
