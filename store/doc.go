@@ -1,0 +1,37 @@
+// Package store persists contactmerge's state: the contact snapshot, scan
+// progress, merge groups with their state machine, review decisions, member
+// leases with fencing tokens, and the append-only audit ledger. It
+// implements cm.Store twice behind one Open:
+//
+//   - SQLite (modernc.org/sqlite, pure Go), the default: a file path, or
+//     "" for ./contactmerge.db. WAL journal, foreign keys on, busy_timeout
+//     10 s, synchronous=NORMAL (durable against process crashes), one writer
+//     connection (BEGIN IMMEDIATE) shared with River, plus read-only
+//     connections for queries.
+//   - PostgreSQL (pgx/v5 pool), selected by a postgres:// or postgresql://
+//     URL. Every table, River's included, lives in the connection's current
+//     schema (set search_path in the URL to choose one). Bulk writes use
+//     COPY, unnest arrays and pipelined batches; Transition locks the group
+//     row (SELECT ... FOR UPDATE); ledger appends hold a transaction-scoped
+//     advisory lock so sequence numbers become visible in commit order.
+//
+// Both pass the conformance suite in store/storetest.
+//
+// Migrations are embedded (migrations/<dialect>/NNNN_name.sql), recorded in
+// schema_migrations, and applied by Open together with River's own
+// migrations in one exclusive transaction (SQLite: the write lock;
+// PostgreSQL: an advisory lock), so that two processes opening a new
+// database at once are safe.
+//
+// Times are stored as unix microseconds (UTC) in both databases. The ledger
+// is append-only in the database itself: triggers abort any UPDATE or DELETE
+// (and, on PostgreSQL, TRUNCATE) of its rows.
+//
+// Background jobs run on River (NewJobClient) with riversqlite or
+// riverpgxv5 on the same database, so a job can be enqueued in the same
+// transaction as the state it depends on. Enqueue per-group jobs with
+// GroupUniqueOpts and arguments that hold only the group id: a group then has
+// at most one live job, while a finished job does not stop a later
+// legitimate re-run. Jobs whose worker died are rescued by River after
+// Config.RescueStuckJobsAfter.
+package store

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// SQLite settings. WAL lets readers run beside the single writer;
+// synchronous=NORMAL is durable against process crashes (kill -9) in WAL
+// mode, only a power loss may drop the last commits.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+
+// sqliteBackend keeps two pools on one file: w, the single writer
+// connection (River uses it too), and r, read-only connections.
+type sqliteBackend struct {
+	path string
+	w, r *sql.DB
+}
+
+func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, cm.Errorf(cm.EINVALID, "SQLite path %q must not contain '?' or '#'", path)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	return &sqliteBackend{path: path, w: w, r: r}, nil
+}
+
+func (b *sqliteBackend) kind() string      { return "sqlite" }
+func (b *sqliteBackend) reader() querier   { return sqlQuerier{b.r} }
+func (b *sqliteBackend) forUpdate() string { return "" }
+
+func (b *sqliteBackend) lockLedger(context.Context, tx) error    { return nil }
+func (b *sqliteBackend) lockProposals(context.Context, tx) error { return nil }
+
+func (b *sqliteBackend) close() error {
+	return errors.Join(b.r.Close(), b.w.Close())
+}
+
+func (b *sqliteBackend) begin(ctx context.Context) (tx, error) {
+	t, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteTx{sqlQuerier{t}, t}, nil
+}
+
+// translate maps SQLite constraint violations to ECONFLICT.
+func (b *sqliteBackend) translate(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return errors.Join(cm.Errorf(cm.ECONFLICT, "already exists"), err)
+		}
+	}
+	return err
+}
+
+// migrate applies the store's and River's migrations in one IMMEDIATE
+// transaction: a second process waits for the first and then finds nothing
+// to do.
+func (b *sqliteBackend) migrate(ctx context.Context, o *Options) error {
+	t, err := b.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	st := t.(*sqliteTx)
+	defer func() { _ = st.t.Rollback() }()
+	if _, err := migrate(ctx, t, "sqlite", o.Now()); err != nil {
+		return err
+	}
+	m, err := rivermigrate.New(riversqlite.New(b.w), &rivermigrate.Config{Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if _, err := m.MigrateTx(ctx, st.t, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return st.t.Commit()
+}
+
+func (b *sqliteBackend) newJobClient(cfg *river.Config) (JobClient, error) {
+	return river.NewClient(riversqlite.New(b.w), cfg)
+}
+
+// sqlConn is what *sql.DB and *sql.Tx share.
+type sqlConn interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
+}
+
+type sqlQuerier struct{ c sqlConn }
+
+func (q sqlQuerier) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	res, err := q.c.ExecContext(ctx, s, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q sqlQuerier) query(ctx context.Context, s string, args ...any) (rows, error) {
+	rs, err := q.c.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rs}, nil
+}
+
+func (q sqlQuerier) queryRow(ctx context.Context, s string, args ...any) row {
+	return sqlRow{q.c.QueryRowContext(ctx, s, args...)}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+type sqlRow struct{ r *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+type sqliteTx struct {
+	sqlQuerier
+	t *sql.Tx
+}
+
+func (t *sqliteTx) commit(context.Context) error   { return t.t.Commit() }
+func (t *sqliteTx) rollback(context.Context) error { return t.t.Rollback() }
+
+// sqliteBatchRows is how many rows one multi-row INSERT carries.
+const sqliteBatchRows = 64
+
+func (t *sqliteTx) bulkInsert(ctx context.Context, table string, cols []string, rs [][]any) error {
+	one := "(" + placeholders(len(cols)) + ")"
+	prefix := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	return t.batched(ctx, rs, func(n int) string {
+		return prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+	})
+}
+
+// batched runs rows through a prepared multi-row statement built by stmt(n).
+func (t *sqliteTx) batched(ctx context.Context, rs [][]any, stmt func(n int) string) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var full *sql.Stmt
+	if len(rs) >= sqliteBatchRows {
+		var err error
+		if full, err = t.t.PrepareContext(ctx, stmt(sqliteBatchRows)); err != nil {
+			return err
+		}
+		defer full.Close()
+	}
+	args := make([]any, 0, sqliteBatchRows*len(rs[0]))
+	for len(rs) > 0 {
+		n := min(len(rs), sqliteBatchRows)
+		args = args[:0]
+		for _, r := range rs[:n] {
+			args = append(args, r...)
+		}
+		var err error
+		if n == sqliteBatchRows {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = t.t.ExecContext(ctx, stmt(n), args...)
+		}
+		if err != nil {
+			return err
+		}
+		rs = rs[n:]
+	}
+	return nil
+}
+
+func (t *sqliteTx) execMany(ctx context.Context, q string, args [][]any) ([]int64, error) {
+	st, err := t.t.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := make([]int64, len(args))
+	for i, a := range args {
+		res, err := st.ExecContext(ctx, a...)
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = res.RowsAffected(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (t *sqliteTx) upsertContacts(ctx context.Context, cs []contactRow) error {
+	rs := make([][]any, len(cs))
+	for i, c := range cs {
+		rs[i] = []any{c.id, c.divisionID, c.typ, c.modifyDate, c.data, jsonArg(c.norm), c.updatedAt}
+	}
+	return t.batched(ctx, rs, func(n int) string {
+		return "INSERT INTO contacts (id, division_id, type, modify_date, data, norm, updated_at) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",") +
+			` ON CONFLICT (id) DO UPDATE SET division_id = excluded.division_id, type = excluded.type,
+			modify_date = excluded.modify_date, data = excluded.data, norm = excluded.norm,
+			updated_at = excluded.updated_at WHERE excluded.modify_date >= contacts.modify_date`
+	})
+}
