@@ -89,7 +89,9 @@ func (b *pgBackend) xactLock(ctx context.Context, t tx, class int) error {
 	return err
 }
 
-func (b *pgBackend) lockLedger(ctx context.Context, t tx) error { return b.xactLock(ctx, t, lockLedger) }
+func (b *pgBackend) lockLedger(ctx context.Context, t tx) error {
+	return b.xactLock(ctx, t, lockLedger)
+}
 func (b *pgBackend) lockProposals(ctx context.Context, t tx) error {
 	return b.xactLock(ctx, t, lockProposals)
 }
