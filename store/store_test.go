@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 // sqliteDSN returns a fresh SQLite file in t's temp dir.
-func sqliteDSN(t *testing.T) string {
+func sqliteDSN(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "contactmerge.db")
 }
 
@@ -98,7 +98,7 @@ func pgExec(t *testing.T, dsn, q string) error {
 }
 
 func TestConformanceSQLite(t *testing.T) {
-	storetest.Run(t, storetest.Harness{NewDSN: sqliteDSN, Exec: sqliteExec})
+	storetest.Run(t, storetest.Harness{NewDSN: func(t *testing.T) string { return sqliteDSN(t) }, Exec: sqliteExec})
 }
 
 func TestConformancePostgres(t *testing.T) {
