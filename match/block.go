@@ -1,0 +1,316 @@
+package match
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// RuleStats counts what one blocking rule produced.
+type RuleStats struct {
+	Name          string `json:"name"`
+	Blocks        int    `json:"blocks"`        // blocks of 2+ contacts that were compared
+	SkippedBlocks int    `json:"skippedBlocks"` // blocks larger than MaxBlockSize
+	Pairs         int    `json:"pairs"`         // pairs the rule generated (before de-duplication across rules)
+}
+
+// SkippedBlock describes a block that was too large to compare (a
+// switchboard number, a shared mailbox, a very common name).
+type SkippedBlock struct {
+	Rule string `json:"rule"`
+	Key  string `json:"key"`
+	Size int    `json:"size"`
+}
+
+const fnvOffset = 14695981039346656037
+const fnvPrime = 1099511628211
+
+func hashString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	h ^= 0xff
+	h *= fnvPrime
+	return h
+}
+
+// blocker computes the block keys of records for one rule.
+type blocker struct {
+	d     *dataset
+	keys  []string
+	cross bool
+	// derived per-symbol keys for name columns
+	firstCanon, firstSdx, lastSdx []string
+	customCols, extCols           []*column
+}
+
+func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
+	b := &blocker{d: d, cross: cross}
+	fc := d.cols[colFirst]
+	b.firstCanon = make([]string, len(fc.syms))
+	b.firstSdx = make([]string, len(fc.syms))
+	for i, s := range fc.syms {
+		b.firstCanon[i] = nick.canonical(s)
+		b.firstSdx[i] = Soundex(s)
+	}
+	lc := d.cols[colLast]
+	b.lastSdx = make([]string, len(lc.syms))
+	for i, s := range lc.syms {
+		b.lastSdx[i] = Soundex(s)
+	}
+	for _, name := range d.extraColumns() {
+		if len(name) > 7 && name[:7] == "custom." {
+			b.customCols = append(b.customCols, d.cols[name])
+		} else {
+			b.extCols = append(b.extCols, d.cols[name])
+		}
+	}
+	return b
+}
+
+// partValues returns the values of one key part of record r (appended to buf).
+func (b *blocker) partValues(part string, r int32, buf []string) []string {
+	d := b.d
+	one := func(col string, derived []string) []string {
+		c := d.cols[col]
+		for _, v := range c.values(r) {
+			s := c.syms[v]
+			if derived != nil {
+				s = derived[v]
+			}
+			if s != "" {
+				buf = append(buf, s)
+			}
+		}
+		return buf
+	}
+	switch part {
+	case "email":
+		return one(colEmail, nil)
+	case "phone":
+		return one(colPhone, nil)
+	case "externalId":
+		for _, c := range b.extCols {
+			for _, v := range c.values(r) {
+				buf = append(buf, c.name+"\x00"+c.syms[v])
+			}
+		}
+		return buf
+	case "custom":
+		for _, c := range b.customCols {
+			for _, v := range c.values(r) {
+				buf = append(buf, c.name+"\x00"+c.syms[v])
+			}
+		}
+		return buf
+	case "customDate":
+		return one(colDate, nil)
+	case "firstName":
+		return one(colFirst, nil)
+	case "firstNameCanon":
+		return one(colFirst, b.firstCanon)
+	case "firstSoundex":
+		return one(colFirst, b.firstSdx)
+	case "firstInitial":
+		c := d.cols[colFirst]
+		for _, v := range c.values(r) {
+			buf = append(buf, c.syms[v][:1])
+		}
+		return buf
+	case "lastName":
+		return one(colLast, nil)
+	case "lastSoundex":
+		return one(colLast, b.lastSdx)
+	case "postalCode":
+		return one(colPostal, nil)
+	case "city":
+		return one(colCity, nil)
+	case "address1":
+		return one(colAddress1, nil)
+	case "streetNumber":
+		return one(colStreetNum, nil)
+	}
+	return buf
+}
+
+// recordKeys appends the hashed keys of record r under rule keys.
+func (b *blocker) recordKeys(ruleIdx int, keys []string, r int32, out []uint64, parts [][]string) ([]uint64, [][]string) {
+	parts = parts[:0]
+	for _, k := range keys {
+		vals := b.partValues(k, r, nil)
+		if len(vals) == 0 {
+			return out, parts
+		}
+		parts = append(parts, vals)
+	}
+	h0 := uint64(fnvOffset)
+	h0 ^= uint64(ruleIdx + 1)
+	h0 *= fnvPrime
+	if !b.cross {
+		h0 = hashString(h0, b.d.divs.syms[b.d.div[r]])
+	}
+	var rec func(i int, h uint64)
+	rec = func(i int, h uint64) {
+		if i == len(parts) {
+			out = append(out, h)
+			return
+		}
+		for _, v := range parts[i] {
+			rec(i+1, hashString(h, v))
+		}
+	}
+	rec(0, h0)
+	return out, parts
+}
+
+// keyText returns a readable key of record r under a rule (for reports).
+func (b *blocker) keyText(keys []string, r int32) string {
+	s := ""
+	for i, k := range keys {
+		vals := b.partValues(k, r, nil)
+		if i > 0 {
+			s += " + "
+		}
+		if len(vals) > 0 {
+			s += k + "=" + vals[0]
+		}
+	}
+	return s
+}
+
+type blockResult struct {
+	pairs   []uint64
+	stats   []RuleStats
+	skipped []SkippedBlock
+	blocks  int
+}
+
+// block runs every rule and returns the de-duplicated candidate pairs
+// (i<<32 | j with i < j).
+func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*blockResult, error) {
+	b := newBlockerBase(d, nick, cfg.CrossDivision)
+	res := &blockResult{stats: make([]RuleStats, len(cfg.Blocking))}
+	perRule := make([][]uint64, len(cfg.Blocking))
+	skipped := make([][]SkippedBlock, len(cfg.Blocking))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, cfg.workers())
+	for ri, rule := range cfg.Blocking {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			type entry struct {
+				h uint64
+				r int32
+			}
+			var entries []entry
+			var hs []uint64
+			var parts [][]string
+			for r := int32(0); r < int32(d.n); r++ {
+				if r&0xffff == 0 && ctx.Err() != nil {
+					return
+				}
+				hs, parts = b.recordKeys(ri, rule.Keys, r, hs[:0], parts)
+				for _, h := range hs {
+					entries = append(entries, entry{h, r})
+				}
+			}
+			slices.SortFunc(entries, func(x, y entry) int {
+				if x.h != y.h {
+					if x.h < y.h {
+						return -1
+					}
+					return 1
+				}
+				return int(x.r - y.r)
+			})
+			st := RuleStats{Name: rule.Name}
+			var pairs []uint64
+			for i := 0; i < len(entries); {
+				j := i + 1
+				for j < len(entries) && entries[j].h == entries[i].h {
+					j++
+				}
+				size := j - i
+				// a record with two values hashing alike appears twice
+				if size >= 2 {
+					if size > cfg.MaxBlockSize {
+						st.SkippedBlocks++
+						skipped[ri] = append(skipped[ri], SkippedBlock{Rule: rule.Name, Key: b.keyText(rule.Keys, entries[i].r), Size: size})
+					} else {
+						st.Blocks++
+						for x := i; x < j; x++ {
+							for y := x + 1; y < j; y++ {
+								a, c := entries[x].r, entries[y].r
+								if a == c {
+									continue
+								}
+								if a > c {
+									a, c = c, a
+								}
+								pairs = append(pairs, uint64(a)<<32|uint64(c))
+							}
+						}
+					}
+				}
+				i = j
+			}
+			st.Pairs = len(pairs)
+			slices.Sort(pairs)
+			perRule[ri] = slices.Compact(pairs)
+			res.stats[ri] = st
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res.pairs = mergeSorted(perRule)
+	for ri := range perRule {
+		res.blocks += res.stats[ri].Blocks
+		res.skipped = append(res.skipped, skipped[ri]...)
+	}
+	slices.SortFunc(res.skipped, func(x, y SkippedBlock) int { return y.Size - x.Size })
+	return res, nil
+}
+
+// mergeSorted merges sorted, de-duplicated slices into one sorted,
+// de-duplicated slice.
+func mergeSorted(lists [][]uint64) []uint64 {
+	for len(lists) > 1 {
+		var next [][]uint64
+		for i := 0; i < len(lists); i += 2 {
+			if i+1 == len(lists) {
+				next = append(next, lists[i])
+				continue
+			}
+			a, b := lists[i], lists[i+1]
+			out := make([]uint64, 0, len(a)+len(b))
+			x, y := 0, 0
+			for x < len(a) && y < len(b) {
+				switch {
+				case a[x] < b[y]:
+					out = append(out, a[x])
+					x++
+				case a[x] > b[y]:
+					out = append(out, b[y])
+					y++
+				default:
+					out = append(out, a[x])
+					x++
+					y++
+				}
+			}
+			out = append(out, a[x:]...)
+			out = append(out, b[y:]...)
+			next = append(next, out)
+		}
+		lists = next
+	}
+	if len(lists) == 0 {
+		return nil
+	}
+	return lists[0]
+}

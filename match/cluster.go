@@ -1,0 +1,162 @@
+package match
+
+import (
+	"context"
+	"slices"
+)
+
+// link is a scored candidate pair at or above the match threshold.
+type link struct {
+	a, b int32
+	w    float64
+}
+
+// cluster is a group under construction.
+type cluster struct {
+	members []int32
+	// tree holds the links that joined the cluster (a maximum spanning tree).
+	tree []link
+	// weakest is the smallest weight in tree.
+	weakest float64
+}
+
+type clusterStats struct {
+	refusedSize, refusedDensity, refusedConflict int
+	crossComparisons                           int
+	splitComponents                            int
+}
+
+// clusterLinks groups records by their links, strongest first. Two clusters
+// are joined by a link only when the joined group stays within maxSize,
+// at least minDensity of the pairs across them are links, and no pair across
+// them scores below cannotLink (weights, not probabilities). It returns the
+// clusters of two or more records.
+func clusterLinks(ctx context.Context, s *scorer, links []link, maxSize int, minDensity, threshold, cannotLink float64) ([]*cluster, clusterStats, error) {
+	var st clusterStats
+	slices.SortFunc(links, func(x, y link) int {
+		switch {
+		case x.w > y.w:
+			return -1
+		case x.w < y.w:
+			return 1
+		case x.a != y.a:
+			return int(x.a - y.a)
+		}
+		return int(x.b - y.b)
+	})
+	owner := map[int32]*cluster{}
+	get := func(r int32) *cluster {
+		if c, ok := owner[r]; ok {
+			return c
+		}
+		return &cluster{members: []int32{r}}
+	}
+	// Components of the link graph, to count components that ended split.
+	comp := newUnionFind()
+	for q, l := range links {
+		if q&0xfff == 0 && ctx.Err() != nil {
+			return nil, st, ctx.Err()
+		}
+		comp.union(l.a, l.b)
+		ca, cb := get(l.a), get(l.b)
+		if ca == cb {
+			continue
+		}
+		if len(ca.members)+len(cb.members) > maxSize {
+			st.refusedSize++
+			continue
+		}
+		if len(ca.members) > 1 || len(cb.members) > 1 {
+			strong, total := 0, 0
+			conflict := false
+			for _, x := range ca.members {
+				for _, y := range cb.members {
+					w := s.score(x, y)
+					st.crossComparisons++
+					total++
+					if w >= threshold {
+						strong++
+					}
+					if w < cannotLink {
+						conflict = true
+					}
+				}
+			}
+			if conflict {
+				st.refusedConflict++
+				continue
+			}
+			if float64(strong) < minDensity*float64(total) {
+				st.refusedDensity++
+				continue
+			}
+		}
+		// Join the smaller into the larger.
+		if len(ca.members) < len(cb.members) {
+			ca, cb = cb, ca
+		}
+		if len(ca.tree) == 0 || l.w < ca.weakest {
+			ca.weakest = l.w
+		}
+		if len(cb.tree) > 0 && cb.weakest < ca.weakest {
+			ca.weakest = cb.weakest
+		}
+		ca.members = append(ca.members, cb.members...)
+		ca.tree = append(append(ca.tree, cb.tree...), l)
+		for _, r := range ca.members {
+			owner[r] = ca
+		}
+	}
+	seen := map[*cluster]bool{}
+	var out []*cluster
+	groupsPerComp := map[int32]int{}
+	for _, l := range links {
+		for _, r := range []int32{l.a, l.b} {
+			c := get(r)
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			groupsPerComp[comp.find(r)]++
+			if len(c.members) > 1 {
+				slices.Sort(c.members)
+				out = append(out, c)
+			}
+		}
+	}
+	for _, n := range groupsPerComp {
+		if n > 1 {
+			st.splitComponents++
+		}
+	}
+	slices.SortFunc(out, func(x, y *cluster) int { return int(x.members[0] - y.members[0]) })
+	return out, st, nil
+}
+
+type unionFind struct{ parent map[int32]int32 }
+
+func newUnionFind() *unionFind { return &unionFind{parent: map[int32]int32{}} }
+
+func (u *unionFind) find(x int32) int32 {
+	r := x
+	for {
+		p, ok := u.parent[r]
+		if !ok || p == r {
+			break
+		}
+		r = p
+	}
+	for x != r {
+		p := u.parent[x]
+		u.parent[x] = r
+		x = p
+	}
+	return r
+}
+
+func (u *unionFind) union(a, b int32) {
+	ra, rb := u.find(a), u.find(b)
+	if ra != rb {
+		u.parent[ra] = rb
+	}
+}

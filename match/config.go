@@ -1,0 +1,430 @@
+package match
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// Config controls normalization, blocking, scoring, clustering and
+// survivorship. The zero value is not useful: start from DefaultConfig (or
+// LoadConfig, which overlays a JSON file on it).
+type Config struct {
+	// MatchThreshold is the match probability at or above which a scored
+	// pair is a link (default 0.99).
+	MatchThreshold float64 `json:"matchThreshold"`
+	// ApproveThreshold is the default group confidence for auto-approval
+	// (`plan approve --min-confidence`; default 0.999). The matcher only
+	// carries it; it proposes every group.
+	ApproveThreshold float64 `json:"approveThreshold"`
+	// MaxGroupSize caps the members of one group (default 25; at most 52,
+	// the platform's merge-set limit).
+	MaxGroupSize int `json:"maxGroupSize"`
+	// MaxBlockSize is the largest block whose pairs are compared (default
+	// 100). Larger blocks (a switchboard number, info@ addresses) are skipped
+	// and counted in Stats.SkippedBlocks.
+	MaxBlockSize int `json:"maxBlockSize"`
+	// DefaultRegion parses phone numbers written without a country code when
+	// the number has no normalizationCountryCode (default "US").
+	DefaultRegion string `json:"defaultRegion"`
+	// CrossDivision allows matches across divisions (default false: a
+	// contact is only compared with contacts of its own division).
+	CrossDivision bool `json:"crossDivision"`
+	// Workers is the number of goroutines for scoring (default GOMAXPROCS).
+	Workers int `json:"workers"`
+	// EMIterations bounds the expectation-maximisation rounds that estimate
+	// the m probabilities (default 100; it stops earlier on convergence).
+	EMIterations int `json:"emIterations"`
+	// USamplePairs is the number of random pairs drawn to estimate the u
+	// probabilities (default 300000).
+	USamplePairs int `json:"uSamplePairs"`
+	// Seed seeds the random pair sample (default 1), so runs are repeatable.
+	Seed uint64 `json:"seed"`
+	// MinLinkDensity is the anti-chaining rule: two clusters are joined only
+	// when at least this fraction of the pairs across them are links
+	// (default 0.5).
+	MinLinkDensity float64 `json:"minLinkDensity"`
+	// CannotLinkProbability: two clusters are never joined when any pair
+	// across them scores below this probability (default 0.0001).
+	CannotLinkProbability float64 `json:"cannotLinkProbability"`
+	// Blocking lists the blocking rules; a pair is a candidate when any rule
+	// puts both contacts in one block.
+	Blocking []BlockingRule `json:"blocking"`
+	// Comparisons maps a field to its comparison. Fields: firstName,
+	// middleName, lastName, email, phone, address1, address2, city, state,
+	// postalCode, country, "custom.<field>" and "externalId.<source>".
+	// A file's entry replaces the default entry of the same field.
+	Comparisons map[string]Comparison `json:"comparisons"`
+	// CustomFieldComparison is the comparison of every custom field that
+	// Comparisons does not name (default: exact, Damerau-Levenshtein <= 1,
+	// term-frequency adjusted).
+	CustomFieldComparison Comparison `json:"customFieldComparison"`
+	// ExternalIDComparison is the comparison of every external source that
+	// Comparisons does not name (default like CustomFieldComparison).
+	ExternalIDComparison Comparison `json:"externalIdComparison"`
+	// IgnoreCustomFields names custom fields that take no part in matching.
+	IgnoreCustomFields []string `json:"ignoreCustomFields"`
+	// IgnoreExternalSources names external sources that take no part.
+	IgnoreExternalSources []string `json:"ignoreExternalSources"`
+	// Nicknames adds given-name variants to the built-in table: canonical
+	// name → variants (e.g. "robert": ["bob", "rob"]).
+	Nicknames map[string][]string `json:"nicknames"`
+	// Email holds the provider rules of email normalization.
+	Email EmailRules `json:"email"`
+	// Survivor is the survivorship policy (survivor choice and merged values).
+	Survivor SurvivorPolicy `json:"survivor"`
+}
+
+// EmailRules are the provider-specific email normalization rules.
+type EmailRules struct {
+	// PlusTagDomains ignore "+tag" suffixes of the local part.
+	PlusTagDomains []string `json:"plusTagDomains"`
+	// DotInsensitiveDomains ignore dots in the local part (Gmail).
+	DotInsensitiveDomains []string `json:"dotInsensitiveDomains"`
+	// DomainAliases maps a domain to the domain it is equivalent to.
+	DomainAliases map[string]string `json:"domainAliases"`
+}
+
+// BlockingRule is one blocking pass: contacts with the same value of every
+// key land in one block. Keys: email, phone, externalId, custom (each custom
+// field, separately), customDate (any date-like custom field), firstName,
+// firstNameCanon (nickname-resolved), firstSoundex, firstInitial, lastName,
+// lastSoundex, postalCode, city, address1, streetNumber. A contact without a
+// value for some key is in no block of the rule.
+type BlockingRule struct {
+	Name string   `json:"name"`
+	Keys []string `json:"keys"`
+}
+
+// Comparison compares one field of two contacts. The first level whose test
+// passes is the pair's level; when none passes the level is "different", and
+// when either side has no value it is "missing" (weight 0). Multi-valued
+// fields (emails, phones) take the best level over all value pairs.
+type Comparison struct {
+	Levels []Level `json:"levels"`
+	// TermFrequency adjusts the weight of an exact agreement by the value's
+	// frequency: a value shared by many contacts is weak evidence.
+	TermFrequency bool `json:"termFrequency"`
+	// Weights fixes the weight (log2 Bayes factor) of named levels instead of
+	// learning it; "different" names the disagreement level.
+	Weights map[string]float64 `json:"weights,omitempty"`
+	// Disabled removes the comparison.
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Level is one agreement level of a comparison. Kinds: exact; nickname
+// (same canonical given name); initial (one side is a single letter equal
+// to the other's first letter); swapped (given and family names exchanged);
+// jaroWinkler (similarity >= Threshold); levenshtein, damerau (distance <=
+// Threshold); localPart (emails with the same local part); suffix (the last
+// Threshold characters agree, e.g. phone digits); sameNumber (jaroWinkler >=
+// Threshold and the same street number).
+type Level struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"`
+	Threshold float64 `json:"threshold,omitempty"`
+}
+
+// SurvivorPolicy decides which member survives and how the merged record is
+// built.
+type SurvivorPolicy struct {
+	// Order lists the survivor criteria, most important first: "type"
+	// (TypeOrder), "complete" (most non-empty fields), "oldest" (earliest
+	// createDate), "newest" (latest modifyDate). Ties end on the smallest id.
+	// Default: type, complete, oldest.
+	Order []string `json:"order"`
+	// TypeOrder ranks contact types, best first (default Curated,
+	// Identified, Ephemeral).
+	TypeOrder []string `json:"typeOrder"`
+	// FillFrom orders the other members when filling the survivor's empty
+	// fields: "newest" (default, most recently modified first) or "oldest".
+	FillFrom string `json:"fillFrom"`
+	// PackContacts moves the other members' distinct emails and phone
+	// numbers into free slots (default true); values that fit nowhere are
+	// reported as unkept.
+	PackContacts bool `json:"packContacts"`
+}
+
+// DefaultConfig returns the default configuration described on each field.
+func DefaultConfig() Config {
+	cf := Comparison{
+		Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}},
+		TermFrequency: true,
+	}
+	return Config{
+		MatchThreshold:        0.99,
+		ApproveThreshold:      0.999,
+		MaxGroupSize:          25,
+		MaxBlockSize:          100,
+		DefaultRegion:         "US",
+		Workers:               runtime.GOMAXPROCS(0),
+		EMIterations:          100,
+		USamplePairs:          300000,
+		Seed:                  1,
+		MinLinkDensity:        0.5,
+		CannotLinkProbability: 0.0001,
+		Blocking: []BlockingRule{
+			{Name: "email", Keys: []string{"email"}},
+			{Name: "phone", Keys: []string{"phone"}},
+			{Name: "externalId", Keys: []string{"externalId"}},
+			{Name: "custom", Keys: []string{"custom"}},
+			{Name: "name", Keys: []string{"firstNameCanon", "lastName"}},
+			{Name: "soundex+postal", Keys: []string{"firstSoundex", "lastSoundex", "postalCode"}},
+			{Name: "last+initial+city", Keys: []string{"lastName", "firstInitial", "city"}},
+			{Name: "last+date", Keys: []string{"lastSoundex", "customDate"}},
+			{Name: "first+date", Keys: []string{"firstSoundex", "customDate"}},
+			{Name: "address", Keys: []string{"address1", "postalCode"}},
+			{Name: "last+postal", Keys: []string{"lastName", "postalCode"}},
+			{Name: "first+postal", Keys: []string{"firstNameCanon", "postalCode"}},
+		},
+		Comparisons: map[string]Comparison{
+			"firstName": {
+				Levels: []Level{
+					{Name: "exact", Kind: "exact"},
+					{Name: "nickname", Kind: "nickname"},
+					{Name: "swapped", Kind: "swapped"},
+					{Name: "jw>=0.92", Kind: "jaroWinkler", Threshold: 0.92},
+					{Name: "initial", Kind: "initial"},
+					{Name: "jw>=0.80", Kind: "jaroWinkler", Threshold: 0.80},
+				},
+				TermFrequency: true,
+				// A different given name is strong evidence of a different
+				// person even when phone and address agree (a household).
+				Weights: map[string]float64{"different": -16},
+			},
+			"lastName": {
+				Levels: []Level{
+					{Name: "exact", Kind: "exact"},
+					{Name: "swapped", Kind: "swapped"},
+					{Name: "jw>=0.92", Kind: "jaroWinkler", Threshold: 0.92},
+					{Name: "jw>=0.80", Kind: "jaroWinkler", Threshold: 0.80},
+				},
+				TermFrequency: true,
+			},
+			"middleName": {
+				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "initial", Kind: "initial"}, {Name: "jw>=0.88", Kind: "jaroWinkler", Threshold: 0.88}},
+			},
+			"email": {
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}, {Name: "localPart", Kind: "localPart"}},
+				TermFrequency: true,
+			},
+			"phone": {
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}},
+				TermFrequency: true,
+			},
+			"address1": {
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90+number", Kind: "sameNumber", Threshold: 0.90}, {Name: "jw>=0.85", Kind: "jaroWinkler", Threshold: 0.85}},
+				TermFrequency: true,
+			},
+			"address2": {
+				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90", Kind: "jaroWinkler", Threshold: 0.90}},
+			},
+			"city": {
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90", Kind: "jaroWinkler", Threshold: 0.90}},
+				TermFrequency: true,
+			},
+			"state":      {Levels: []Level{{Name: "exact", Kind: "exact"}}},
+			"postalCode": {Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}}, TermFrequency: true},
+			"country":    {Levels: []Level{{Name: "exact", Kind: "exact"}}},
+		},
+		CustomFieldComparison: cf,
+		ExternalIDComparison:  cf,
+		Email: EmailRules{
+			PlusTagDomains:        []string{"gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "fastmail.com", "protonmail.com", "proton.me", "yandex.com", "yandex.ru"},
+			DotInsensitiveDomains: []string{"gmail.com"},
+			DomainAliases:         map[string]string{"googlemail.com": "gmail.com"},
+		},
+		Survivor: SurvivorPolicy{
+			Order:        []string{"type", "complete", "oldest"},
+			TypeOrder:    []string{cm.TypeCurated, cm.TypeIdentified, cm.TypeEphemeral},
+			FillFrom:     "newest",
+			PackContacts: true,
+		},
+	}
+}
+
+// LoadConfig reads a JSON file and overlays it on DefaultConfig: fields the
+// file sets replace the defaults (a "comparisons" entry replaces that field's
+// whole comparison). Unknown keys, bad JSON and invalid values return an
+// EINVALID error naming the file.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
+	}
+	// Decode comparisons separately so that an entry overlays one field
+	// instead of replacing the whole map.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
+	}
+	comps := top["comparisons"]
+	delete(top, "comparisons")
+	rest, err := json.Marshal(top)
+	if err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
+	}
+	if err := strictDecode(rest, &cfg); err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
+	}
+	if len(comps) > 0 && !bytes.Equal(bytes.TrimSpace(comps), []byte("null")) {
+		var cs map[string]json.RawMessage
+		if err := json.Unmarshal(comps, &cs); err != nil {
+			return cfg, cm.Errorf(cm.EINVALID, "match config %s: comparisons: %v", path, err)
+		}
+		if cfg.Comparisons == nil {
+			cfg.Comparisons = map[string]Comparison{}
+		}
+		for field, raw := range cs {
+			var c Comparison
+			if err := strictDecode(raw, &c); err != nil {
+				return cfg, cm.Errorf(cm.EINVALID, "match config %s: comparisons.%s: %v", path, field, err)
+			}
+			cfg.Comparisons[field] = c
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
+	}
+	return cfg, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	return nil
+}
+
+// knownFields are the built-in comparison fields.
+func isKnownField(f string) bool {
+	switch f {
+	case "firstName", "middleName", "lastName", "email", "phone", "address1", "address2", "city", "state", "postalCode", "country":
+		return true
+	}
+	return strings.HasPrefix(f, "custom.") || strings.HasPrefix(f, "externalId.")
+}
+
+func isKnownBlockKey(k string) bool {
+	switch k {
+	case "email", "phone", "externalId", "custom", "customDate", "firstName", "firstNameCanon", "firstSoundex", "firstInitial", "lastName", "lastSoundex", "postalCode", "city", "address1", "streetNumber":
+		return true
+	}
+	return false
+}
+
+func isKnownLevelKind(k string) bool {
+	switch k {
+	case "exact", "nickname", "initial", "swapped", "jaroWinkler", "levenshtein", "damerau", "localPart", "suffix", "sameNumber":
+		return true
+	}
+	return false
+}
+
+// Validate reports the first invalid field of c as an EINVALID error.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error { return cm.Errorf(cm.EINVALID, format, args...) }
+	switch {
+	case c.MatchThreshold <= 0 || c.MatchThreshold >= 1:
+		return bad("matchThreshold %v: must be in (0,1)", c.MatchThreshold)
+	case c.ApproveThreshold < 0 || c.ApproveThreshold > 1:
+		return bad("approveThreshold %v: must be in [0,1]", c.ApproveThreshold)
+	case c.MaxGroupSize < 2 || c.MaxGroupSize > 52:
+		return bad("maxGroupSize %d: must be in [2,52] (52 is the platform's merge-set limit)", c.MaxGroupSize)
+	case c.MaxBlockSize < 2:
+		return bad("maxBlockSize %d: must be at least 2", c.MaxBlockSize)
+	case c.Workers < 0:
+		return bad("workers %d: must not be negative", c.Workers)
+	case c.EMIterations < 0:
+		return bad("emIterations %d: must not be negative", c.EMIterations)
+	case c.MinLinkDensity < 0 || c.MinLinkDensity > 1:
+		return bad("minLinkDensity %v: must be in [0,1]", c.MinLinkDensity)
+	case c.CannotLinkProbability < 0 || c.CannotLinkProbability >= 1:
+		return bad("cannotLinkProbability %v: must be in [0,1)", c.CannotLinkProbability)
+	case len(c.Blocking) == 0:
+		return bad("blocking: at least one rule is needed")
+	}
+	for i, r := range c.Blocking {
+		if len(r.Keys) == 0 {
+			return bad("blocking[%d] %q: no keys", i, r.Name)
+		}
+		for _, k := range r.Keys {
+			if !isKnownBlockKey(k) {
+				return bad("blocking[%d] %q: unknown key %q", i, r.Name, k)
+			}
+		}
+	}
+	check := func(name string, cmp Comparison) error {
+		names := map[string]bool{"different": true}
+		for i, l := range cmp.Levels {
+			if !isKnownLevelKind(l.Kind) {
+				return bad("comparisons.%s.levels[%d]: unknown kind %q", name, i, l.Kind)
+			}
+			if l.Name == "" || l.Name == "missing" || l.Name == "different" {
+				return bad("comparisons.%s.levels[%d]: name %q is empty or reserved", name, i, l.Name)
+			}
+			names[l.Name] = true
+			if (l.Kind == "jaroWinkler" || l.Kind == "sameNumber") && (l.Threshold <= 0 || l.Threshold > 1) {
+				return bad("comparisons.%s.levels[%d]: threshold %v must be in (0,1]", name, i, l.Threshold)
+			}
+		}
+		if len(cmp.Levels) > 30 {
+			return bad("comparisons.%s: at most 30 levels", name)
+		}
+		for w := range cmp.Weights {
+			if !names[w] {
+				return bad("comparisons.%s.weights: no level named %q", name, w)
+			}
+		}
+		return nil
+	}
+	for f, cmp := range c.Comparisons {
+		if !isKnownField(f) {
+			return bad("comparisons: unknown field %q", f)
+		}
+		if err := check(f, cmp); err != nil {
+			return err
+		}
+	}
+	if err := check("customFieldComparison", c.CustomFieldComparison); err != nil {
+		return err
+	}
+	if err := check("externalIdComparison", c.ExternalIDComparison); err != nil {
+		return err
+	}
+	for _, o := range c.Survivor.Order {
+		switch o {
+		case "type", "complete", "oldest", "newest":
+		default:
+			return bad("survivor.order: unknown criterion %q", o)
+		}
+	}
+	switch c.Survivor.FillFrom {
+	case "", "newest", "oldest":
+	default:
+		return bad("survivor.fillFrom %q: must be newest or oldest", c.Survivor.FillFrom)
+	}
+	return nil
+}
+
+// workers returns the effective worker count.
+func (c *Config) workers() int {
+	if c.Workers > 0 {
+		return c.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// String summarises the thresholds (for logs).
+func (c Config) String() string {
+	return fmt.Sprintf("match threshold %.4g, max group %d, max block %d, %d blocking rules, %d comparisons",
+		c.MatchThreshold, c.MaxGroupSize, c.MaxBlockSize, len(c.Blocking), len(c.Comparisons))
+}

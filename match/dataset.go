@@ -1,0 +1,239 @@
+package match
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+)
+
+// column is one field of all contacts, interned: record r has the values
+// vals[off[r]:off[r+1]], each an index into syms.
+type column struct {
+	name   string
+	off    []int32
+	vals   []int32
+	syms   []string
+	index  map[string]int32
+	counts []int32 // records holding each symbol
+	total  int     // records with at least one value
+}
+
+func newColumn(name string) *column {
+	return &column{name: name, off: []int32{0}, index: map[string]int32{}}
+}
+
+func (c *column) intern(b []byte) int32 {
+	if id, ok := c.index[string(b)]; ok {
+		return id
+	}
+	s := string(b)
+	id := int32(len(c.syms))
+	c.syms = append(c.syms, s)
+	c.counts = append(c.counts, 0)
+	c.index[s] = id
+	return id
+}
+
+// pad extends off so that records before r have no values.
+func (c *column) pad(r int) {
+	for len(c.off) < r+1 {
+		c.off = append(c.off, int32(len(c.vals)))
+	}
+}
+
+// add appends one value of record r (records are added in order; values of
+// one record are consecutive).
+func (c *column) add(r int, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	c.pad(r)
+	id := c.intern(b)
+	start := c.off[r]
+	for _, v := range c.vals[start:] {
+		if v == id {
+			return
+		}
+	}
+	c.vals = append(c.vals, id)
+}
+
+// finish closes record r-1 of the column (padding to n records).
+func (c *column) finish(n int) {
+	c.pad(n)
+	c.off = c.off[:n+1]
+	c.off[n] = int32(len(c.vals))
+	// Every record's slice ends where the next starts; fix trailing offsets
+	// of records that got values after the last pad.
+	for r := n - 1; r >= 0 && c.off[r] > c.off[r+1]; r-- {
+		c.off[r] = c.off[r+1]
+	}
+	for i := range c.counts {
+		c.counts[i] = 0
+	}
+	for _, v := range c.vals {
+		c.counts[v]++
+	}
+	c.total = 0
+	for r := 0; r < n; r++ {
+		if c.off[r+1] > c.off[r] {
+			c.total++
+		}
+	}
+}
+
+func (c *column) values(r int32) []int32 { return c.vals[c.off[r]:c.off[r+1]] }
+
+func (c *column) first(r int32) (string, bool) {
+	v := c.vals[c.off[r]:c.off[r+1]]
+	if len(v) == 0 {
+		return "", false
+	}
+	return c.syms[v[0]], true
+}
+
+// The built-in column names (custom fields are "custom.<key>", external ids
+// "externalId.<source>").
+const (
+	colFirst     = "firstName"
+	colMiddle    = "middleName"
+	colLast      = "lastName"
+	colEmail     = "email"
+	colPhone     = "phone"
+	colAddress1  = "address1"
+	colStreetNum = "streetNumber"
+	colUnit      = "unit"
+	colAddress2  = "address2"
+	colCity      = "city"
+	colState     = "state"
+	colPostal    = "postalCode"
+	colCountry   = "country"
+	colDate      = "customDate"
+)
+
+// dataset is every contact of a run in columnar, interned form.
+type dataset struct {
+	n       int
+	ids     []string
+	div     []int32
+	divs    *column
+	cols    map[string]*column
+	order   []string // column names in creation order
+	scratch [][]byte
+}
+
+func newDataset() *dataset {
+	d := &dataset{cols: map[string]*column{}, divs: newColumn("division")}
+	for _, name := range []string{colFirst, colMiddle, colLast, colEmail, colPhone, colAddress1, colStreetNum, colUnit, colAddress2, colCity, colState, colPostal, colCountry, colDate} {
+		d.col(name)
+	}
+	return d
+}
+
+func (d *dataset) col(name string) *column {
+	c, ok := d.cols[name]
+	if !ok {
+		c = newColumn(name)
+		d.cols[name] = c
+		d.order = append(d.order, name)
+	}
+	return c
+}
+
+// addEncoded adds one contact from its NormalizerFunc encoding without
+// building a Norm. It reports false when the encoding is unusable.
+func (d *dataset) addEncoded(id string, b []byte) bool {
+	if len(b) == 0 || b[0] != NormVersion || !validEncoding(b[1:]) {
+		return false
+	}
+	r := d.n
+	p := b[1:]
+	next := func() []byte {
+		l, k := binary.Uvarint(p)
+		s := p[k : k+int(l)]
+		p = p[k+int(l):]
+		return s
+	}
+	count := func() int {
+		l, k := binary.Uvarint(p)
+		p = p[k:]
+		return int(l)
+	}
+	div := next()
+	d.div = append(d.div, d.divs.intern(div))
+	for _, name := range []string{colFirst, colMiddle, colLast, colAddress1, colStreetNum, colUnit, colAddress2, colCity, colState, colPostal, colCountry} {
+		d.cols[name].add(r, next())
+	}
+	for range count() {
+		d.cols[colEmail].add(r, next())
+	}
+	for range count() {
+		d.cols[colPhone].add(r, next())
+	}
+	var key []byte
+	for range count() {
+		k := next()
+		v := next()
+		key = append(append(key[:0], "externalId."...), k...)
+		d.col(string(key)).add(r, v)
+	}
+	custom := d.scratch[:0]
+	for range count() {
+		k := next()
+		v := next()
+		key = append(append(key[:0], "custom."...), k...)
+		d.col(string(key)).add(r, v)
+		custom = append(custom, k, v)
+	}
+	for range count() {
+		k := next()
+		for i := 0; i+1 < len(custom); i += 2 {
+			if string(custom[i]) == string(k) {
+				key = append(append(append(key[:0], k...), '='), custom[i+1]...)
+				d.cols[colDate].add(r, key)
+			}
+		}
+	}
+	d.scratch = custom[:0]
+	d.ids = append(d.ids, id)
+	d.n++
+	return true
+}
+
+// validEncoding checks that an encoding (after its version byte) is
+// complete, so that addEncoded can walk it without bounds errors.
+func validEncoding(b []byte) bool {
+	dec := decoder{b: b}
+	for range 12 {
+		dec.str()
+	}
+	dec.strs()
+	dec.strs()
+	dec.kvs()
+	dec.kvs()
+	dec.strs()
+	return !dec.err
+}
+
+func (d *dataset) finish() {
+	for _, c := range d.cols {
+		c.finish(d.n)
+	}
+	d.divs.counts = make([]int32, len(d.divs.syms))
+	for _, v := range d.div {
+		d.divs.counts[v]++
+	}
+}
+
+// customColumns returns the names of custom-field and external-id columns,
+// sorted.
+func (d *dataset) extraColumns() []string {
+	var out []string
+	for _, name := range d.order {
+		if strings.HasPrefix(name, "custom.") || strings.HasPrefix(name, "externalId.") {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,177 @@
+package match
+
+import "strings"
+
+// nicknameTable lists given names and their common English nicknames and
+// variants, one canonical name a line followed by its variants. A variant
+// listed under several canonical names keeps the first.
+const nicknameTable = `
+abigail abby abbie gail
+abraham abe bram
+adam ade
+albert al bert bertie
+alexander alex alec sandy xander lex alexandr
+alexandra alex alexa sandra sandy lexi
+alfred alf alfie fred freddie
+alice allie ally
+allison allie ally alison
+amanda mandy manda
+andrew andy drew
+angela angie
+anthony tony antony
+arthur art artie
+barbara barb barbie babs
+benjamin ben benny benji
+bernard bernie
+beverly bev
+bradley brad
+bridget bridie biddy
+calvin cal
+cameron cam
+carol carrie
+caroline carrie carol
+catherine cathy cat kate katie kathy cate caitlin katherine kathryn kathrine
+charles charlie chuck chas chaz
+christina chris tina christine kristina kristine
+christopher chris kit topher
+clifford cliff
+constance connie
+cynthia cindy
+daniel dan danny
+david dave davey
+deborah deb debbie debra
+dennis denny
+derek derrick
+dominic dom
+donald don donnie
+dorothy dot dottie
+douglas doug
+edward ed eddie ted teddy ned
+eleanor ellie nell nora elle
+elizabeth liz lizzie beth betty betsy eliza libby lisa elisabeth liza bess
+emily em emmy
+eugene gene
+frances fran frannie
+francis frank
+franklin frank
+frederick fred freddie fritz
+gabriel gabe
+gabrielle gabby
+geoffrey geoff jeff
+gerald gerry jerry
+gregory greg
+harold hal harry
+harriet hattie
+helen nell
+henry hank harry hal
+herbert herb bert
+isaac ike
+isabella bella izzy isabel isabelle
+jacob jake jakey
+james jim jimmy jamie jem
+janet jan
+jeffrey jeff
+jennifer jen jenny jenn
+jessica jess jessie
+joanna jo joanne
+john jack johnny jon
+jonathan jon jonny
+joseph joe joey jos
+joshua josh
+judith judy
+julia julie
+katherine kate katie kathy kat
+kenneth ken kenny
+kimberly kim
+lawrence larry laurie laurence
+leonard len lenny leo
+leslie les
+louis lou louie
+louise lou
+lucinda lucy cindy
+madeline maddie madison maddy madeleine
+margaret maggie meg peggy marge margie greta peg
+matthew matt matty
+melissa mel missy
+michael mike mikey mick mickey
+michelle shelly mich
+mitchell mitch
+nathan nate
+nathaniel nate nat nathan
+nicholas nick nicky nic
+nicole nikki nicky
+oliver ollie
+pamela pam
+patricia pat patty trish tricia
+patrick pat paddy
+peter pete
+philip phil pip phillip
+rebecca becky becca
+richard rick ricky dick rich richie
+robert bob bobby rob robbie bert
+ronald ron ronnie
+rosemary rose rosie
+russell russ
+samantha sam sammy
+samuel sam sammy
+sarah sara sally
+stephanie steph
+stephen steve stevie steven
+susan sue susie suzy susanne
+theodore ted teddy theo
+thomas tom tommy
+timothy tim timmy
+valerie val
+victoria vicky tori
+vincent vince vinny
+walter walt wally
+william will bill billy willy liam
+zachary zach zack
+`
+
+// nicknames maps each variant (and each canonical name) to its canonical
+// given name.
+type nicknames map[string]string
+
+// newNicknames parses nicknameTable plus extra lines of the same format.
+func newNicknames(extra map[string][]string) nicknames {
+	n := nicknames{}
+	add := func(canon string, vars []string) {
+		if _, ok := n[canon]; !ok {
+			n[canon] = canon
+		}
+		for _, v := range vars {
+			if _, ok := n[v]; !ok {
+				n[v] = canon
+			}
+		}
+	}
+	for line := range strings.SplitSeq(nicknameTable, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		add(f[0], f[1:])
+	}
+	for canon, vars := range extra {
+		c := foldName(canon)
+		fv := make([]string, 0, len(vars))
+		for _, v := range vars {
+			fv = append(fv, foldName(v))
+		}
+		// Config entries take precedence over the built-in table.
+		n[c] = c
+		for _, v := range fv {
+			n[v] = c
+		}
+	}
+	return n
+}
+
+// canonical returns the canonical form of a folded given name.
+func (n nicknames) canonical(s string) string {
+	if c, ok := n[s]; ok {
+		return c
+	}
+	return s
+}

@@ -1,0 +1,394 @@
+package match
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// Input is where Run reads contacts from. cm.Store satisfies it.
+type Input interface {
+	// EachNorm calls fn with every contact's id and stored normalized form
+	// (nil when it has none).
+	EachNorm(ctx context.Context, fn func(id string, norm []byte) error) error
+	// Contacts returns the contacts with the given ids.
+	Contacts(ctx context.Context, ids []string) (map[string]cm.Contact, error)
+}
+
+// Result is the outcome of a match run.
+type Result struct {
+	// Groups are the proposed merge groups, ordered by id: State proposed,
+	// ID = cm.GroupID(Members), Members sorted, SurvivorID, Merged (the
+	// valueOverride), Unkept, Confidence (the weakest joining link's match
+	// probability) and Explanation (the joining links with every field's
+	// contribution).
+	Groups []cm.Group
+	Stats  Stats
+}
+
+// Stats describes a match run.
+type Stats struct {
+	Contacts       int `json:"contacts"`
+	Normalized     int `json:"normalized"` // contacts normalized by this run (no usable stored norm)
+	Blocks         int `json:"blocks"`
+	SkippedBlocks  int `json:"skippedBlocks"`
+	CandidatePairs int `json:"candidatePairs"` // distinct pairs from all blocking rules
+	// Comparisons counts every pair comparison: candidates, the random u
+	// sample and the cross-cluster checks of clustering.
+	Comparisons int `json:"comparisons"`
+	Links       int `json:"links"` // candidate pairs at or above MatchThreshold
+	Groups      int `json:"groups"`
+	// SplitGroups counts connected components of the link graph that
+	// anti-chaining, conflicts or MaxGroupSize divided into several groups.
+	SplitGroups int `json:"splitGroups"`
+	// RefusedJoins counts cluster joins refused, by reason.
+	RefusedJoins map[string]int `json:"refusedJoins"`
+	Rules        []RuleStats    `json:"rules"`
+	// Skipped lists the largest skipped blocks (at most 20).
+	Skipped []SkippedBlock `json:"skipped,omitempty"`
+	// Durations of the phases: normalize, block, em, score, cluster, survive.
+	Durations map[string]time.Duration `json:"durations"`
+	// ComparisonsPerSecondPerCore is the candidate comparisons of the score
+	// phase divided by its wall time and the workers used.
+	ComparisonsPerSecondPerCore float64 `json:"comparisonsPerSecondPerCore"`
+	Workers                     int     `json:"workers"`
+	Model                       Model   `json:"model"`
+}
+
+// String renders the main figures on one line.
+func (s Stats) String() string {
+	return fmt.Sprintf("%d contacts, %d candidate pairs (%d blocks, %d skipped), %d links, %d groups (%d split), %.0f comparisons/s/core",
+		s.Contacts, s.CandidatePairs, s.Blocks, s.SkippedBlocks, s.Links, s.Groups, s.SplitGroups, s.ComparisonsPerSecondPerCore)
+}
+
+// Run matches every contact of in: it reads the stored norms (normalizing
+// contacts whose norm is missing or of an old version), generates candidate
+// pairs, learns the model, scores, clusters and runs survivorship on the
+// groups' members (fetched with in.Contacts).
+func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	stats := Stats{Durations: map[string]time.Duration{}, RefusedJoins: map[string]int{}, Workers: cfg.workers()}
+	t0 := time.Now()
+	d := newDataset()
+	var missing []string
+	err := in.EachNorm(ctx, func(id string, norm []byte) error {
+		if !d.addEncoded(id, norm) {
+			missing = append(missing, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("match: read norms: %w", err)
+	}
+	if len(missing) > 0 {
+		nf := NormalizerFunc(cfg)
+		for lo := 0; lo < len(missing); lo += 1000 {
+			hi := min(len(missing), lo+1000)
+			cs, err := in.Contacts(ctx, missing[lo:hi])
+			if err != nil {
+				return nil, fmt.Errorf("match: read contacts: %w", err)
+			}
+			for _, id := range missing[lo:hi] {
+				c, ok := cs[id]
+				if !ok {
+					continue
+				}
+				d.addEncoded(id, nf(&c))
+			}
+		}
+		stats.Normalized = len(missing)
+	}
+	d.finish()
+	stats.Durations["normalize"] = time.Since(t0)
+	clusters, sc, err := matchDataset(ctx, d, &cfg, &stats)
+	if err != nil {
+		return nil, err
+	}
+	t1 := time.Now()
+	groups, err := buildGroups(ctx, d, sc, clusters, &cfg, func(ctx context.Context, ids []string) (map[string]cm.Contact, error) {
+		return in.Contacts(ctx, ids)
+	})
+	if err != nil {
+		return nil, err
+	}
+	stats.Durations["survive"] = time.Since(t1)
+	stats.Groups = len(groups)
+	return &Result{Groups: groups, Stats: stats}, nil
+}
+
+// MatchContacts matches contacts held in memory (tests, FEBRL, the demo).
+func MatchContacts(ctx context.Context, cs []cm.Contact, cfg Config) (*Result, error) {
+	return Run(ctx, NewMemoryInput(cs, cfg), cfg)
+}
+
+// MemoryInput is an Input over contacts in memory; norms are computed in
+// parallel when it is created.
+type MemoryInput struct {
+	ids   []string
+	norms [][]byte
+	byID  map[string]*cm.Contact
+}
+
+// NewMemoryInput normalizes cs with cfg (in parallel) and returns an Input
+// over them, ordered by id.
+func NewMemoryInput(cs []cm.Contact, cfg Config) *MemoryInput {
+	m := &MemoryInput{byID: make(map[string]*cm.Contact, len(cs))}
+	idx := make([]int, 0, len(cs))
+	for i := range cs {
+		if _, dup := m.byID[cs[i].ID]; dup || cs[i].ID == "" {
+			continue
+		}
+		m.byID[cs[i].ID] = &cs[i]
+		idx = append(idx, i)
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		switch {
+		case cs[a].ID < cs[b].ID:
+			return -1
+		case cs[a].ID > cs[b].ID:
+			return 1
+		}
+		return 0
+	})
+	m.ids = make([]string, len(idx))
+	m.norms = make([][]byte, len(idx))
+	nf := NormalizerFunc(cfg)
+	w := cfg.workers()
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for q := k; q < len(idx); q += w {
+				c := &cs[idx[q]]
+				m.ids[q] = c.ID
+				m.norms[q] = nf(c)
+			}
+		}()
+	}
+	wg.Wait()
+	return m
+}
+
+// EachNorm implements Input.
+func (m *MemoryInput) EachNorm(ctx context.Context, fn func(id string, norm []byte) error) error {
+	for i, id := range m.ids {
+		if i&0xfff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(id, m.norms[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Contacts implements Input.
+func (m *MemoryInput) Contacts(_ context.Context, ids []string) (map[string]cm.Contact, error) {
+	out := make(map[string]cm.Contact, len(ids))
+	for _, id := range ids {
+		if c, ok := m.byID[id]; ok {
+			out[id] = *c
+		}
+	}
+	return out, nil
+}
+
+// matchDataset runs blocking, u estimation, comparison, EM, scoring and
+// clustering.
+func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([]*cluster, *scorer, error) {
+	stats.Contacts = d.n
+	nick := newNicknames(cfg.Nicknames)
+	workers := cfg.workers()
+
+	t := time.Now()
+	br, err := block(ctx, d, cfg, nick)
+	if err != nil {
+		return nil, nil, err
+	}
+	stats.Durations["block"] = time.Since(t)
+	stats.CandidatePairs = len(br.pairs)
+	stats.Blocks = br.blocks
+	stats.Rules = br.stats
+	for _, r := range br.stats {
+		stats.SkippedBlocks += r.SkippedBlocks
+	}
+	if len(br.skipped) > 20 {
+		br.skipped = br.skipped[:20]
+	}
+	stats.Skipped = br.skipped
+
+	s := &scorer{d: d, comps: compileComparators(d, cfg, nick)}
+	t = time.Now()
+	stats.Model.USample = s.estimateU(ctx, cfg)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	pids, pt, err := s.compareCandidates(ctx, br.pairs, workers)
+	if err != nil {
+		return nil, nil, err
+	}
+	scoreTime := time.Since(t)
+	t = time.Now()
+	lambdaC, iters, conv := s.em(pt, cfg.EMIterations)
+	s.finishWeights()
+	// Global prior: expected matches among candidates over all pairs that
+	// could match (pairs within a division unless CrossDivision).
+	var allPairs float64
+	if cfg.CrossDivision {
+		allPairs = float64(d.n) * float64(d.n-1) / 2
+	} else {
+		for _, c := range d.divs.counts {
+			allPairs += float64(c) * float64(c-1) / 2
+		}
+	}
+	lambda := 1e-9
+	if allPairs > 0 && len(br.pairs) > 0 {
+		lambda = math.Min(math.Max(lambdaC*float64(len(br.pairs))/allPairs, 1e-12), 0.5)
+	}
+	s.prior = math.Log2(lambda / (1 - lambda))
+	stats.Model.Lambda = lambda
+	stats.Model.CandidateLambda = lambdaC
+	stats.Model.PriorWeight = s.prior
+	stats.Model.EMIterations = iters
+	stats.Model.Converged = conv
+	stats.Model.Patterns = len(pt.pats)
+	stats.Model.Fields = s.model()
+	thr := weightAt(cfg.MatchThreshold)
+	stats.Model.ThresholdWeight = thr
+	stats.Durations["em"] = time.Since(t)
+
+	t = time.Now()
+	patW := make([]float64, len(pt.pats))
+	needsTF := make([]bool, len(pt.pats))
+	for pi, p := range pt.pats {
+		w := s.prior
+		for k, c := range s.comps {
+			l := p[k]
+			if l == levelMissing {
+				continue
+			}
+			if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && c.levels[0].kind == kindExact {
+				needsTF[pi] = true
+			}
+			w += c.w[l]
+		}
+		patW[pi] = w
+	}
+	linksPer := make([][]link, workers)
+	var wg sync.WaitGroup
+	chunk := (len(br.pairs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min(len(br.pairs), (w+1)*chunk)
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lv []uint8
+			for q := lo; q < hi; q++ {
+				pi := pids[q]
+				wt := patW[pi]
+				i, j := int32(br.pairs[q]>>32), int32(br.pairs[q]&0xffffffff)
+				if needsTF[pi] {
+					lv = pt.pats[pi]
+					wt = s.weight(i, j, lv)
+				}
+				if wt >= thr {
+					linksPer[w] = append(linksPer[w], link{i, j, wt})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var links []link
+	for _, l := range linksPer {
+		links = append(links, l...)
+	}
+	scoreTime += time.Since(t)
+	stats.Durations["score"] = scoreTime
+	stats.Links = len(links)
+	if sec := scoreTime.Seconds(); sec > 0 {
+		stats.ComparisonsPerSecondPerCore = float64(len(br.pairs)+stats.Model.USample) / sec / float64(workers)
+	}
+
+	t = time.Now()
+	cannot := math.Inf(-1)
+	if cfg.CannotLinkProbability > 0 {
+		cannot = weightAt(cfg.CannotLinkProbability)
+	}
+	clusters, cst, err := clusterLinks(ctx, s, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot)
+	if err != nil {
+		return nil, nil, err
+	}
+	stats.Durations["cluster"] = time.Since(t)
+	stats.SplitGroups = cst.splitComponents
+	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
+	stats.RefusedJoins["density"] = cst.refusedDensity
+	stats.RefusedJoins["conflict"] = cst.refusedConflict
+	stats.Comparisons = len(br.pairs) + stats.Model.USample + cst.crossComparisons
+	return clusters, s, nil
+}
+
+// buildGroups turns clusters into proposed groups with survivorship and
+// explanations.
+func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster, cfg *Config, fetch func(context.Context, []string) (map[string]cm.Contact, error)) ([]cm.Group, error) {
+	groups := make([]cm.Group, 0, len(clusters))
+	for lo := 0; lo < len(clusters); {
+		// Fetch the members of a batch of clusters at once.
+		var ids []string
+		hi := lo
+		for hi < len(clusters) && len(ids) < 1000 {
+			for _, r := range clusters[hi].members {
+				ids = append(ids, d.ids[r])
+			}
+			hi++
+		}
+		cs, err := fetch(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("match: read group members: %w", err)
+		}
+		for _, c := range clusters[lo:hi] {
+			g := cm.Group{State: cm.StateProposed}
+			members := make([]cm.Contact, 0, len(c.members))
+			for _, r := range c.members {
+				g.Members = append(g.Members, d.ids[r])
+				if ct, ok := cs[d.ids[r]]; ok {
+					members = append(members, ct)
+				}
+			}
+			g.Members = cm.SortedIDs(g.Members)
+			g.ID = cm.GroupID(g.Members)
+			g.Confidence = probability(c.weakest)
+			g.SurvivorID, g.Merged, g.Unkept = Survive(members, cfg.Survivor)
+			ex := &cm.Explanation{}
+			for _, l := range c.tree {
+				ex.Links = append(ex.Links, s.evidence(l.a, l.b))
+			}
+			if len(members) < len(c.members) {
+				ex.Notes = append(ex.Notes, fmt.Sprintf("%d member(s) missing from the snapshot at survivorship", len(c.members)-len(members)))
+			}
+			g.Explanation = ex
+			groups = append(groups, g)
+		}
+		lo = hi
+	}
+	slices.SortFunc(groups, func(a, b cm.Group) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return groups, nil
+}

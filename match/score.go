@@ -1,0 +1,439 @@
+package match
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+const (
+	probFloor = 1e-6
+	// maxFieldWeight bounds one field's contribution (in bits) so that a
+	// single degenerate estimate cannot decide a pair alone.
+	maxFieldWeight = 30
+)
+
+// LevelModel is the learned model of one comparison level.
+type LevelModel struct {
+	Name   string  `json:"name"`
+	M      float64 `json:"m"`      // P(level | match), from EM
+	U      float64 `json:"u"`      // P(level | non-match), from random pairs
+	Weight float64 `json:"weight"` // log2(m/u), or the fixed weight
+	Fixed  bool    `json:"fixed,omitempty"`
+}
+
+// FieldModel is the learned model of one comparison.
+type FieldModel struct {
+	Field         string       `json:"field"`
+	TermFrequency bool         `json:"termFrequency"`
+	Levels        []LevelModel `json:"levels"`
+}
+
+// Model is what scoring learned: the prior and each field's m/u.
+type Model struct {
+	// Lambda is the estimated probability that two random contacts (of one
+	// division) are the same customer.
+	Lambda float64 `json:"lambda"`
+	// CandidateLambda is the match share among candidate pairs (EM).
+	CandidateLambda float64 `json:"candidateLambda"`
+	// PriorWeight is log2(Lambda/(1-Lambda)), the start of every waterfall.
+	PriorWeight float64 `json:"priorWeight"`
+	// ThresholdWeight is the weight at MatchThreshold.
+	ThresholdWeight float64 `json:"thresholdWeight"`
+	// EMIterations is the number of EM rounds run; Converged tells whether
+	// the parameters stopped changing.
+	EMIterations int            `json:"emIterations"`
+	Converged    bool           `json:"converged"`
+	Fields       []FieldModel   `json:"fields"`
+	USample      int            `json:"uSample"` // random pairs used for u
+	Patterns     int            `json:"patterns"` // distinct comparison vectors among candidates
+	Extra        map[string]any `json:"extra,omitempty"`
+}
+
+// scorer holds the comparators and the learned weights.
+type scorer struct {
+	d     *dataset
+	comps []*comparator
+	prior float64
+}
+
+// levels writes the comparison vector of (i, j) into buf.
+func (s *scorer) levels(i, j int32, buf []uint8) {
+	for k, c := range s.comps {
+		buf[k] = c.level(i, j)
+	}
+}
+
+// weight returns the total match weight of a pair with comparison vector lv.
+func (s *scorer) weight(i, j int32, lv []uint8) float64 {
+	w := s.prior
+	for k, c := range s.comps {
+		w += c.fieldWeight(i, j, lv[k])
+	}
+	return w
+}
+
+// fieldWeight returns one comparator's contribution for level l.
+func (c *comparator) fieldWeight(i, j int32, l uint8) float64 {
+	if l == levelMissing {
+		return 0
+	}
+	if _, fixed := c.fixed[int(l)]; !fixed && l == 0 && c.tf && c.levels[0].kind == kindExact {
+		if p := c.tfProbability(i, j); p > 0 {
+			return clampWeight(math.Log2(c.m[0] / math.Max(p, probFloor)))
+		}
+	}
+	return c.w[l]
+}
+
+func clampWeight(w float64) float64 {
+	return math.Max(-maxFieldWeight, math.Min(maxFieldWeight, w))
+}
+
+// score returns the weight of (i, j).
+func (s *scorer) score(i, j int32) float64 {
+	var buf [64]uint8
+	lv := buf[:len(s.comps)]
+	if len(s.comps) > len(buf) {
+		lv = make([]uint8, len(s.comps))
+	}
+	s.levels(i, j, lv)
+	return s.weight(i, j, lv)
+}
+
+// evidence returns the explained score of (i, j).
+func (s *scorer) evidence(i, j int32) cm.PairEvidence {
+	lv := make([]uint8, len(s.comps))
+	s.levels(i, j, lv)
+	total := s.weight(i, j, lv)
+	ev := cm.PairEvidence{A: s.d.ids[i], B: s.d.ids[j], Weight: total, Probability: probability(total)}
+	ev.Fields = append(ev.Fields, cm.FieldEvidence{Field: "prior", Level: "prior", Weight: s.prior})
+	for k, c := range s.comps {
+		a, b := c.display(i), c.display(j)
+		if lv[k] == levelMissing && a == "" && b == "" {
+			continue
+		}
+		ev.Fields = append(ev.Fields, cm.FieldEvidence{Field: c.field, Level: c.levelName(lv[k]), Weight: c.fieldWeight(i, j, lv[k]), A: a, B: b})
+	}
+	return ev
+}
+
+func (c *comparator) display(r int32) string {
+	vs := c.col.values(r)
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return c.col.syms[vs[0]]
+	}
+	s := c.col.syms[vs[0]]
+	for _, v := range vs[1:] {
+		s += ", " + c.col.syms[v]
+	}
+	return s
+}
+
+func probability(w float64) float64 {
+	if w > 60 {
+		return 1
+	}
+	p := math.Exp2(w)
+	return p / (1 + p)
+}
+
+// weightAt returns the weight whose probability is p.
+func weightAt(p float64) float64 { return math.Log2(p / (1 - p)) }
+
+// estimateU estimates u probabilities from random pairs (all pairs when
+// there are few). It returns the number of pairs compared.
+func (s *scorer) estimateU(ctx context.Context, cfg *Config) int {
+	n := s.d.n
+	total := int64(n) * int64(n-1) / 2
+	sample := int64(cfg.USamplePairs)
+	counts := make([][]float64, len(s.comps))
+	for k, c := range s.comps {
+		counts[k] = make([]float64, c.numLevels())
+	}
+	workers := cfg.workers()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	all := total <= sample
+	if all {
+		sample = total
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([][]float64, len(s.comps))
+			for k, c := range s.comps {
+				local[k] = make([]float64, c.numLevels())
+			}
+			lv := make([]uint8, len(s.comps))
+			tally := func(i, j int32) {
+				s.levels(i, j, lv)
+				for k, l := range lv {
+					if l != levelMissing {
+						local[k][l]++
+					}
+				}
+			}
+			if all {
+				for i := int32(w); i < int32(n); i += int32(workers) {
+					if ctx.Err() != nil {
+						return
+					}
+					for j := i + 1; j < int32(n); j++ {
+						tally(i, j)
+					}
+				}
+			} else {
+				rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)+1))
+				per := sample / int64(workers)
+				for q := int64(0); q < per; q++ {
+					if q&0xffff == 0 && ctx.Err() != nil {
+						return
+					}
+					i := int32(rng.IntN(n))
+					j := int32(rng.IntN(n - 1))
+					if j >= i {
+						j++
+					}
+					tally(i, j)
+				}
+			}
+			mu.Lock()
+			for k := range local {
+				for l, v := range local[k] {
+					counts[k][l] += v
+				}
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for k, c := range s.comps {
+		var sum float64
+		for _, v := range counts[k] {
+			sum += v
+		}
+		c.u = make([]float64, c.numLevels())
+		for l, v := range counts[k] {
+			c.u[l] = math.Max((v+0.5)/(sum+0.5*float64(c.numLevels())), probFloor)
+		}
+	}
+	if !all {
+		sample = sample / int64(workers) * int64(workers)
+	}
+	return int(sample)
+}
+
+// patternTable interns comparison vectors.
+type patternTable struct {
+	index  map[string]uint32
+	pats   [][]uint8
+	counts []float64
+}
+
+func newPatternTable() *patternTable { return &patternTable{index: map[string]uint32{}} }
+
+func (t *patternTable) add(lv []uint8, n float64) uint32 {
+	if id, ok := t.index[string(lv)]; ok {
+		t.counts[id] += n
+		return id
+	}
+	id := uint32(len(t.pats))
+	p := append([]uint8(nil), lv...)
+	t.pats = append(t.pats, p)
+	t.counts = append(t.counts, n)
+	t.index[string(p)] = id
+	return id
+}
+
+// compareCandidates computes the comparison vector of every candidate pair
+// in parallel; it returns the pattern of each pair and the pattern table.
+func (s *scorer) compareCandidates(ctx context.Context, pairs []uint64, workers int) ([]uint32, *patternTable, error) {
+	pids := make([]uint32, len(pairs))
+	tables := make([]*patternTable, workers)
+	var wg sync.WaitGroup
+	chunk := (len(pairs) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo := w * chunk
+		hi := min(len(pairs), lo+chunk)
+		tables[w] = newPatternTable()
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := tables[w]
+			lv := make([]uint8, len(s.comps))
+			for q := lo; q < hi; q++ {
+				if q&0xffff == 0 && ctx.Err() != nil {
+					return
+				}
+				p := pairs[q]
+				s.levels(int32(p>>32), int32(p&0xffffffff), lv)
+				pids[q] = t.add(lv, 1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	global := newPatternTable()
+	remap := make([][]uint32, workers)
+	for w, t := range tables {
+		remap[w] = make([]uint32, len(t.pats))
+		for id, p := range t.pats {
+			remap[w][id] = global.add(p, t.counts[id])
+		}
+	}
+	for w := 0; w < workers; w++ {
+		lo := w * chunk
+		hi := min(len(pairs), lo+chunk)
+		for q := lo; q < hi; q++ {
+			pids[q] = remap[w][pids[q]]
+		}
+	}
+	return pids, global, nil
+}
+
+// em estimates the m probabilities (and the candidate match share) by
+// expectation-maximisation over the candidate comparison patterns. The u
+// probabilities of the non-match class are free during EM (candidate
+// non-matches agree more often than random pairs); scoring uses the random
+// pair u.
+func (s *scorer) em(t *patternTable, iterations int) (lambda float64, iters int, converged bool) {
+	nc := len(s.comps)
+	m := make([][]float64, nc)
+	u := make([][]float64, nc)
+	for k, c := range s.comps {
+		L := c.numLevels()
+		m[k] = make([]float64, L)
+		u[k] = make([]float64, L)
+		// Start: matches mostly agree exactly; non-matches as random pairs.
+		for l := 0; l < L; l++ {
+			switch {
+			case l == 0:
+				m[k][l] = 0.8
+			case l == L-1:
+				m[k][l] = 0.05
+			default:
+				m[k][l] = 0.15 / float64(L-2)
+			}
+			u[k][l] = c.u[l]
+		}
+		if L == 2 {
+			m[k][0], m[k][1] = 0.9, 0.1
+		}
+	}
+	lambda = 0.3
+	if len(t.pats) == 0 {
+		for k, c := range s.comps {
+			c.m = m[k]
+		}
+		return lambda, 0, true
+	}
+	mAcc := make([][]float64, nc)
+	uAcc := make([][]float64, nc)
+	for k := range s.comps {
+		mAcc[k] = make([]float64, len(m[k]))
+		uAcc[k] = make([]float64, len(u[k]))
+	}
+	for iters = 1; iters <= iterations; iters++ {
+		for k := range mAcc {
+			clear(mAcc[k])
+			clear(uAcc[k])
+		}
+		var gSum, nSum float64
+		for pi, p := range t.pats {
+			lm, lu := math.Log(lambda), math.Log(1-lambda)
+			for k, l := range p {
+				if l == levelMissing {
+					continue
+				}
+				lm += math.Log(m[k][l])
+				lu += math.Log(u[k][l])
+			}
+			g := 1 / (1 + math.Exp(lu-lm))
+			n := t.counts[pi]
+			gSum += g * n
+			nSum += n
+			for k, l := range p {
+				if l == levelMissing {
+					continue
+				}
+				mAcc[k][l] += g * n
+				uAcc[k][l] += (1 - g) * n
+			}
+		}
+		delta := 0.0
+		newLambda := math.Min(math.Max(gSum/nSum, 1e-9), 1-1e-9)
+		delta = math.Max(delta, math.Abs(newLambda-lambda))
+		lambda = newLambda
+		for k := range m {
+			var ms, us float64
+			for l := range m[k] {
+				ms += mAcc[k][l]
+				us += uAcc[k][l]
+			}
+			for l := range m[k] {
+				nm, nu := m[k][l], u[k][l]
+				if ms > 0 {
+					nm = math.Max(mAcc[k][l]/ms, probFloor)
+				}
+				if us > 0 {
+					nu = math.Max(uAcc[k][l]/us, probFloor)
+				}
+				delta = math.Max(delta, math.Max(math.Abs(nm-m[k][l]), math.Abs(nu-u[k][l])))
+				m[k][l], u[k][l] = nm, nu
+			}
+		}
+		if delta < 1e-7 {
+			converged = true
+			break
+		}
+	}
+	if iters > iterations {
+		iters = iterations
+	}
+	for k, c := range s.comps {
+		c.m = m[k]
+	}
+	return lambda, iters, converged
+}
+
+// finishWeights computes each level's weight from m and u (or the fixed
+// weight).
+func (s *scorer) finishWeights() {
+	for _, c := range s.comps {
+		c.w = make([]float64, c.numLevels())
+		for l := range c.w {
+			if fw, ok := c.fixed[l]; ok {
+				c.w[l] = fw
+				continue
+			}
+			c.w[l] = clampWeight(math.Log2(c.m[l] / c.u[l]))
+		}
+	}
+}
+
+// model returns the learned parameters for display.
+func (s *scorer) model() []FieldModel {
+	out := make([]FieldModel, 0, len(s.comps))
+	for _, c := range s.comps {
+		fm := FieldModel{Field: c.field, TermFrequency: c.tf}
+		for l := 0; l < c.numLevels(); l++ {
+			_, fixed := c.fixed[l]
+			fm.Levels = append(fm.Levels, LevelModel{Name: c.levelName(uint8(l)), M: c.m[l], U: c.u[l], Weight: c.w[l], Fixed: fixed})
+		}
+		out = append(out, fm)
+	}
+	return out
+}
