@@ -22,8 +22,8 @@ type cluster struct {
 
 type clusterStats struct {
 	refusedSize, refusedDensity, refusedConflict int
-	crossComparisons                           int
-	splitComponents                            int
+	crossComparisons                             int
+	splitComponents                              int
 }
 
 // clusterLinks groups records by their links, strongest first. Two clusters

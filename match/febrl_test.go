@@ -11,10 +11,10 @@ const febrlDir = "/work/shared/bench-data/febrl"
 func febrlSets(t testing.TB) map[string][]string {
 	t.Helper()
 	return map[string][]string{
-		"dataset1":  {filepath.Join(febrlDir, "dataset1.csv")},
-		"dataset2":  {filepath.Join(febrlDir, "dataset2.csv")},
-		"dataset3":  {filepath.Join(febrlDir, "dataset3.csv")},
-		"dataset4":  {filepath.Join(febrlDir, "dataset4a.csv"), filepath.Join(febrlDir, "dataset4b.csv")},
+		"dataset1": {filepath.Join(febrlDir, "dataset1.csv")},
+		"dataset2": {filepath.Join(febrlDir, "dataset2.csv")},
+		"dataset3": {filepath.Join(febrlDir, "dataset3.csv")},
+		"dataset4": {filepath.Join(febrlDir, "dataset4a.csv"), filepath.Join(febrlDir, "dataset4b.csv")},
 	}
 }
 

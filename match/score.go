@@ -48,7 +48,7 @@ type Model struct {
 	EMIterations int            `json:"emIterations"`
 	Converged    bool           `json:"converged"`
 	Fields       []FieldModel   `json:"fields"`
-	USample      int            `json:"uSample"` // random pairs used for u
+	USample      int            `json:"uSample"`  // random pairs used for u
 	Patterns     int            `json:"patterns"` // distinct comparison vectors among candidates
 	Extra        map[string]any `json:"extra,omitempty"`
 }
