@@ -41,14 +41,15 @@ type blocker struct {
 	keys  []string
 	cross bool
 	// derived per-symbol keys for name columns
-	firstCanon, firstSdx, lastSdx []string
-	customCols, extCols           []*column
+	firstCanon          [][]string
+	firstSdx, lastSdx   []string
+	customCols, extCols []*column
 }
 
 func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
 	b := &blocker{d: d, cross: cross}
 	fc := d.cols[colFirst]
-	b.firstCanon = make([]string, len(fc.syms))
+	b.firstCanon = make([][]string, len(fc.syms))
 	b.firstSdx = make([]string, len(fc.syms))
 	for i, s := range fc.syms {
 		b.firstCanon[i] = nick.canonical(s)
@@ -109,7 +110,11 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 	case "firstName":
 		return one(colFirst, nil)
 	case "firstNameCanon":
-		return one(colFirst, b.firstCanon)
+		c := d.cols[colFirst]
+		for _, v := range c.values(r) {
+			buf = append(buf, b.firstCanon[v]...)
+		}
+		return buf
 	case "firstSoundex":
 		return one(colFirst, b.firstSdx)
 	case "firstInitial":
@@ -181,6 +186,7 @@ func (b *blocker) keyText(keys []string, r int32) string {
 
 type blockResult struct {
 	pairs   []uint64
+	perRule [][]uint64 // a sample of each rule's pairs, for training
 	stats   []RuleStats
 	skipped []SkippedBlock
 	blocks  int
@@ -268,6 +274,10 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*block
 		return nil, err
 	}
 	res.pairs = mergeSorted(perRule)
+	res.perRule = make([][]uint64, len(perRule))
+	for ri, ps := range perRule {
+		res.perRule[ri] = strided(ps, trainPairsPerRule)
+	}
 	for ri := range perRule {
 		res.blocks += res.stats[ri].Blocks
 		res.skipped = append(res.skipped, skipped[ri]...)
@@ -313,4 +323,21 @@ func mergeSorted(lists [][]uint64) []uint64 {
 		return nil
 	}
 	return lists[0]
+}
+
+// trainPairsPerRule bounds the pairs of one rule used to train the model.
+const trainPairsPerRule = 200000
+
+// strided returns ps when it has at most k elements, else k elements of ps
+// taken at even strides (a deterministic sample).
+func strided(ps []uint64, k int) []uint64 {
+	if len(ps) <= k {
+		return ps
+	}
+	out := make([]uint64, 0, k)
+	step := float64(len(ps)) / float64(k)
+	for i := 0; i < k; i++ {
+		out = append(out, ps[int(float64(i)*step)])
+	}
+	return out
 }

@@ -18,6 +18,10 @@ const (
 	kindLocalPart
 	kindSuffix
 	kindSameNumber
+	kindSameAddress
+	kindSameStreet
+	kindSamePostal
+	kindSameCity
 )
 
 func levelKind(k string) int {
@@ -42,6 +46,14 @@ func levelKind(k string) int {
 		return kindSuffix
 	case "sameNumber":
 		return kindSameNumber
+	case "sameAddress":
+		return kindSameAddress
+	case "sameStreet":
+		return kindSameStreet
+	case "samePostal":
+		return kindSamePostal
+	case "sameCity":
+		return kindSameCity
 	}
 	return -1
 }
@@ -59,12 +71,15 @@ type comparator struct {
 	levels []compiledLevel
 	tf     bool
 	fixed  map[int]float64 // level index -> fixed weight
-	// canon maps a symbol of col to its nickname-canonical string (given names).
-	canon []string
+	// canon maps a symbol of col to its canonical given names.
+	canon [][]string
 	// other is the paired name column for the "swapped" kind.
 	other *column
 	// num is the street-number column for the "sameNumber" kind.
 	num *column
+	// postal and city are set for the composite "address" comparison, whose
+	// col is the street line.
+	postal, city *column
 
 	// Learned parameters, per level (len(levels)+1, the last is "different").
 	m, u, w []float64
@@ -86,6 +101,9 @@ func (c *comparator) levelName(l uint8) string {
 
 // level returns the comparison level of records i and j.
 func (c *comparator) level(i, j int32) uint8 {
+	if c.postal != nil {
+		return c.addressLevel(i, j)
+	}
 	a, b := c.col.values(i), c.col.values(j)
 	if len(a) == 0 || len(b) == 0 {
 		return levelMissing
@@ -115,7 +133,7 @@ func (c *comparator) levelOf(x, y, i, j int32, limit int) int {
 		case kindExact:
 			ok = x == y
 		case kindNickname:
-			ok = c.canon != nil && c.canon[x] == c.canon[y]
+			ok = c.canon != nil && intersects(c.canon[x], c.canon[y])
 		case kindInitial:
 			sx, sy := syms[x], syms[y]
 			ok = (len(sx) == 1 && sy[0] == sx[0]) || (len(sy) == 1 && sx[0] == sy[0])
@@ -156,6 +174,73 @@ func (c *comparator) levelOf(x, y, i, j int32, limit int) int {
 	return limit
 }
 
+// eq reports whether records i and j both have a value in col and share one.
+func eq(col *column, i, j int32) (equal, both bool) {
+	a, b := col.values(i), col.values(j)
+	if len(a) == 0 || len(b) == 0 {
+		return false, false
+	}
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// addressLevel compares the street line, postal code and city together, so
+// that one shared address counts once and not four times.
+func (c *comparator) addressLevel(i, j int32) uint8 {
+	has := func(r int32) bool {
+		return c.col.off[r+1] > c.col.off[r] || c.postal.off[r+1] > c.postal.off[r] || c.city.off[r+1] > c.city.off[r]
+	}
+	if !has(i) || !has(j) {
+		return levelMissing
+	}
+	lineEq, lineBoth := eq(c.col, i, j)
+	postEq, postBoth := eq(c.postal, i, j)
+	cityEq, cityBoth := eq(c.city, i, j)
+	for k := range c.levels {
+		lv := &c.levels[k]
+		ok := false
+		switch lv.kind {
+		case kindSameAddress:
+			ok = lineEq && !(postBoth && !postEq && cityBoth && !cityEq)
+		case kindSameStreet:
+			if lineBoth && (postEq || cityEq) {
+				x, _ := c.col.first(i)
+				y, _ := c.col.first(j)
+				nx, okx := c.num.first(i)
+				ny, oky := c.num.first(j)
+				ok = (!okx || !oky || nx == ny) && JaroWinkler(x, y) >= lv.threshold
+			}
+		case kindSamePostal:
+			ok = postEq
+		case kindSameCity:
+			ok = cityEq
+		case kindExact:
+			ok = lineEq
+		}
+		if ok {
+			return uint8(k)
+		}
+	}
+	return uint8(len(c.levels))
+}
+
+// tfable reports whether a level kind is an exact agreement on the
+// comparator's column, so that term frequencies apply.
+func tfable(kind int) bool { return kind == kindExact || kind == kindSameAddress }
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x
@@ -184,16 +269,19 @@ func (c *comparator) tfProbability(i, j int32) float64 {
 func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 	var out []*comparator
 	add := func(field string, cmp Comparison, col *column) {
-		if cmp.Disabled || col == nil || col.total < 2 || len(col.vals) == 0 {
+		if cmp.Disabled || col == nil || (field != "address" && (col.total < 2 || len(col.vals) == 0)) {
 			return
 		}
 		c := &comparator{field: field, col: col, tf: cmp.TermFrequency, fixed: map[int]float64{}}
+		if field == "address" {
+			c.postal, c.city, c.num = d.cols[colPostal], d.cols[colCity], d.cols[colStreetNum]
+		}
 		for _, l := range cmp.Levels {
 			c.levels = append(c.levels, compiledLevel{name: l.Name, kind: levelKind(l.Kind), threshold: l.Threshold})
 			switch levelKind(l.Kind) {
 			case kindNickname:
 				if c.canon == nil {
-					c.canon = make([]string, len(col.syms))
+					c.canon = make([][]string, len(col.syms))
 					for i, s := range col.syms {
 						c.canon[i] = nick.canonical(s)
 					}
@@ -222,9 +310,16 @@ func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 		}
 		out = append(out, c)
 	}
-	for _, f := range []string{colFirst, colMiddle, colLast, colEmail, colPhone, colAddress1, colAddress2, colCity, colState, colPostal, colCountry} {
+	for _, f := range []string{colFirst, colMiddle, colLast, colEmail, colPhone, "address", colAddress1, colAddress2, colCity, colState, colPostal, colCountry} {
 		if cmp, ok := cfg.Comparisons[f]; ok {
-			add(f, cmp, d.cols[f])
+			col := d.cols[f]
+			if f == "address" {
+				col = d.cols[colAddress1]
+				if d.cols[colPostal].total+d.cols[colCity].total+col.total < 2 {
+					continue
+				}
+			}
+			add(f, cmp, col)
 		}
 	}
 	for _, name := range d.extraColumns() {

@@ -56,8 +56,10 @@ type Config struct {
 	// puts both contacts in one block.
 	Blocking []BlockingRule `json:"blocking"`
 	// Comparisons maps a field to its comparison. Fields: firstName,
-	// middleName, lastName, email, phone, address1, address2, city, state,
-	// postalCode, country, "custom.<field>" and "externalId.<source>".
+	// middleName, lastName, email, phone, address (street line, postal code
+	// and city together; level kinds sameAddress, sameStreet, samePostal,
+	// sameCity), address1, address2, city, state, postalCode, country,
+	// "custom.<field>" and "externalId.<source>".
 	// A file's entry replaces the default entry of the same field.
 	Comparisons map[string]Comparison `json:"comparisons"`
 	// CustomFieldComparison is the comparison of every custom field that
@@ -217,20 +219,20 @@ func DefaultConfig() Config {
 				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}},
 				TermFrequency: true,
 			},
-			"address1": {
-				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90+number", Kind: "sameNumber", Threshold: 0.90}, {Name: "jw>=0.85", Kind: "jaroWinkler", Threshold: 0.85}},
+			// One comparison for street line, postal code and city: a shared
+			// address is one piece of evidence, not four.
+			"address": {
+				Levels: []Level{
+					{Name: "exact", Kind: "sameAddress"},
+					{Name: "street", Kind: "sameStreet", Threshold: 0.90},
+					{Name: "postalCode", Kind: "samePostal"},
+					{Name: "city", Kind: "sameCity"},
+				},
 				TermFrequency: true,
 			},
 			"address2": {
 				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90", Kind: "jaroWinkler", Threshold: 0.90}},
 			},
-			"city": {
-				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90", Kind: "jaroWinkler", Threshold: 0.90}},
-				TermFrequency: true,
-			},
-			"state":      {Levels: []Level{{Name: "exact", Kind: "exact"}}},
-			"postalCode": {Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}}, TermFrequency: true},
-			"country":    {Levels: []Level{{Name: "exact", Kind: "exact"}}},
 		},
 		CustomFieldComparison: cf,
 		ExternalIDComparison:  cf,
@@ -307,7 +309,7 @@ func strictDecode(b []byte, v any) error {
 // knownFields are the built-in comparison fields.
 func isKnownField(f string) bool {
 	switch f {
-	case "firstName", "middleName", "lastName", "email", "phone", "address1", "address2", "city", "state", "postalCode", "country":
+	case "firstName", "middleName", "lastName", "email", "phone", "address", "address1", "address2", "city", "state", "postalCode", "country":
 		return true
 	}
 	return strings.HasPrefix(f, "custom.") || strings.HasPrefix(f, "externalId.")
@@ -323,7 +325,7 @@ func isKnownBlockKey(k string) bool {
 
 func isKnownLevelKind(k string) bool {
 	switch k {
-	case "exact", "nickname", "initial", "swapped", "jaroWinkler", "levenshtein", "damerau", "localPart", "suffix", "sameNumber":
+	case "exact", "nickname", "initial", "swapped", "jaroWinkler", "levenshtein", "damerau", "localPart", "suffix", "sameNumber", "sameAddress", "sameStreet", "samePostal", "sameCity":
 		return true
 	}
 	return false
@@ -372,7 +374,7 @@ func (c *Config) Validate() error {
 				return bad("comparisons.%s.levels[%d]: name %q is empty or reserved", name, i, l.Name)
 			}
 			names[l.Name] = true
-			if (l.Kind == "jaroWinkler" || l.Kind == "sameNumber") && (l.Threshold <= 0 || l.Threshold > 1) {
+			if (l.Kind == "jaroWinkler" || l.Kind == "sameNumber" || l.Kind == "sameStreet") && (l.Threshold <= 0 || l.Threshold > 1) {
 				return bad("comparisons.%s.levels[%d]: threshold %v must be in (0,1]", name, i, l.Threshold)
 			}
 		}

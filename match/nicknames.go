@@ -1,6 +1,9 @@
 package match
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // nicknameTable lists given names and their common English nicknames and
 // variants, one canonical name a line followed by its variants. A variant
@@ -127,22 +130,39 @@ vincent vince vinny
 walter walt wally
 william will bill billy willy liam
 zachary zach zack
+raymond ray
+jacqueline jackie jacky
+sandra sandy
+olivia liv livvy
+terrence terry
+kathleen kathy kate
+virginia ginny
+theresa terri tess tessa teresa
+teresa terri tess tessa
+gabriela gabby gabi
+alexis lexi
+debra deb debbie
+christine chris tina
+steven steve
+phillip phil
+zachariah zach
 `
 
-// nicknames maps each variant (and each canonical name) to its canonical
-// given name.
-type nicknames map[string]string
+// nicknames maps each variant (and each canonical name) to the canonical
+// given names it may stand for ("sam" → samantha, samuel).
+type nicknames map[string][]string
 
-// newNicknames parses nicknameTable plus extra lines of the same format.
+// newNicknames parses nicknameTable plus extra entries (canonical name →
+// variants).
 func newNicknames(extra map[string][]string) nicknames {
 	n := nicknames{}
 	add := func(canon string, vars []string) {
-		if _, ok := n[canon]; !ok {
-			n[canon] = canon
+		if !slices.Contains(n[canon], canon) {
+			n[canon] = append(n[canon], canon)
 		}
 		for _, v := range vars {
-			if _, ok := n[v]; !ok {
-				n[v] = canon
+			if !slices.Contains(n[v], canon) {
+				n[v] = append(n[v], canon)
 			}
 		}
 	}
@@ -154,24 +174,35 @@ func newNicknames(extra map[string][]string) nicknames {
 		add(f[0], f[1:])
 	}
 	for canon, vars := range extra {
-		c := foldName(canon)
 		fv := make([]string, 0, len(vars))
 		for _, v := range vars {
 			fv = append(fv, foldName(v))
 		}
-		// Config entries take precedence over the built-in table.
-		n[c] = c
-		for _, v := range fv {
-			n[v] = c
-		}
+		add(foldName(canon), fv)
+	}
+	for k, v := range n {
+		slices.Sort(v)
+		n[k] = v
 	}
 	return n
 }
 
-// canonical returns the canonical form of a folded given name.
-func (n nicknames) canonical(s string) string {
+// canonical returns the canonical names a folded given name may stand for
+// (the name itself when the table does not know it).
+func (n nicknames) canonical(s string) []string {
 	if c, ok := n[s]; ok {
 		return c
 	}
-	return s
+	return []string{s}
+}
+
+// same reports whether two folded given names may be the same name.
+func (n nicknames) same(a, b string) bool {
+	ca, cb := n.canonical(a), n.canonical(b)
+	for _, x := range ca {
+		if slices.Contains(cb, x) {
+			return true
+		}
+	}
+	return false
 }

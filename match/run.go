@@ -237,7 +237,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	}
 	scoreTime := time.Since(t)
 	t = time.Now()
-	lambdaC, iters, conv := s.em(pt, cfg.EMIterations)
+	iters, conv := s.train(pt, pids, br.pairs, br.perRule, cfg.Blocking, cfg.EMIterations)
 	s.finishWeights()
 	// Global prior: expected matches among candidates over all pairs that
 	// could match (pairs within a division unless CrossDivision).
@@ -249,10 +249,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 			allPairs += float64(c) * float64(c-1) / 2
 		}
 	}
-	lambda := 1e-9
-	if allPairs > 0 && len(br.pairs) > 0 {
-		lambda = math.Min(math.Max(lambdaC*float64(len(br.pairs))/allPairs, 1e-12), 0.5)
-	}
+	lambda, lambdaC := s.estimateLambda(pt, allPairs)
 	s.prior = math.Log2(lambda / (1 - lambda))
 	stats.Model.Lambda = lambda
 	stats.Model.CandidateLambda = lambdaC
@@ -275,7 +272,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 			if l == levelMissing {
 				continue
 			}
-			if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && c.levels[0].kind == kindExact {
+			if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && tfable(c.levels[0].kind) {
 				needsTF[pi] = true
 			}
 			w += c.w[l]

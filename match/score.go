@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -81,7 +83,7 @@ func (c *comparator) fieldWeight(i, j int32, l uint8) float64 {
 	if l == levelMissing {
 		return 0
 	}
-	if _, fixed := c.fixed[int(l)]; !fixed && l == 0 && c.tf && c.levels[0].kind == kindExact {
+	if _, fixed := c.fixed[int(l)]; !fixed && l == 0 && c.tf && tfable(c.levels[0].kind) {
 		if p := c.tfProbability(i, j); p > 0 {
 			return clampWeight(math.Log2(c.m[0] / math.Max(p, probFloor)))
 		}
@@ -122,6 +124,15 @@ func (s *scorer) evidence(i, j int32) cm.PairEvidence {
 }
 
 func (c *comparator) display(r int32) string {
+	if c.postal != nil {
+		parts := []string{}
+		for _, col := range []*column{c.col, c.postal, c.city} {
+			if v, ok := col.first(r); ok {
+				parts = append(parts, v)
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
 	vs := c.col.values(r)
 	switch len(vs) {
 	case 0:
@@ -304,14 +315,15 @@ func (s *scorer) compareCandidates(ctx context.Context, pairs []uint64, workers 
 	return pids, global, nil
 }
 
-// em estimates the m probabilities (and the candidate match share) by
-// expectation-maximisation over the candidate comparison patterns. The u
-// probabilities of the non-match class are free during EM (candidate
-// non-matches agree more often than random pairs); scoring uses the random
-// pair u.
-func (s *scorer) em(t *patternTable, iterations int) (lambda float64, iters int, converged bool) {
+// emCore runs expectation-maximisation over comparison patterns (with
+// their counts). Comparators with skip[k] set take no part (their levels
+// are treated as missing). The u probabilities of the non-match class are
+// free during EM (candidate non-matches agree more often than random pairs);
+// scoring uses the random-pair u. It returns m per comparator (nil where
+// skipped) and the match share.
+func (s *scorer) emCore(pats [][]uint8, counts []float64, skip []bool, iterations int) (m [][]float64, lambda float64, iters int, converged bool) {
 	nc := len(s.comps)
-	m := make([][]float64, nc)
+	m = make([][]float64, nc)
 	u := make([][]float64, nc)
 	for k, c := range s.comps {
 		L := c.numLevels()
@@ -334,48 +346,43 @@ func (s *scorer) em(t *patternTable, iterations int) (lambda float64, iters int,
 		}
 	}
 	lambda = 0.3
-	if len(t.pats) == 0 {
-		for k, c := range s.comps {
-			c.m = m[k]
-		}
-		return lambda, 0, true
-	}
 	mAcc := make([][]float64, nc)
 	uAcc := make([][]float64, nc)
 	for k := range s.comps {
 		mAcc[k] = make([]float64, len(m[k]))
 		uAcc[k] = make([]float64, len(u[k]))
 	}
+	active := func(k int, l uint8) bool { return l != levelMissing && (skip == nil || !skip[k]) }
 	for iters = 1; iters <= iterations; iters++ {
 		for k := range mAcc {
 			clear(mAcc[k])
 			clear(uAcc[k])
 		}
 		var gSum, nSum float64
-		for pi, p := range t.pats {
+		for pi, p := range pats {
 			lm, lu := math.Log(lambda), math.Log(1-lambda)
 			for k, l := range p {
-				if l == levelMissing {
-					continue
+				if active(k, l) {
+					lm += math.Log(m[k][l])
+					lu += math.Log(u[k][l])
 				}
-				lm += math.Log(m[k][l])
-				lu += math.Log(u[k][l])
 			}
 			g := 1 / (1 + math.Exp(lu-lm))
-			n := t.counts[pi]
+			n := counts[pi]
 			gSum += g * n
 			nSum += n
 			for k, l := range p {
-				if l == levelMissing {
-					continue
+				if active(k, l) {
+					mAcc[k][l] += g * n
+					uAcc[k][l] += (1 - g) * n
 				}
-				mAcc[k][l] += g * n
-				uAcc[k][l] += (1 - g) * n
 			}
 		}
-		delta := 0.0
+		if nSum == 0 {
+			break
+		}
 		newLambda := math.Min(math.Max(gSum/nSum, 1e-9), 1-1e-9)
-		delta = math.Max(delta, math.Abs(newLambda-lambda))
+		delta := math.Abs(newLambda - lambda)
 		lambda = newLambda
 		for k := range m {
 			var ms, us float64
@@ -400,13 +407,156 @@ func (s *scorer) em(t *patternTable, iterations int) (lambda float64, iters int,
 			break
 		}
 	}
-	if iters > iterations {
-		iters = iterations
+	iters = min(iters, iterations)
+	for k := range m {
+		if skip != nil && skip[k] {
+			m[k] = nil
+		}
 	}
+	return m, lambda, iters, converged
+}
+
+// ruleFields returns the comparator fields a blocking rule's keys fix.
+func ruleFields(keys []string) func(field string) bool {
+	return func(field string) bool {
+		for _, k := range keys {
+			switch k {
+			case "email", "phone", "city", "postalCode", "address1":
+				if field == k || (field == "address" && k != "email" && k != "phone") {
+					return true
+				}
+			case "streetNumber":
+				if field == "address1" || field == "address" {
+					return true
+				}
+			case "externalId":
+				if strings.HasPrefix(field, "externalId.") {
+					return true
+				}
+			case "custom", "customDate":
+				if strings.HasPrefix(field, "custom.") {
+					return true
+				}
+			case "firstName", "firstNameCanon", "firstSoundex", "firstInitial":
+				if field == colFirst {
+					return true
+				}
+			case "lastName", "lastSoundex":
+				if field == colLast {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// train estimates the m probabilities the way Splink does: for each
+// blocking rule, EM over (a sample of) the rule's pairs, ignoring the
+// fields the rule fixes; each field's m is the average over the rules that
+// estimated it, weighted by their expected matches. Fields no rule could
+// estimate take the m of an EM over all candidates.
+func (s *scorer) train(pt *patternTable, pids []uint32, pairs []uint64, perRule [][]uint64, rules []BlockingRule, iterations int) (iters int, converged bool) {
+	nc := len(s.comps)
+	acc := make([][]float64, nc)
+	wsum := make([]float64, nc)
+	converged = true
+	for ri, rp := range perRule {
+		if len(rp) < 30 {
+			continue
+		}
+		fixed := ruleFields(rules[ri].Keys)
+		skip := make([]bool, nc)
+		for k, c := range s.comps {
+			skip[k] = fixed(c.field)
+		}
+		sub := newPatternTable()
+		lv := make([]uint8, nc)
+		for _, p := range rp {
+			q, ok := slices.BinarySearch(pairs, p)
+			if !ok {
+				continue
+			}
+			copy(lv, pt.pats[pids[q]])
+			for k := range lv {
+				if skip[k] {
+					lv[k] = levelMissing
+				}
+			}
+			sub.add(lv, 1)
+		}
+		m, lambda, it, conv := s.emCore(sub.pats, sub.counts, skip, iterations)
+		iters = max(iters, it)
+		converged = converged && conv
+		weight := lambda * float64(len(rp))
+		for k := range m {
+			if m[k] == nil {
+				continue
+			}
+			if acc[k] == nil {
+				acc[k] = make([]float64, len(m[k]))
+			}
+			for l, v := range m[k] {
+				acc[k][l] += weight * v
+			}
+			wsum[k] += weight
+		}
+	}
+	var all [][]float64
 	for k, c := range s.comps {
-		c.m = m[k]
+		if wsum[k] > 0 {
+			c.m = make([]float64, c.numLevels())
+			for l := range c.m {
+				c.m[l] = math.Max(acc[k][l]/wsum[k], probFloor)
+			}
+			continue
+		}
+		if all == nil {
+			var it int
+			var conv bool
+			all, _, it, conv = s.emCore(pt.pats, pt.counts, nil, iterations)
+			iters = max(iters, it)
+			converged = converged && conv
+		}
+		c.m = all[k]
 	}
-	return lambda, iters, converged
+	return iters, converged
+}
+
+// estimateLambda finds the prior match probability by a fixed-point
+// iteration over the candidate patterns with the learned weights: the
+// expected number of matches among candidates over allPairs. It returns the
+// prior and the match share among candidates.
+func (s *scorer) estimateLambda(pt *patternTable, allPairs float64) (lambda, candShare float64) {
+	var n float64
+	pw := make([]float64, len(pt.pats))
+	for pi, p := range pt.pats {
+		for k, c := range s.comps {
+			if p[k] != levelMissing {
+				pw[pi] += c.w[p[k]]
+			}
+		}
+		n += pt.counts[pi]
+	}
+	if n == 0 || allPairs <= 0 {
+		return 1e-9, 0
+	}
+	lambda = math.Min(0.5*n/allPairs, 0.5)
+	var e float64
+	for range 200 {
+		prior := math.Log2(lambda / (1 - lambda))
+		e = 0
+		for pi := range pt.pats {
+			e += pt.counts[pi] * probability(prior+pw[pi])
+		}
+		next := math.Min(math.Max(e/allPairs, 1e-12), 0.5)
+		if math.Abs(next-lambda) < 1e-6*lambda {
+			lambda = next
+			break
+		}
+		lambda = next
+	}
+	return lambda, e / n
 }
 
 // finishWeights computes each level's weight from m and u (or the fixed
