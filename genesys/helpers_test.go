@@ -71,7 +71,7 @@ func (l *infoLog) all() []RequestInfo {
 	return append([]RequestInfo(nil), l.infos...)
 }
 
-func setup(t *testing.T, mods ...func(*Config)) *fixture {
+func setup(t testing.TB, mods ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{mux: http.NewServeMux(), logs: &syncBuffer{}, infos: &infoLog{}}
 	f.expires.Store(86400)
