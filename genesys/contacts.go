@@ -47,7 +47,7 @@ type Cursors struct {
 // ScanPage is a CursorContactListing: one page of the scan.
 type ScanPage struct {
 	Entities    []cm.Contact `json:"entities"`
-	Cursors     *Cursors     `json:"cursors,omitempty"`
+	Cursors     Cursors      `json:"cursors"`
 	NextURI     string       `json:"nextUri,omitempty"`
 	SelfURI     string       `json:"selfUri,omitempty"`
 	PreviousURI string       `json:"previousUri,omitempty"`
@@ -58,7 +58,7 @@ type ScanPage struct {
 
 // After returns the cursor of the next page, "" when there is none.
 func (p *ScanPage) After() string {
-	if p == nil || p.Cursors == nil {
+	if p == nil {
 		return ""
 	}
 	return p.Cursors.After

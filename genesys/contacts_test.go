@@ -33,7 +33,7 @@ func TestContactsScan(t *testing.T) {
 	}
 	want := &ScanPage{
 		Entities: []cm.Contact{{ID: "a", FirstName: "Ann"}, {ID: "b"}},
-		Cursors:  &Cursors{Before: "c0", After: "c2"},
+		Cursors:  Cursors{Before: "c0", After: "c2"},
 		NextURI:  "/api/v2/externalcontacts/scan/contacts?cursor=c2",
 		Cursor:   "c 1/+",
 	}

@@ -50,10 +50,11 @@ type Config struct {
 	// ClientID and ClientSecret are the OAuth client-credentials pair.
 	// Required. The secret never appears in errors or logs.
 	ClientID, ClientSecret string
-	// HTTPClient supplies the base transport (HTTPClient.Transport, default
+	// HTTPClient supplies the base transport (HTTPClient.Transport; nil means
 	// http.DefaultTransport) and the per-attempt timeout (HTTPClient.Timeout,
-	// default 60 s, covering the response body too). Its redirect policy and
-	// cookie jar are not used: the client never follows redirects.
+	// covering the response body too; 0 means none). Default: a client with
+	// dial/TLS timeouts of 10 s and a 60 s per-attempt timeout. Its redirect
+	// policy and cookie jar are not used: the client never follows redirects.
 	HTTPClient *http.Client
 	// UserAgent is sent on every request. Default "contactmerge-genesys/1".
 	UserAgent string
@@ -116,6 +117,25 @@ func (c Config) WithDefaults() Config {
 	}
 	return c
 }
+
+// String describes c without its secret.
+func (c Config) String() string {
+	secret := ""
+	if c.ClientSecret != "" {
+		secret = "[REDACTED]"
+	}
+	return fmt.Sprintf("genesys.Config{Region: %q, ClientID: %q, ClientSecret: %q, RatePerMinute: %d, RateFloor: %d, MaxRetries: %d}",
+		c.Region, c.ClientID, secret, c.RatePerMinute, c.RateFloor, c.MaxRetries)
+}
+
+// LogValue implements slog.LogValuer without the secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("region", c.Region), slog.String("client_id", c.ClientID),
+		slog.Int("rate_per_minute", c.RatePerMinute), slog.Int("rate_floor", c.RateFloor), slog.Int("max_retries", c.MaxRetries))
+}
+
+// GoString describes c without its secret (for %#v).
+func (c Config) GoString() string { return c.String() }
 
 func (c Config) validate() error {
 	switch {

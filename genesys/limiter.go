@@ -2,6 +2,7 @@ package genesys
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -126,20 +127,33 @@ func (l *Limiter) pauseUntil(t time.Time) {
 // Wait blocks until a request may be sent: until any pause is over and the
 // bucket has a token. It returns ctx's error if ctx is done first.
 func (l *Limiter) Wait(ctx context.Context) error {
+	// Each pause is waited for once, by its duration; the loop only goes on
+	// when the pause was extended meanwhile (so a frozen test clock cannot
+	// make it spin).
+	var waitedFor time.Time
 	for {
 		l.mu.Lock()
-		d := l.paused.Sub(l.now())
+		p := l.paused
+		d := p.Sub(l.now())
 		l.mu.Unlock()
-		if d <= 0 {
+		if d <= 0 || !p.After(waitedFor) {
 			break
 		}
 		if err := sleep(ctx, d); err != nil {
 			return err
 		}
+		waitedFor = p
 		l.mu.Lock()
 		l.waits++
 		l.waited += d
 		l.mu.Unlock()
 	}
-	return l.bucket.Wait(ctx)
+	if err := l.bucket.Wait(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		// The bucket refuses a wait that would outlast the deadline.
+		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+	}
+	return nil
 }
