@@ -77,9 +77,9 @@ type comparator struct {
 	other *column
 	// num is the street-number column for the "sameNumber" kind.
 	num *column
-	// postal and city are set for the composite "address" comparison, whose
-	// col is the street line.
-	postal, city *column
+	// postal, city and line2 are set for the composite "address"
+	// comparison, whose col is the street line.
+	postal, city, line2 *column
 
 	// Learned parameters, per level (len(levels)+1, the last is "different").
 	m, u, w []float64
@@ -200,12 +200,14 @@ func (c *comparator) addressLevel(i, j int32) uint8 {
 	lineEq, lineBoth := eq(c.col, i, j)
 	postEq, postBoth := eq(c.postal, i, j)
 	cityEq, cityBoth := eq(c.city, i, j)
+	line2Eq, line2Both := eq(c.line2, i, j)
+	line2Conflict := line2Both && !line2Eq
 	for k := range c.levels {
 		lv := &c.levels[k]
 		ok := false
 		switch lv.kind {
 		case kindSameAddress:
-			ok = lineEq && !(postBoth && !postEq && cityBoth && !cityEq)
+			ok = lineEq && !line2Conflict && !(postBoth && !postEq && cityBoth && !cityEq)
 		case kindSameStreet:
 			if lineBoth && (postEq || cityEq) {
 				x, _ := c.col.first(i)
@@ -274,7 +276,7 @@ func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 		}
 		c := &comparator{field: field, col: col, tf: cmp.TermFrequency, fixed: map[int]float64{}}
 		if field == "address" {
-			c.postal, c.city, c.num = d.cols[colPostal], d.cols[colCity], d.cols[colStreetNum]
+			c.postal, c.city, c.num, c.line2 = d.cols[colPostal], d.cols[colCity], d.cols[colStreetNum], d.cols[colAddress2]
 		}
 		for _, l := range cmp.Levels {
 			c.levels = append(c.levels, compiledLevel{name: l.Name, kind: levelKind(l.Kind), threshold: l.Threshold})

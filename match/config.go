@@ -76,10 +76,24 @@ type Config struct {
 	// Nicknames adds given-name variants to the built-in table: canonical
 	// name → variants (e.g. "robert": ["bob", "rob"]).
 	Nicknames map[string][]string `json:"nicknames"`
+	// Household is the contact-center rule against family false merges.
+	Household HouseholdRule `json:"household"`
 	// Email holds the provider rules of email normalization.
 	Email EmailRules `json:"email"`
 	// Survivor is the survivorship policy (survivor choice and merged values).
 	Survivor SurvivorPolicy `json:"survivor"`
+}
+
+// HouseholdRule: members of one household share a phone number and an
+// address but not a given name. When the NameField comparison of a pair is
+// at one of ConflictLevels, the positive contributions of Fields (the shared
+// contact points) count zero: they are evidence of one household, not of
+// one person. Negative contributions still count. An empty NameField
+// disables the rule.
+type HouseholdRule struct {
+	NameField      string   `json:"nameField"`
+	ConflictLevels []string `json:"conflictLevels"`
+	Fields         []string `json:"fields"`
 }
 
 // EmailRules are the provider-specific email normalization rules.
@@ -189,15 +203,13 @@ func DefaultConfig() Config {
 				Levels: []Level{
 					{Name: "exact", Kind: "exact"},
 					{Name: "nickname", Kind: "nickname"},
+					{Name: "typo", Kind: "damerau", Threshold: 1},
 					{Name: "swapped", Kind: "swapped"},
 					{Name: "jw>=0.92", Kind: "jaroWinkler", Threshold: 0.92},
 					{Name: "initial", Kind: "initial"},
 					{Name: "jw>=0.80", Kind: "jaroWinkler", Threshold: 0.80},
 				},
 				TermFrequency: true,
-				// A different given name is strong evidence of a different
-				// person even when phone and address agree (a household).
-				Weights: map[string]float64{"different": -16},
 			},
 			"lastName": {
 				Levels: []Level{
@@ -230,12 +242,14 @@ func DefaultConfig() Config {
 				},
 				TermFrequency: true,
 			},
-			"address2": {
-				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "jw>=0.90", Kind: "jaroWinkler", Threshold: 0.90}},
-			},
 		},
 		CustomFieldComparison: cf,
 		ExternalIDComparison:  cf,
+		Household: HouseholdRule{
+			NameField:      "firstName",
+			ConflictLevels: []string{"jw>=0.92", "jw>=0.80", "different"},
+			Fields:         []string{"phone", "address", "address1", "address2", "city", "postalCode", "state"},
+		},
 		Email: EmailRules{
 			PlusTagDomains:        []string{"gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "fastmail.com", "protonmail.com", "proton.me", "yandex.com", "yandex.ru"},
 			DotInsensitiveDomains: []string{"gmail.com"},

@@ -225,7 +225,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	}
 	stats.Skipped = br.skipped
 
-	s := &scorer{d: d, comps: compileComparators(d, cfg, nick)}
+	s := newScorer(d, cfg, nick)
 	t = time.Now()
 	stats.Model.USample = s.estimateU(ctx, cfg)
 	if err := ctx.Err(); err != nil {
@@ -266,18 +266,13 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	patW := make([]float64, len(pt.pats))
 	needsTF := make([]bool, len(pt.pats))
 	for pi, p := range pt.pats {
-		w := s.prior
 		for k, c := range s.comps {
 			l := p[k]
-			if l == levelMissing {
-				continue
-			}
 			if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && tfable(c.levels[0].kind) {
 				needsTF[pi] = true
 			}
-			w += c.w[l]
 		}
-		patW[pi] = w
+		patW[pi] = s.prior + s.patternWeight(p)
 	}
 	linksPer := make([][]link, workers)
 	var wg sync.WaitGroup

@@ -60,6 +60,58 @@ type scorer struct {
 	d     *dataset
 	comps []*comparator
 	prior float64
+	// The household rule: when comparator hhName is at a level in
+	// hhLevels, positive contributions of the comparators in hhField count
+	// zero.
+	hhName   int
+	hhLevels []bool
+	hhField  []bool
+}
+
+// newScorer compiles the comparators and the household rule.
+func newScorer(d *dataset, cfg *Config, nick nicknames) *scorer {
+	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1}
+	s.hhField = make([]bool, len(s.comps))
+	for k, c := range s.comps {
+		if c.field == cfg.Household.NameField {
+			s.hhName = k
+			s.hhLevels = make([]bool, c.numLevels())
+			for l := range s.hhLevels {
+				s.hhLevels[l] = slices.Contains(cfg.Household.ConflictLevels, c.levelName(uint8(l)))
+			}
+		}
+		s.hhField[k] = slices.Contains(cfg.Household.Fields, c.field)
+	}
+	return s
+}
+
+// suppressed reports whether the household rule applies to a comparison
+// vector.
+func (s *scorer) suppressed(lv []uint8) bool {
+	if s.hhName < 0 {
+		return false
+	}
+	l := lv[s.hhName]
+	return l != levelMissing && s.hhLevels[l]
+}
+
+// patternWeight returns the weight of a comparison vector without term
+// frequencies (prior excluded).
+func (s *scorer) patternWeight(lv []uint8) float64 {
+	sup := s.suppressed(lv)
+	var w float64
+	for k, c := range s.comps {
+		l := lv[k]
+		if l == levelMissing {
+			continue
+		}
+		fw := c.w[l]
+		if sup && s.hhField[k] && fw > 0 {
+			fw = 0
+		}
+		w += fw
+	}
+	return w
 }
 
 // levels writes the comparison vector of (i, j) into buf.
@@ -72,8 +124,13 @@ func (s *scorer) levels(i, j int32, buf []uint8) {
 // weight returns the total match weight of a pair with comparison vector lv.
 func (s *scorer) weight(i, j int32, lv []uint8) float64 {
 	w := s.prior
+	sup := s.suppressed(lv)
 	for k, c := range s.comps {
-		w += c.fieldWeight(i, j, lv[k])
+		fw := c.fieldWeight(i, j, lv[k])
+		if sup && s.hhField[k] && fw > 0 {
+			fw = 0
+		}
+		w += fw
 	}
 	return w
 }
@@ -113,12 +170,18 @@ func (s *scorer) evidence(i, j int32) cm.PairEvidence {
 	total := s.weight(i, j, lv)
 	ev := cm.PairEvidence{A: s.d.ids[i], B: s.d.ids[j], Weight: total, Probability: probability(total)}
 	ev.Fields = append(ev.Fields, cm.FieldEvidence{Field: "prior", Level: "prior", Weight: s.prior})
+	sup := s.suppressed(lv)
 	for k, c := range s.comps {
 		a, b := c.display(i), c.display(j)
 		if lv[k] == levelMissing && a == "" && b == "" {
 			continue
 		}
-		ev.Fields = append(ev.Fields, cm.FieldEvidence{Field: c.field, Level: c.levelName(lv[k]), Weight: c.fieldWeight(i, j, lv[k]), A: a, B: b})
+		fe := cm.FieldEvidence{Field: c.field, Level: c.levelName(lv[k]), Weight: c.fieldWeight(i, j, lv[k]), A: a, B: b}
+		if sup && s.hhField[k] && fe.Weight > 0 {
+			fe.Level += " (household: names differ)"
+			fe.Weight = 0
+		}
+		ev.Fields = append(ev.Fields, fe)
 	}
 	return ev
 }
@@ -531,11 +594,7 @@ func (s *scorer) estimateLambda(pt *patternTable, allPairs float64) (lambda, can
 	var n float64
 	pw := make([]float64, len(pt.pats))
 	for pi, p := range pt.pats {
-		for k, c := range s.comps {
-			if p[k] != levelMissing {
-				pw[pi] += c.w[p[k]]
-			}
-		}
+		pw[pi] = s.patternWeight(p)
 		n += pt.counts[pi]
 	}
 	if n == 0 || allPairs <= 0 {
