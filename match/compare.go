@@ -73,6 +73,7 @@ type comparator struct {
 	fixed  map[int]float64 // level index -> fixed weight
 	// canon maps a symbol of col to its canonical given names.
 	canon [][]string
+	nick  nicknames
 	// other is the paired name column for the "swapped" kind.
 	other *column
 	// num is the street-number column for the "sameNumber" kind.
@@ -133,7 +134,7 @@ func (c *comparator) levelOf(x, y, i, j int32, limit int) int {
 		case kindExact:
 			ok = x == y
 		case kindNickname:
-			ok = c.canon != nil && intersects(c.canon[x], c.canon[y])
+			ok = c.canon != nil && (intersects(c.canon[x], c.canon[y]) || c.nick.sameWithTypo(syms[x], syms[y]) || c.nick.sameWithTypo(syms[y], syms[x]))
 		case kindInitial:
 			sx, sy := syms[x], syms[y]
 			ok = (len(sx) == 1 && sy[0] == sx[0]) || (len(sy) == 1 && sx[0] == sy[0])
@@ -282,6 +283,7 @@ func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 			c.levels = append(c.levels, compiledLevel{name: l.Name, kind: levelKind(l.Kind), threshold: l.Threshold})
 			switch levelKind(l.Kind) {
 			case kindNickname:
+				c.nick = nick
 				if c.canon == nil {
 					c.canon = make([][]string, len(col.syms))
 					for i, s := range col.syms {

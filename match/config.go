@@ -49,9 +49,10 @@ type Config struct {
 	// when at least this fraction of the pairs across them are links
 	// (default 0.5).
 	MinLinkDensity float64 `json:"minLinkDensity"`
-	// CannotLinkProbability: two clusters are never joined when any pair
-	// across them scores below this probability (default 0.0001).
-	CannotLinkProbability float64 `json:"cannotLinkProbability"`
+	// CannotLinkWeight: two clusters are never joined when the evidence of
+	// any pair across them (the sum of its field weights, prior excluded, in
+	// bits) is below this value (default -10: a clear contradiction).
+	CannotLinkWeight float64 `json:"cannotLinkWeight"`
 	// Blocking lists the blocking rules; a pair is a candidate when any rule
 	// puts both contacts in one block.
 	Blocking []BlockingRule `json:"blocking"`
@@ -84,15 +85,17 @@ type Config struct {
 	Survivor SurvivorPolicy `json:"survivor"`
 }
 
-// HouseholdRule: members of one household share a phone number and an
-// address but not a given name. When the NameField comparison of a pair is
-// at one of ConflictLevels, the positive contributions of Fields (the shared
-// contact points) count zero: they are evidence of one household, not of
-// one person. Negative contributions still count. An empty NameField
-// disables the rule.
+// HouseholdRule: members of one family share a phone number, an address
+// and a family name, but not a given name. When the NameField comparison of
+// a pair is at one of ConflictLevels and the FamilyField comparison is not
+// "different", the positive contributions of Fields (the shared contact
+// points) count zero: they are evidence of one household, not of one
+// person. Negative contributions still count. An empty NameField disables
+// the rule; an empty FamilyField applies it whatever the family names.
 type HouseholdRule struct {
 	NameField      string   `json:"nameField"`
 	ConflictLevels []string `json:"conflictLevels"`
+	FamilyField    string   `json:"familyField"`
 	Fields         []string `json:"fields"`
 }
 
@@ -173,17 +176,17 @@ func DefaultConfig() Config {
 		TermFrequency: true,
 	}
 	return Config{
-		MatchThreshold:        0.99,
-		ApproveThreshold:      0.999,
-		MaxGroupSize:          25,
-		MaxBlockSize:          100,
-		DefaultRegion:         "US",
-		Workers:               runtime.GOMAXPROCS(0),
-		EMIterations:          100,
-		USamplePairs:          300000,
-		Seed:                  1,
-		MinLinkDensity:        0.5,
-		CannotLinkProbability: 0.0001,
+		MatchThreshold:   0.99,
+		ApproveThreshold: 0.999,
+		MaxGroupSize:     25,
+		MaxBlockSize:     100,
+		DefaultRegion:    "US",
+		Workers:          runtime.GOMAXPROCS(0),
+		EMIterations:     100,
+		USamplePairs:     300000,
+		Seed:             1,
+		MinLinkDensity:   0.5,
+		CannotLinkWeight: -10,
 		Blocking: []BlockingRule{
 			{Name: "email", Keys: []string{"email"}},
 			{Name: "phone", Keys: []string{"phone"}},
@@ -228,7 +231,7 @@ func DefaultConfig() Config {
 				TermFrequency: true,
 			},
 			"phone": {
-				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}},
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "last7", Kind: "suffix", Threshold: 7}, {Name: "typo", Kind: "damerau", Threshold: 1}},
 				TermFrequency: true,
 			},
 			// One comparison for street line, postal code and city: a shared
@@ -248,6 +251,7 @@ func DefaultConfig() Config {
 		Household: HouseholdRule{
 			NameField:      "firstName",
 			ConflictLevels: []string{"jw>=0.92", "jw>=0.80", "different"},
+			FamilyField:    "lastName",
 			Fields:         []string{"phone", "address", "address1", "address2", "city", "postalCode", "state"},
 		},
 		Email: EmailRules{
@@ -363,8 +367,8 @@ func (c *Config) Validate() error {
 		return bad("emIterations %d: must not be negative", c.EMIterations)
 	case c.MinLinkDensity < 0 || c.MinLinkDensity > 1:
 		return bad("minLinkDensity %v: must be in [0,1]", c.MinLinkDensity)
-	case c.CannotLinkProbability < 0 || c.CannotLinkProbability >= 1:
-		return bad("cannotLinkProbability %v: must be in [0,1)", c.CannotLinkProbability)
+	case c.CannotLinkWeight > 0:
+		return bad("cannotLinkWeight %v: must not be positive", c.CannotLinkWeight)
 	case len(c.Blocking) == 0:
 		return bad("blocking: at least one rule is needed")
 	}

@@ -149,20 +149,27 @@ zachariah zach
 `
 
 // nicknames maps each variant (and each canonical name) to the canonical
-// given names it may stand for ("sam" → samantha, samuel).
-type nicknames map[string][]string
+// given names it may stand for ("sam" → samantha, samuel), and each
+// canonical name to its variants.
+type nicknames struct {
+	canon    map[string][]string
+	variants map[string][]string
+}
 
 // newNicknames parses nicknameTable plus extra entries (canonical name →
 // variants).
 func newNicknames(extra map[string][]string) nicknames {
-	n := nicknames{}
+	n := nicknames{canon: map[string][]string{}, variants: map[string][]string{}}
 	add := func(canon string, vars []string) {
-		if !slices.Contains(n[canon], canon) {
-			n[canon] = append(n[canon], canon)
+		if !slices.Contains(n.canon[canon], canon) {
+			n.canon[canon] = append(n.canon[canon], canon)
 		}
 		for _, v := range vars {
-			if !slices.Contains(n[v], canon) {
-				n[v] = append(n[v], canon)
+			if !slices.Contains(n.canon[v], canon) {
+				n.canon[v] = append(n.canon[v], canon)
+			}
+			if !slices.Contains(n.variants[canon], v) {
+				n.variants[canon] = append(n.variants[canon], v)
 			}
 		}
 	}
@@ -180,9 +187,9 @@ func newNicknames(extra map[string][]string) nicknames {
 		}
 		add(foldName(canon), fv)
 	}
-	for k, v := range n {
+	for k, v := range n.canon {
 		slices.Sort(v)
-		n[k] = v
+		n.canon[k] = v
 	}
 	return n
 }
@@ -190,10 +197,30 @@ func newNicknames(extra map[string][]string) nicknames {
 // canonical returns the canonical names a folded given name may stand for
 // (the name itself when the table does not know it).
 func (n nicknames) canonical(s string) []string {
-	if c, ok := n[s]; ok {
+	if c, ok := n.canon[s]; ok {
 		return c
 	}
 	return []string{s}
+}
+
+// sameWithTypo reports whether a may be a one-edit misspelling of a name
+// that b stands for or of one of its nicknames ("jak" ~ "john" through
+// "jack"). Names shorter than 3 letters never match this way.
+func (n nicknames) sameWithTypo(a, b string) bool {
+	if len(a) < 3 || len(b) < 3 {
+		return false
+	}
+	for _, c := range n.canonical(b) {
+		if withinDistance(a, c, 1) {
+			return true
+		}
+		for _, v := range n.variants[c] {
+			if len(v) >= 3 && withinDistance(a, v, 1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // same reports whether two folded given names may be the same name.

@@ -226,7 +226,7 @@ func (n *normalizer) phone(p *cm.PhoneNumber) string {
 		region = n.region
 	}
 	num, err := phonenumbers.Parse(raw, region)
-	if err == nil && phonenumbers.IsPossibleNumber(num) {
+	if err == nil && phonenumbers.IsPossibleNumberWithReason(num) == phonenumbers.IS_POSSIBLE {
 		if e := phonenumbers.Format(num, phonenumbers.E164); isE164(e) {
 			return e
 		}

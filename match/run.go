@@ -314,8 +314,8 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 
 	t = time.Now()
 	cannot := math.Inf(-1)
-	if cfg.CannotLinkProbability > 0 {
-		cannot = weightAt(cfg.CannotLinkProbability)
+	if cfg.CannotLinkWeight < 0 {
+		cannot = s.prior + cfg.CannotLinkWeight
 	}
 	clusters, cst, err := clusterLinks(ctx, s, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot)
 	if err != nil {

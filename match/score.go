@@ -66,11 +66,14 @@ type scorer struct {
 	hhName   int
 	hhLevels []bool
 	hhField  []bool
+	// hhFamily is the family-name comparator: the rule does not apply when
+	// it is at its "different" level (-1: no such comparator).
+	hhFamily int
 }
 
 // newScorer compiles the comparators and the household rule.
 func newScorer(d *dataset, cfg *Config, nick nicknames) *scorer {
-	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1}
+	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1, hhFamily: -1}
 	s.hhField = make([]bool, len(s.comps))
 	for k, c := range s.comps {
 		if c.field == cfg.Household.NameField {
@@ -81,6 +84,9 @@ func newScorer(d *dataset, cfg *Config, nick nicknames) *scorer {
 			}
 		}
 		s.hhField[k] = slices.Contains(cfg.Household.Fields, c.field)
+		if cfg.Household.FamilyField != "" && c.field == cfg.Household.FamilyField {
+			s.hhFamily = k
+		}
 	}
 	return s
 }
@@ -92,7 +98,13 @@ func (s *scorer) suppressed(lv []uint8) bool {
 		return false
 	}
 	l := lv[s.hhName]
-	return l != levelMissing && s.hhLevels[l]
+	if l == levelMissing || !s.hhLevels[l] {
+		return false
+	}
+	if s.hhFamily >= 0 && int(lv[s.hhFamily]) == len(s.comps[s.hhFamily].levels) {
+		return false
+	}
+	return true
 }
 
 // patternWeight returns the weight of a comparison vector without term
