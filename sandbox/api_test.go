@@ -390,7 +390,7 @@ func TestMergeFieldResolution(t *testing.T) {
 	cs[1].Title = "Newest title"
 	cs[1].Address = &cm.Address{City: "Charlotte"}
 	cs[1].ModifyDate = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC) // the most recent
-	cs[2].CellPhone = cs[1].CellPhone                             // same number: not duplicated
+	cs[2].CellPhone = cs[1].CellPhone                              // same number: not duplicated
 	e := loadEnv(t, DefaultConfig(), cs)
 	over := &cm.Contact{FirstName: "Chosen", OtherPhone: &cm.PhoneNumber{Display: "(212) 555-0199"}}
 	r := e.merge([]string{"c0000", "c0001", "c0002"}, over)

@@ -773,4 +773,3 @@ func (s *Sandbox) handleOplog(w http.ResponseWriter, _ *http.Request) {
 func (s *Sandbox) handleStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Stats())
 }
-

@@ -101,7 +101,7 @@ func nicknames() map[string][]string {
 // city is a place contacts live in.
 type city struct {
 	name, state, zip, country string
-	areaCodes             []string // US: NPA; GB: national prefixes
+	areaCodes                 []string // US: NPA; GB: national prefixes
 }
 
 func usCities() []city {
