@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 	"unicode"
 )
@@ -212,12 +211,6 @@ func IsAmbiguous(err error) bool {
 		return te.Written
 	}
 	return false
-}
-
-// isConnReset reports whether err looks like a dropped connection.
-func isConnReset(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
 }
 
 // errorBody is the JSON error body of the Genesys Cloud API.
