@@ -61,10 +61,12 @@ type Config struct {
 	// Logger receives debug logs of attempts and info logs of retries and
 	// token renewals. Default: discard.
 	Logger *slog.Logger
-	// RatePerMinute is the client-side token bucket's rate ceiling (refill
-	// RatePerMinute/60 per second, burst RatePerMinute/10). It is lowered
-	// to inin-ratelimit-allowed when the platform reports a smaller budget.
-	// Default 300.
+	// RatePerMinute is a ceiling on the client-side token bucket's rate
+	// (refill rate/60 per second, burst rate/10), for organizations whose
+	// other integrations share the budget (--max-rate). The effective rate
+	// follows the platform's inin-ratelimit-allowed header, never above the
+	// ceiling. Zero means no ceiling: the client starts at
+	// DefaultRatePerMinute and then uses its token's budget fully.
 	RatePerMinute int
 	// RateFloor: when the remaining budget of the window (allowed - count)
 	// falls below it, new requests wait until the window resets plus 2 s.
@@ -99,9 +101,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.RatePerMinute == 0 {
-		c.RatePerMinute = DefaultRatePerMinute
 	}
 	if c.RateFloor == 0 {
 		c.RateFloor = DefaultRateFloor

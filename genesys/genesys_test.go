@@ -36,7 +36,7 @@ func TestNewClientValidation(t *testing.T) {
 		t.Errorf("token URL = %s", c.tokens.conf.TokenURL)
 	}
 	d := Config{}.WithDefaults()
-	if d.RatePerMinute != 300 || d.RateFloor != 10 || d.MaxRetries != 3 || d.HTTPClient.Timeout != DefaultRequestTimeout || d.Now == nil || d.Logger == nil {
+	if d.RatePerMinute != 0 || d.RateFloor != 10 || d.MaxRetries != 3 || d.HTTPClient.Timeout != DefaultRequestTimeout || d.Now == nil || d.Logger == nil {
 		t.Errorf("defaults = %+v", d)
 	}
 }

@@ -36,7 +36,7 @@ type Limiter struct {
 // LimiterState is a snapshot of a Limiter.
 type LimiterState struct {
 	PerMinute   int           // effective rate (requests per minute)
-	Ceiling     int           // configured ceiling (Config.RatePerMinute)
+	Ceiling     int           // configured ceiling (Config.RatePerMinute; 0 = none)
 	Floor       int           // configured floor (Config.RateFloor)
 	Tokens      float64       // tokens currently in the bucket
 	PausedUntil time.Time     // zero when not paused
@@ -45,10 +45,24 @@ type LimiterState struct {
 	Waited      time.Duration // total time spent in pauses
 }
 
-func newLimiter(perMinute, floor int, now func() time.Time) *Limiter {
-	l := &Limiter{now: now, ceiling: perMinute, perMinute: perMinute, floor: floor}
-	l.bucket = rate.NewLimiter(perSecond(perMinute), burst(perMinute))
+// newLimiter returns a limiter with ceiling requests per minute (0: none;
+// it starts at DefaultRatePerMinute until the platform reports its budget).
+func newLimiter(ceiling, floor int, now func() time.Time) *Limiter {
+	start := ceiling
+	if start == 0 {
+		start = DefaultRatePerMinute
+	}
+	l := &Limiter{now: now, ceiling: ceiling, perMinute: start, floor: floor}
+	l.bucket = rate.NewLimiter(perSecond(start), burst(start))
 	return l
+}
+
+// capped applies the ceiling (if any) to a rate.
+func (l *Limiter) capped(perMinute int) int {
+	if l.ceiling > 0 {
+		return min(l.ceiling, perMinute)
+	}
+	return perMinute
 }
 
 func perSecond(perMinute int) rate.Limit { return rate.Limit(float64(perMinute) / 60) }
@@ -81,7 +95,7 @@ func (l *Limiter) SetCeiling(n int) {
 	l.ceiling = n
 	eff := n
 	if l.last.Allowed > 0 {
-		eff = min(eff, l.last.Allowed)
+		eff = l.capped(l.last.Allowed)
 	}
 	l.setRateLocked(eff)
 }
@@ -106,7 +120,7 @@ func (l *Limiter) observe(rl RateLimit) {
 		return
 	}
 	l.last = rl
-	l.setRateLocked(min(l.ceiling, rl.Allowed))
+	l.setRateLocked(l.capped(rl.Allowed))
 	floor := min(l.floor, max(rl.Allowed/4, 1))
 	if l.floor > 0 && rl.Remaining() < floor {
 		if until := rl.ResetAt().Add(resetMargin); until.After(l.paused) {

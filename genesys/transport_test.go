@@ -351,7 +351,7 @@ func TestRateCorrectedFromHeaders(t *testing.T) {
 			reg.Register("more", apiMatcher("GET", pathContact), jsonResponse(200, `{}`))
 		}
 		c := stubClient(t, reg)
-		if st := c.Limiter().State(); st.PerMinute != 300 || st.Ceiling != 300 {
+		if st := c.Limiter().State(); st.PerMinute != 300 || st.Ceiling != 0 {
 			t.Errorf("initial state = %+v", st)
 		}
 		c.Contacts.Get(t.Context(), "a")
@@ -376,6 +376,21 @@ func TestRateCorrectedFromHeaders(t *testing.T) {
 		}
 		reg.Verify(t)
 	})
+}
+
+// Without a ceiling the client spends its token's whole budget, even one
+// larger than the default 300/min.
+func TestRateFollowsLargerBudgetWithoutCeiling(t *testing.T) {
+	reg := &registry{}
+	reg.Register("token", tokenMatcher(), tokenResponse("T", 3600))
+	reg.Register("first", apiMatcher("GET", pathContact), jsonResponse(200, `{}`,
+		"inin-ratelimit-count", "1", "inin-ratelimit-allowed", "3000", "inin-ratelimit-reset", "60"))
+	c := stubClient(t, reg)
+	c.Contacts.Get(t.Context(), "a")
+	if st := c.Limiter().State(); st.PerMinute != 3000 {
+		t.Fatalf("PerMinute = %d, want the platform's 3000", st.PerMinute)
+	}
+	reg.Verify(t)
 }
 
 func TestParseRateLimit(t *testing.T) {
