@@ -62,7 +62,6 @@ type person struct {
 	cell, home, work    phoneNum
 	workExt             int
 	addr                cm.Address
-	moved               cm.Address
 	title               string
 	crmID, loyaltyID    string
 	uk                  bool
@@ -278,7 +277,6 @@ func (g *gen) newPerson(c *city, last string) *person {
 		p.division = g.divisions[1]
 	}
 	p.addr = g.address(c)
-	p.moved = g.address(g.anyCity(p.uk))
 	if g.chance(0.9) {
 		p.cell = g.phone(c, true)
 	}
@@ -374,7 +372,7 @@ func (g *gen) phone(c *city, mobile bool) phoneNum {
 		}
 		ctr := g.areaCtr[prefix]
 		g.areaCtr[prefix] = ctr + 1
-		const space = 8000000 // first digit 2-9, then 6 digits
+		const space = 4000000 // first digit 2-5 (allocated in every prefix used), then 6 digits
 		v := (uint64(ctr)*1000003 + 12345) % space
 		sub := strconv.Itoa(int(2000000 + v))
 		return phoneNum{"44", prefix + sub}
@@ -560,7 +558,8 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 		}
 		switch u := g.r.Float64(); {
 		case u < 0.15:
-			addr = p.moved
+			// Moved house (possibly to another city) since the other record.
+			addr = g.address(g.anyCity(p.uk))
 		case u < 0.3:
 			addr.Address1 = abbreviate(addr.Address1, g.stypes)
 		case u < 0.4:
