@@ -31,7 +31,7 @@ type clusterStats struct {
 // at least minDensity of the pairs across them are links, and no pair across
 // them scores below cannotLink (weights, not probabilities). It returns the
 // clusters of two or more records.
-func clusterLinks(ctx context.Context, s *scorer, links []link, maxSize int, minDensity, threshold, cannotLink float64) ([]*cluster, clusterStats, error) {
+func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []link, maxSize int, minDensity, threshold, cannotLink float64) ([]*cluster, clusterStats, error) {
 	var st clusterStats
 	slices.SortFunc(links, func(x, y link) int {
 		switch {
@@ -71,7 +71,7 @@ func clusterLinks(ctx context.Context, s *scorer, links []link, maxSize int, min
 			conflict := false
 			for _, x := range ca.members {
 				for _, y := range cb.members {
-					w := s.score(x, y)
+					w := score(x, y)
 					st.crossComparisons++
 					total++
 					if w >= threshold {

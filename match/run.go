@@ -317,7 +317,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	if cfg.CannotLinkWeight < 0 {
 		cannot = s.prior + cfg.CannotLinkWeight
 	}
-	clusters, cst, err := clusterLinks(ctx, s, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot)
+	clusters, cst, err := clusterLinks(ctx, s.score, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot)
 	if err != nil {
 		return nil, nil, err
 	}
