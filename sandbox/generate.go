@@ -89,6 +89,9 @@ type gen struct {
 	exch      []uint16
 	usedEmail map[string]struct{}
 	crmCtr    int
+	phSlab    []cm.PhoneNumber // records' phones and addresses are cut from
+	adSlab    []cm.Address     // slabs: fewer, larger allocations
+	xSlab     []cm.ExternalID
 	out       []cm.Contact
 	truth     [][]string
 }
@@ -524,12 +527,10 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 	c.Title = p.title
 	var cell, home, work *cm.PhoneNumber
 	if p.cell.nat != "" {
-		d := g.display(p.cell, true)
-		cell = &d
+		cell = g.phoneRec(g.display(p.cell, true))
 	}
 	if p.home.nat != "" {
-		d := g.display(p.home, true)
-		home = &d
+		home = g.phoneRec(g.display(p.home, true))
 	}
 	if p.work.nat != "" {
 		d := g.display(p.work, false)
@@ -537,7 +538,7 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 			ext := p.workExt
 			d.Extension = &ext
 		}
-		work = &d
+		work = g.phoneRec(d)
 	}
 	pe, we := p.personalEmail, p.workEmail
 	addr := p.addr
@@ -574,8 +575,7 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 		// Keep at least one identifier in common with the person.
 		if cell == nil && c.OtherPhone == nil && home == nil && pe == "" && we == "" && crm == "" && loyalty == "" {
 			if p.cell.nat != "" {
-				d := g.display(p.cell, false)
-				cell = &d
+				cell = g.phoneRec(g.display(p.cell, false))
 			} else if p.personalEmail != "" {
 				pe = p.personalEmail
 			} else {
@@ -594,11 +594,20 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 	c.CellPhone, c.HomePhone, c.WorkPhone = cell, home, work
 	c.PersonalEmail, c.WorkEmail = pe, we
 	if hasAddr && addr.Address1 != "" {
-		a := addr
-		c.Address = &a
+		if len(g.adSlab) == 0 {
+			g.adSlab = make([]cm.Address, 1024)
+		}
+		g.adSlab[0] = addr
+		c.Address = &g.adSlab[0]
+		g.adSlab = g.adSlab[1:]
 	}
 	if crm != "" {
-		c.ExternalIDs = []cm.ExternalID{{ExternalSource: g.crm, Value: crm}}
+		if len(g.xSlab) == 0 {
+			g.xSlab = make([]cm.ExternalID, 1024)
+		}
+		g.xSlab[0] = cm.ExternalID{ExternalSource: g.crm, Value: crm}
+		c.ExternalIDs = g.xSlab[0:1:1]
+		g.xSlab = g.xSlab[1:]
 	}
 	if loyalty != "" {
 		c.Schema = g.schema
@@ -606,6 +615,17 @@ func (g *gen) emit(p *person, typ string, variant bool) string {
 	}
 	g.out = append(g.out, c)
 	return c.ID
+}
+
+// phoneRec stores p in the phone slab and returns its address.
+func (g *gen) phoneRec(p cm.PhoneNumber) *cm.PhoneNumber {
+	if len(g.phSlab) == 0 {
+		g.phSlab = make([]cm.PhoneNumber, 1024)
+	}
+	g.phSlab[0] = p
+	r := &g.phSlab[0]
+	g.phSlab = g.phSlab[1:]
+	return r
 }
 
 // varyName returns the person's name as another agent or system typed it.

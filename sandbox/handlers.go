@@ -50,19 +50,19 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			msg = "client authentication failed: use HTTP Basic authentication with the client id and secret"
 		}
-		writeJSON(w, http.StatusUnauthorized, authError{"invalid_client", msg, msg})
+		s.writeJSON(w, http.StatusUnauthorized, authError{"invalid_client", msg, msg})
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
 		msg := "grant_type must be client_credentials"
-		writeJSON(w, http.StatusBadRequest, authError{"unsupported_grant_type", msg, msg})
+		s.writeJSON(w, http.StatusBadRequest, authError{"unsupported_grant_type", msg, msg})
 		return
 	}
 	tok := randomToken()
 	s.amu.Lock()
 	s.tokens[tok] = &token{expires: s.now().Add(s.cfg.TokenTTL)}
 	s.amu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	s.writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "bearer",
 		"expires_in":   int(s.cfg.TokenTTL / time.Second),
@@ -72,7 +72,7 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 // handleTokensMe serves GET|HEAD /api/v2/tokens/me.
 func (s *Sandbox) handleTokensMe(w http.ResponseWriter, r *http.Request) {
 	org := map[string]any{"id": s.orgID, "name": "Sandbox Organization", "selfUri": "/api/v2/organizations/" + s.orgID}
-	writeJSON(w, http.StatusOK, map[string]any{
+	s.writeJSON(w, http.StatusOK, map[string]any{
 		"organization":     org,
 		"homeOrganization": org,
 		"authorizedScope":  []string{},
@@ -150,7 +150,7 @@ func (s *Sandbox) handleScan(w http.ResponseWriter, r *http.Request) {
 		}
 		out.NextURI = r.URL.Path + "?" + nq.Encode()
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // handleSearch serves GET /api/v2/externalcontacts/contacts (q, pageSize,
@@ -217,7 +217,7 @@ func (s *Sandbox) handleSearch(w http.ResponseWriter, r *http.Request) {
 	if num > 1 {
 		out["previousUri"] = uri(num - 1)
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // searchMatch reports whether every term occurs in one of c's searchable
@@ -264,7 +264,7 @@ func (s *Sandbox) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, errNotFound(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // handleGetUnresolved serves GET /contacts/{id}/unresolved: the record itself.
@@ -275,7 +275,7 @@ func (s *Sandbox) handleGetUnresolved(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, errNotFound(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	s.writeJSON(w, http.StatusOK, c)
 }
 
 // handleDelete serves DELETE /contacts/{id}: an ancestor id deletes its
@@ -285,7 +285,7 @@ func (s *Sandbox) handleDelete(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{})
+	s.writeJSON(w, http.StatusOK, map[string]any{})
 }
 
 type bulkError struct {
@@ -338,7 +338,7 @@ func (s *Sandbox) handleBulk(w http.ResponseWriter, r *http.Request) {
 		results[i] = bulkResult{ID: e.ID, Success: true, Entity: &cp, Status: http.StatusOK}
 	}
 	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, map[string]any{"results": results, "errorCount": len(errIdx), "errorIndexes": errIdx})
+	s.writeJSON(w, http.StatusOK, map[string]any{"results": results, "errorCount": len(errIdx), "errorIndexes": errIdx})
 }
 
 // handleLookup serves POST /identifierlookup/contacts.
@@ -405,7 +405,7 @@ func (s *Sandbox) handleLookup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusNotFound, "not.found", "No contact has this identifier.")
 		return
 	}
-	writeJSON(w, http.StatusOK, found)
+	s.writeJSON(w, http.StatusOK, found)
 }
 
 func digits(s string) string {
@@ -511,7 +511,7 @@ func (s *Sandbox) doMerge(w http.ResponseWriter, r *http.Request, op string, ids
 				s.writeAPIError(w, r, res.err)
 				return
 			}
-			writeJSON(w, http.StatusOK, res.c)
+			s.writeJSON(w, http.StatusOK, res.c)
 		case <-r.Context().Done():
 		}
 		return
@@ -721,7 +721,7 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	if lo < len(hits) {
 		out["conversations"] = hits[lo:min(lo+size, len(hits))]
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // handleCases serves GET /api/v2/casemanagement/cases/externalcontacts/{id}.
@@ -748,7 +748,7 @@ func (s *Sandbox) handleCases(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.RUnlock()
-	writeJSON(w, http.StatusOK, map[string]any{"entities": entities, "selfUri": r.URL.Path})
+	s.writeJSON(w, http.StatusOK, map[string]any{"entities": entities, "selfUri": r.URL.Path})
 }
 
 // handleTruth serves GET /sandbox/truth.
@@ -757,7 +757,7 @@ func (s *Sandbox) handleTruth(w http.ResponseWriter, _ *http.Request) {
 	if t == nil {
 		t = [][]string{}
 	}
-	writeJSON(w, http.StatusOK, t)
+	s.writeJSON(w, http.StatusOK, t)
 }
 
 // handleOplog serves GET /sandbox/oplog.
@@ -766,10 +766,10 @@ func (s *Sandbox) handleOplog(w http.ResponseWriter, _ *http.Request) {
 	if ops == nil {
 		ops = []Op{}
 	}
-	writeJSON(w, http.StatusOK, ops)
+	s.writeJSON(w, http.StatusOK, ops)
 }
 
 // handleStats serves GET /sandbox/stats.
 func (s *Sandbox) handleStats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Stats())
+	s.writeJSON(w, http.StatusOK, s.Stats())
 }

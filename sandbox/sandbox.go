@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/base64"
@@ -137,11 +138,12 @@ type token struct {
 // Sandbox is an emulated Genesys Cloud organization. It implements
 // http.Handler and is safe for concurrent use.
 type Sandbox struct {
-	cfg Config
-	now func() time.Time
-	log *slog.Logger
-	mux *http.ServeMux
-	bg  sync.WaitGroup
+	cfg  Config
+	now  func() time.Time
+	log  *slog.Logger
+	mux  *http.ServeMux
+	bg   sync.WaitGroup
+	bufs sync.Pool // *bytes.Buffer for response bodies
 
 	mu        sync.RWMutex
 	byID      map[string]*cm.Contact // every record: canonical and ancestor
@@ -600,7 +602,7 @@ type errorBody struct {
 }
 
 func (s *Sandbox) writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Message: msg, Code: code, Status: status, ContextID: info(r).corrID})
+	s.writeJSON(w, status, errorBody{Message: msg, Code: code, Status: status, ContextID: info(r).corrID})
 }
 
 func (s *Sandbox) writeAPIError(w http.ResponseWriter, r *http.Request, e *apiError) {
@@ -608,16 +610,26 @@ func (s *Sandbox) writeAPIError(w http.ResponseWriter, r *http.Request, e *apiEr
 }
 
 // writeJSON encodes v as the response body.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+func (s *Sandbox) writeJSON(w http.ResponseWriter, status int, v any) {
+	buf, _ := s.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"message":"encoding failed","code":"internal.server.error","status":500}`)
+		buf.Reset()
+		buf.WriteString(`{"message":"encoding failed","code":"internal.server.error","status":500}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
+	if buf.Cap() <= 4<<20 {
+		s.bufs.Put(buf)
+	}
 }
 
 // newUUID returns a random version-4 UUID drawn from r.
