@@ -233,6 +233,10 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*block
 				return int(x.r - y.r)
 			})
 			st := RuleStats{Name: rule.Name}
+			maxSize := cfg.MaxBlockSize
+			if rule.MaxBlockSize > 0 && rule.MaxBlockSize < maxSize {
+				maxSize = rule.MaxBlockSize
+			}
 			var pairs []uint64
 			for i := 0; i < len(entries); {
 				j := i + 1
@@ -242,7 +246,7 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*block
 				size := j - i
 				// a record with two values hashing alike appears twice
 				if size >= 2 {
-					if size > cfg.MaxBlockSize {
+					if size > maxSize {
 						st.SkippedBlocks++
 						skipped[ri] = append(skipped[ri], SkippedBlock{Rule: rule.Name, Key: b.keyText(rule.Keys, entries[i].r), Size: size})
 					} else {

@@ -118,6 +118,10 @@ type EmailRules struct {
 type BlockingRule struct {
 	Name string   `json:"name"`
 	Keys []string `json:"keys"`
+	// MaxBlockSize overrides Config.MaxBlockSize for this rule when it is
+	// smaller (name-only rules keep small blocks: a common name is no
+	// evidence worth comparing thousands of pairs for).
+	MaxBlockSize int `json:"maxBlockSize,omitempty"`
 }
 
 // Comparison compares one field of two contacts. The first level whose test
@@ -192,9 +196,9 @@ func DefaultConfig() Config {
 			{Name: "phone", Keys: []string{"phone"}},
 			{Name: "externalId", Keys: []string{"externalId"}},
 			{Name: "custom", Keys: []string{"custom"}},
-			{Name: "name", Keys: []string{"firstNameCanon", "lastName"}},
+			{Name: "name", Keys: []string{"firstNameCanon", "lastName"}, MaxBlockSize: 20},
 			{Name: "soundex+postal", Keys: []string{"firstSoundex", "lastSoundex", "postalCode"}},
-			{Name: "last+initial+city", Keys: []string{"lastName", "firstInitial", "city"}},
+			{Name: "last+initial+city", Keys: []string{"lastName", "firstInitial", "city"}, MaxBlockSize: 20},
 			{Name: "last+date", Keys: []string{"lastSoundex", "customDate"}},
 			{Name: "first+date", Keys: []string{"firstSoundex", "customDate"}},
 			{Name: "address", Keys: []string{"address1", "postalCode"}},
@@ -227,11 +231,11 @@ func DefaultConfig() Config {
 				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "initial", Kind: "initial"}, {Name: "jw>=0.88", Kind: "jaroWinkler", Threshold: 0.88}},
 			},
 			"email": {
-				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}, {Name: "localPart", Kind: "localPart"}},
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "localPart", Kind: "localPart"}},
 				TermFrequency: true,
 			},
 			"phone": {
-				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "last7", Kind: "suffix", Threshold: 7}, {Name: "typo", Kind: "damerau", Threshold: 1}},
+				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "last7", Kind: "suffix", Threshold: 7}},
 				TermFrequency: true,
 			},
 			// One comparison for street line, postal code and city: a shared
@@ -375,6 +379,9 @@ func (c *Config) Validate() error {
 	for i, r := range c.Blocking {
 		if len(r.Keys) == 0 {
 			return bad("blocking[%d] %q: no keys", i, r.Name)
+		}
+		if r.MaxBlockSize < 0 || r.MaxBlockSize == 1 {
+			return bad("blocking[%d] %q: maxBlockSize %d must be 0 (the global limit) or at least 2", i, r.Name, r.MaxBlockSize)
 		}
 		for _, k := range r.Keys {
 			if !isKnownBlockKey(k) {

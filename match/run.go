@@ -338,7 +338,7 @@ func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster
 		// Fetch the members of a batch of clusters at once.
 		var ids []string
 		hi := lo
-		for hi < len(clusters) && len(ids) < 1000 {
+		for hi < len(clusters) && len(ids) < 2000 {
 			for _, r := range clusters[hi].members {
 				ids = append(ids, d.ids[r])
 			}
@@ -348,29 +348,21 @@ func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster
 		if err != nil {
 			return nil, fmt.Errorf("match: read group members: %w", err)
 		}
-		for _, c := range clusters[lo:hi] {
-			g := cm.Group{State: cm.StateProposed}
-			members := make([]cm.Contact, 0, len(c.members))
-			for _, r := range c.members {
-				g.Members = append(g.Members, d.ids[r])
-				if ct, ok := cs[d.ids[r]]; ok {
-					members = append(members, ct)
+		batch := clusters[lo:hi]
+		out := make([]cm.Group, len(batch))
+		var wg sync.WaitGroup
+		workers := cfg.workers()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for q := w; q < len(batch); q += workers {
+					out[q] = buildGroup(d, s, batch[q], cs, cfg)
 				}
-			}
-			g.Members = cm.SortedIDs(g.Members)
-			g.ID = cm.GroupID(g.Members)
-			g.Confidence = probability(c.weakest)
-			g.SurvivorID, g.Merged, g.Unkept = Survive(members, cfg.Survivor)
-			ex := &cm.Explanation{}
-			for _, l := range c.tree {
-				ex.Links = append(ex.Links, s.evidence(l.a, l.b))
-			}
-			if len(members) < len(c.members) {
-				ex.Notes = append(ex.Notes, fmt.Sprintf("%d member(s) missing from the snapshot at survivorship", len(c.members)-len(members)))
-			}
-			g.Explanation = ex
-			groups = append(groups, g)
+			}()
 		}
+		wg.Wait()
+		groups = append(groups, out...)
 		lo = hi
 	}
 	slices.SortFunc(groups, func(a, b cm.Group) int {
@@ -383,4 +375,29 @@ func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster
 		return 0
 	})
 	return groups, nil
+}
+
+// buildGroup makes the proposed group of one cluster.
+func buildGroup(d *dataset, s *scorer, c *cluster, cs map[string]cm.Contact, cfg *Config) cm.Group {
+	g := cm.Group{State: cm.StateProposed}
+	members := make([]cm.Contact, 0, len(c.members))
+	for _, r := range c.members {
+		g.Members = append(g.Members, d.ids[r])
+		if ct, ok := cs[d.ids[r]]; ok {
+			members = append(members, ct)
+		}
+	}
+	g.Members = cm.SortedIDs(g.Members)
+	g.ID = cm.GroupID(g.Members)
+	g.Confidence = probability(c.weakest)
+	g.SurvivorID, g.Merged, g.Unkept = Survive(members, cfg.Survivor)
+	ex := &cm.Explanation{}
+	for _, l := range c.tree {
+		ex.Links = append(ex.Links, s.evidence(l.a, l.b))
+	}
+	if len(members) < len(c.members) {
+		ex.Notes = append(ex.Notes, fmt.Sprintf("%d member(s) missing from the snapshot at survivorship", len(c.members)-len(members)))
+	}
+	g.Explanation = ex
+	return g
 }
