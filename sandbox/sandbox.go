@@ -373,6 +373,7 @@ type recorder struct {
 	hijacked bool
 }
 
+// WriteHeader records the first status written.
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
@@ -380,6 +381,7 @@ func (w *recorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200.
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -582,6 +584,7 @@ type apiError struct {
 	message string
 }
 
+// Error returns the message.
 func (e *apiError) Error() string { return e.message }
 
 func errBad(format string, args ...any) *apiError {
