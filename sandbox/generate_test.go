@@ -3,6 +3,7 @@ package sandbox
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -240,8 +241,14 @@ func TestGeneratedEmailsDistinctPerPerson(t *testing.T) {
 	}
 }
 
+// BenchmarkGenerate measures the generator at 100k and 1M contacts
+// (go test ./sandbox/ -run '^$' -bench Generate -benchtime 1x).
 func BenchmarkGenerate(b *testing.B) {
-	for b.Loop() {
-		Generate(GenConfig{Contacts: 100000, Seed: 1})
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				Generate(GenConfig{Contacts: n, Seed: 1, ActivityRate: 0.01})
+			}
+		})
 	}
 }

@@ -455,16 +455,14 @@ func (s *Sandbox) handleMerge2(w http.ResponseWriter, r *http.Request) {
 	s.doMerge(w, r, "merge2", []string{req.SourceContactID, req.TargetContactID}, nil)
 }
 
-// doMerge runs a merge with its latency, gateway timeout and faults.
+// doMerge runs a merge with its latency, gateway timeout and faults. A reset
+// drops the connection either before anything happens or after the merge
+// was attempted (chosen at random, counted as reset.before / reset.after). A
+// merge slower than GatewayTimeout, or one drawing timeout504, answers 504 at
+// GatewayTimeout while the merge completes (timeout504 still answers a fast
+// validation failure as such).
 func (s *Sandbox) doMerge(w http.ResponseWriter, r *http.Request, op string, ids []string, override *cm.Contact) {
 	ri := info(r)
-	s.mu.RLock()
-	_, aerr := s.planLocked(ids, op == "merge2")
-	s.mu.RUnlock()
-	if aerr != nil {
-		s.writeAPIError(w, r, aerr)
-		return
-	}
 	rec, _ := w.(*recorder)
 	if ri.fault == FaultReset {
 		s.amu.Lock()
@@ -480,6 +478,17 @@ func (s *Sandbox) doMerge(w http.ResponseWriter, r *http.Request, op string, ids
 			s.dropConn(rec)
 			return
 		}
+	}
+	s.mu.RLock()
+	_, aerr := s.planLocked(ids, op == "merge2")
+	s.mu.RUnlock()
+	if aerr != nil {
+		if ri.fault == FaultReset && rec != nil {
+			s.dropConn(rec)
+			return
+		}
+		s.writeAPIError(w, r, aerr)
+		return
 	}
 	type result struct {
 		c   cm.Contact
