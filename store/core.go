@@ -407,7 +407,13 @@ func (s *core) Groups(ctx context.Context, f cm.GroupFilter) ([]cm.Group, error)
 	var where []string
 	var args []any
 	if len(f.States) > 0 {
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
+		col := "state"
+		if f.IDs != nil {
+			// Keep the planner on the primary key (SQLite would pick the
+			// state index and scan it once per id chunk).
+			col = "(state || '')"
+		}
+		where = append(where, col+" IN ("+placeholders(len(f.States))+")")
 		for _, st := range f.States {
 			args = append(args, string(st))
 		}
@@ -507,6 +513,16 @@ func (s *core) Decisions(ctx context.Context, groupID string) ([]cm.Decision, er
 	return out, s.b.translate(rs.Err())
 }
 
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // existingGroup is what SaveProposals needs to know of a stored group.
 type existingGroup struct {
 	state cm.GroupState
@@ -548,6 +564,11 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		}
 		idx[g.ID] = len(in)
 		in = append(in, prepared{g, e})
+	}
+	// Key order keeps B-tree inserts local (ids are hashes).
+	slices.SortFunc(in, func(a, b prepared) int { return strings.Compare(a.g.ID, b.g.ID) })
+	for i := range in {
+		idx[in[i].g.ID] = i
 	}
 	err := s.inTx(ctx, func(t tx) error {
 		res = cm.ProposalResult{}
@@ -604,6 +625,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 			updStates = append(updStates, ex.state)
 		}
 		if len(newGroups) > 0 {
+			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
 			if err := t.bulkInsert(ctx, "groups", groupInsertCols, newGroups); err != nil {
 				return fmt.Errorf("insert groups: %w", err)
 			}
@@ -627,38 +649,33 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				}
 			}
 		}
-		var gone []string
-		for id, ex := range existing {
-			if _, ok := idx[id]; !ok && slices.Contains(supersedable, ex.state) {
-				gone = append(gone, id)
+		var goneArgs [][]any
+		var goneIDs []string
+		var goneStates []cm.GroupState
+		for _, p := range sortedKeys(existing) {
+			ex := existing[p]
+			if _, ok := idx[p]; !ok && slices.Contains(supersedable, ex.state) {
+				goneArgs = append(goneArgs, []any{p, string(ex.state)})
+				goneIDs = append(goneIDs, p)
+				goneStates = append(goneStates, ex.state)
 			}
 		}
-		slices.Sort(gone)
-		stArgs := make([]any, len(supersedable))
-		for i, st := range supersedable {
-			stArgs[i] = string(st)
-		}
-		for _, c := range chunks(gone, chunkSize) {
-			rs, err := t.query(ctx, "DELETE FROM groups WHERE id IN ("+placeholders(len(c))+") AND state IN ("+
-				placeholders(len(stArgs))+") RETURNING id, state", append(anys(c), stArgs...)...)
+		if len(goneArgs) > 0 {
+			// The state read above must still hold: a group that moved on
+			// concurrently (say to ready) is not superseded.
+			n, err := t.execMany(ctx, "DELETE FROM groups WHERE id = ? AND state = ?", goneArgs)
 			if err != nil {
 				return fmt.Errorf("supersede groups: %w", err)
 			}
-			for rs.Next() {
-				var id, st string
-				if err := rs.Scan(&id, &st); err != nil {
-					rs.Close()
-					return err
+			for i, c := range n {
+				if c != 1 {
+					continue
 				}
 				ledger = append(ledger, ledgerArgs(cm.LedgerEvent{
-					At: now, Kind: cm.LedgerNote, GroupID: id, From: cm.GroupState(st), Actor: actor,
+					At: now, Kind: cm.LedgerNote, GroupID: goneIDs[i], From: goneStates[i], Actor: actor,
 					Detail: "superseded by match: group no longer proposed",
 				}))
 				res.Superseded++
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return err
 			}
 		}
 		if len(ledger) == 0 {

@@ -11,7 +11,6 @@ CREATE TABLE contacts (
     norm        BYTEA,
     updated_at  BIGINT NOT NULL
 );
-CREATE INDEX contacts_division ON contacts (division_id);
 
 CREATE TABLE scans (
     name       TEXT PRIMARY KEY,
@@ -45,7 +44,7 @@ CREATE TABLE groups (
     updated_at      BIGINT NOT NULL,
     version         BIGINT NOT NULL
 );
-CREATE INDEX groups_state ON groups (state);
+-- (state, retry_at) also serves lookups by state alone.
 CREATE INDEX groups_state_retry ON groups (state, retry_at);
 
 CREATE TABLE group_members (

@@ -9,7 +9,6 @@ CREATE TABLE contacts (
     norm        BLOB,
     updated_at  INTEGER NOT NULL
 );
-CREATE INDEX contacts_division ON contacts (division_id);
 
 CREATE TABLE scans (
     name       TEXT PRIMARY KEY,
@@ -43,7 +42,7 @@ CREATE TABLE groups (
     updated_at      INTEGER NOT NULL,
     version         INTEGER NOT NULL
 );
-CREATE INDEX groups_state ON groups (state);
+-- (state, retry_at) also serves lookups by state alone.
 CREATE INDEX groups_state_retry ON groups (state, retry_at);
 
 CREATE TABLE group_members (
