@@ -85,7 +85,7 @@ type gen struct {
 	divisions [2]*cm.Ref
 	crm       *cm.ExternalSource
 	schema    *cm.Schema
-	areaCtr   map[string]uint32
+	areaCtr   map[string]*areaSeq
 	exch      []uint16
 	usedEmail map[string]struct{}
 	crmCtr    int
@@ -125,7 +125,7 @@ func Generate(cfg GenConfig) Org {
 		companies: companies(),
 		domains:   emailDomains(),
 		titles:    titles(),
-		areaCtr:   map[string]uint32{},
+		areaCtr:   map[string]*areaSeq{},
 		exch:      usExchanges(),
 		usedEmail: make(map[string]struct{}, cfg.Contacts),
 		out:       make([]cm.Contact, 0, cfg.Contacts),
@@ -352,6 +352,37 @@ func (g *gen) address(c *city) cm.Address {
 	return a
 }
 
+// areaSeq numbers the subscriber numbers handed out under one prefix.
+type areaSeq struct {
+	ctr, off uint64
+}
+
+// nextSub returns the next subscriber index under prefix, in [0, space):
+// the prefix's counter multiplied by a constant coprime with space (a
+// permutation, so numbers never repeat) plus a random per-prefix offset, so
+// that sequences look random and differ between prefixes.
+func (g *gen) nextSub(prefix string, space uint64) uint64 {
+	st := g.areaCtr[prefix]
+	if st == nil {
+		st = &areaSeq{off: g.r.Uint64N(space)}
+		g.areaCtr[prefix] = st
+	}
+	mult := uint64(float64(space) * 0.6180339887)
+	for gcd(mult, space) != 1 {
+		mult++
+	}
+	v := (st.ctr*mult + st.off) % space
+	st.ctr++
+	return v
+}
+
+func gcd(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
 // usExchanges lists the usable NXX exchanges: 200-999 minus N11, 555,
 // 950, 958, 959 and 976.
 func usExchanges() []uint16 {
@@ -373,10 +404,8 @@ func (g *gen) phone(c *city, mobile bool) phoneNum {
 		if mobile {
 			prefix = "77" + strconv.Itoa(1+g.r.IntN(7))
 		}
-		ctr := g.areaCtr[prefix]
-		g.areaCtr[prefix] = ctr + 1
 		const space = 4000000 // first digit 2-5 (allocated in every prefix used), then 6 digits
-		v := (uint64(ctr)*1000003 + 12345) % space
+		v := g.nextSub(prefix, space)
 		sub := strconv.Itoa(int(2000000 + v))
 		return phoneNum{"44", prefix + sub}
 	}
@@ -385,10 +414,8 @@ func (g *gen) phone(c *city, mobile bool) phoneNum {
 		oc := g.us[g.r.IntN(len(g.us))]
 		area = oc.areaCodes[g.r.IntN(len(oc.areaCodes))]
 	}
-	ctr := g.areaCtr[area]
-	g.areaCtr[area] = ctr + 1
 	space := uint64(len(g.exch)) * 10000
-	v := (uint64(ctr)*1000003 + 777) % space
+	v := g.nextSub(area, space)
 	exch := g.exch[v/10000]
 	return phoneNum{"1", area + strconv.Itoa(int(exch)) + pad(int(v%10000), 4)}
 }

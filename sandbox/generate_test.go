@@ -224,10 +224,16 @@ func TestUSExchanges(t *testing.T) {
 	}
 }
 
-func TestGeneratedEmailsDistinctPerPerson(t *testing.T) {
+func TestGeneratedEmailsAndCellsDistinctPerPerson(t *testing.T) {
 	org := Generate(GenConfig{Contacts: 20000, Seed: 21, DupRate: -1})
 	seen := map[string]bool{}
 	for _, c := range org.Contacts {
+		if c.CellPhone != nil && c.CellPhone.E164 != "" {
+			if seen[c.CellPhone.E164] {
+				t.Fatalf("two different people share the cell phone %s", c.CellPhone.E164)
+			}
+			seen[c.CellPhone.E164] = true
+		}
 		for _, e := range c.Emails() {
 			if e == "" {
 				continue
