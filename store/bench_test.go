@@ -55,6 +55,7 @@ func BenchmarkUpsertContacts(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
 			b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "contacts/s")
 		})
 	}

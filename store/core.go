@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -82,35 +84,61 @@ func (s *core) inTx(ctx context.Context, fn func(tx) error) error {
 
 // ---- contacts ----
 
+// parallelEncodeMin is the batch size from which contacts are encoded on
+// several goroutines.
+const parallelEncodeMin = 256
+
 // contactRows validates and encodes contacts, keeping for each id the one
-// with the newest ModifyDate (the later one on a tie).
+// with the newest ModifyDate (the later one on a tie). Large batches are
+// encoded in parallel.
 func (s *core) contactRows(cs []cm.Contact, now time.Time) ([]contactRow, error) {
-	out := make([]contactRow, 0, len(cs))
-	idx := make(map[string]int, len(cs))
 	for i := range cs {
-		c := &cs[i]
-		if c.ID == "" {
+		if cs[i].ID == "" {
 			return nil, cm.Errorf(cm.EINVALID, "contact %d has no id", i)
 		}
-		md := modifyKey(c.ModifyDate)
-		if j, ok := idx[c.ID]; ok && out[j].modifyDate > md {
-			continue
+	}
+	enc := make([]contactRow, len(cs))
+	errs := make([]error, len(cs))
+	encode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := &cs[i]
+			data, err := json.Marshal(c)
+			if err != nil {
+				errs[i] = cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
+				continue
+			}
+			var norm []byte
+			if s.norm != nil {
+				norm = s.norm(c)
+			}
+			enc[i] = contactRow{id: c.ID, divisionID: c.DivisionID(), typ: c.Type, modifyDate: modifyKey(c.ModifyDate),
+				data: data, norm: norm, updatedAt: micros(now)}
 		}
-		data, err := json.Marshal(c)
-		if err != nil {
-			return nil, cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
+	}
+	if workers := min(runtime.GOMAXPROCS(0), len(cs)/parallelEncodeMin); workers > 1 {
+		var wg sync.WaitGroup
+		per := (len(cs) + workers - 1) / workers
+		for lo := 0; lo < len(cs); lo += per {
+			wg.Go(func() { encode(lo, min(lo+per, len(cs))) })
 		}
-		var norm []byte
-		if s.norm != nil {
-			norm = s.norm(c)
-		}
-		r := contactRow{id: c.ID, divisionID: c.DivisionID(), typ: c.Type, modifyDate: md, data: data, norm: norm, updatedAt: micros(now)}
-		if j, ok := idx[c.ID]; ok {
+		wg.Wait()
+	} else {
+		encode(0, len(cs))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := enc[:0:0]
+	idx := make(map[string]int, len(enc))
+	for _, r := range enc {
+		j, ok := idx[r.id]
+		switch {
+		case !ok:
+			idx[r.id] = len(out)
+			out = append(out, r)
+		case r.modifyDate >= out[j].modifyDate:
 			out[j] = r
-			continue
 		}
-		idx[c.ID] = len(out)
-		out = append(out, r)
 	}
 	return out, nil
 }

@@ -28,8 +28,7 @@
 // (and, on PostgreSQL, TRUNCATE) of its rows.
 //
 // Background jobs run on River (NewJobClient) with riversqlite or
-// riverpgxv5 on the same database, so a job can be enqueued in the same
-// transaction as the state it depends on. Enqueue per-group jobs with
+// riverpgxv5 on the same database as the state they act on. Enqueue per-group jobs with
 // GroupUniqueOpts and arguments that hold only the group id: a group then has
 // at most one live job, while a finished job does not stop a later
 // legitimate re-run. Jobs whose worker died are rescued by River after
