@@ -84,3 +84,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestLoadExampleConfig(t *testing.T) {
+	cfg, err := LoadConfig("testdata/example-config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MatchThreshold != 0.995 || cfg.MaxBlockSize != 200 || len(cfg.Blocking) != 3 || cfg.Blocking[2].MaxBlockSize != 20 {
+		t.Errorf("%+v", cfg)
+	}
+	if cfg.Survivor.Order[1] != "newest" || cfg.Nicknames["wolfgang"][0] != "wolf" {
+		t.Errorf("survivor/nicknames: %+v %+v", cfg.Survivor, cfg.Nicknames)
+	}
+}

@@ -132,12 +132,24 @@ func newDataset() *dataset {
 
 func (d *dataset) col(name string) *column {
 	c, ok := d.cols[name]
+	if ok {
+		return c
+	}
 	if !ok {
 		c = newColumn(name)
 		d.cols[name] = c
 		d.order = append(d.order, name)
 	}
 	return c
+}
+
+// colBytes is col for a name held in bytes (no allocation when the column
+// exists).
+func (d *dataset) colBytes(name []byte) *column {
+	if c, ok := d.cols[string(name)]; ok {
+		return c
+	}
+	return d.col(string(name))
 }
 
 // addEncoded adds one contact from its NormalizerFunc encoding without
@@ -175,14 +187,14 @@ func (d *dataset) addEncoded(id string, b []byte) bool {
 		k := next()
 		v := next()
 		key = append(append(key[:0], "externalId."...), k...)
-		d.col(string(key)).add(r, v)
+		d.colBytes(key).add(r, v)
 	}
 	custom := d.scratch[:0]
 	for range count() {
 		k := next()
 		v := next()
 		key = append(append(key[:0], "custom."...), k...)
-		d.col(string(key)).add(r, v)
+		d.colBytes(key).add(r, v)
 		custom = append(custom, k, v)
 	}
 	for range count() {

@@ -78,12 +78,46 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	t0 := time.Now()
 	d := newDataset()
 	var missing []string
+	// Reading (the store's I/O and decoding) and interning overlap: the
+	// callback copies norms into batches that another goroutine interns.
+	type batch struct {
+		ids   []string
+		arena []byte
+		off   []int
+	}
+	batches := make(chan *batch, 4)
+	interned := make(chan []string)
+	go func() {
+		var miss []string
+		for b := range batches {
+			for k, id := range b.ids {
+				if !d.addEncoded(id, b.arena[b.off[k]:b.off[k+1]]) {
+					miss = append(miss, id)
+				}
+			}
+		}
+		interned <- miss
+	}()
+	cur := &batch{off: []int{0}}
 	err := in.EachNorm(ctx, func(id string, norm []byte) error {
-		if !d.addEncoded(id, norm) {
-			missing = append(missing, id)
+		cur.ids = append(cur.ids, id)
+		cur.arena = append(cur.arena, norm...)
+		cur.off = append(cur.off, len(cur.arena))
+		if len(cur.ids) == 8192 {
+			select {
+			case batches <- cur:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			cur = &batch{off: []int{0}}
 		}
 		return nil
 	})
+	if err == nil {
+		batches <- cur
+	}
+	close(batches)
+	missing = <-interned
 	if err != nil {
 		return nil, fmt.Errorf("match: read norms: %w", err)
 	}
@@ -334,36 +368,60 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 // explanations.
 func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster, cfg *Config, fetch func(context.Context, []string) (map[string]cm.Contact, error)) ([]cm.Group, error) {
 	groups := make([]cm.Group, 0, len(clusters))
-	for lo := 0; lo < len(clusters); {
-		// Fetch the members of a batch of clusters at once.
-		var ids []string
-		hi := lo
-		for hi < len(clusters) && len(ids) < 2000 {
-			for _, r := range clusters[hi].members {
-				ids = append(ids, d.ids[r])
+	// One goroutine fetches the members of the next batch of clusters while
+	// the workers build the groups of the current one.
+	type fetched struct {
+		batch []*cluster
+		cs    map[string]cm.Contact
+		err   error
+	}
+	ch := make(chan fetched, 1)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(ch)
+		for lo := 0; lo < len(clusters); {
+			var ids []string
+			hi := lo
+			for hi < len(clusters) && len(ids) < 2000 {
+				for _, r := range clusters[hi].members {
+					ids = append(ids, d.ids[r])
+				}
+				hi++
 			}
-			hi++
+			cs, err := fetch(fctx, ids)
+			select {
+			case ch <- fetched{clusters[lo:hi], cs, err}:
+			case <-fctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+			lo = hi
 		}
-		cs, err := fetch(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("match: read group members: %w", err)
+	}()
+	workers := cfg.workers()
+	for f := range ch {
+		if f.err != nil {
+			return nil, fmt.Errorf("match: read group members: %w", f.err)
 		}
-		batch := clusters[lo:hi]
-		out := make([]cm.Group, len(batch))
+		out := make([]cm.Group, len(f.batch))
 		var wg sync.WaitGroup
-		workers := cfg.workers()
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for q := w; q < len(batch); q += workers {
-					out[q] = buildGroup(d, s, batch[q], cs, cfg)
+				for q := w; q < len(f.batch); q += workers {
+					out[q] = buildGroup(d, s, f.batch[q], f.cs, cfg)
 				}
 			}()
 		}
 		wg.Wait()
 		groups = append(groups, out...)
-		lo = hi
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(groups, func(a, b cm.Group) int {
 		switch {

@@ -27,12 +27,7 @@ func Survive(members []cm.Contact, pol SurvivorPolicy) (survivorID string, merge
 	if len(members) == 0 {
 		return "", nil, nil
 	}
-	if len(pol.Order) == 0 {
-		pol.Order = []string{"type", "complete", "oldest"}
-	}
-	if len(pol.TypeOrder) == 0 {
-		pol.TypeOrder = []string{cm.TypeCurated, cm.TypeIdentified, cm.TypeEphemeral}
-	}
+	pol = pol.withDefaults()
 	ms := slices.Clone(members)
 	typeRank := func(t string) int {
 		if i := slices.Index(pol.TypeOrder, t); i >= 0 {
@@ -59,8 +54,31 @@ func Survive(members []cm.Contact, pol SurvivorPolicy) (survivorID string, merge
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	surv := &ms[0]
-	others := slices.Clone(ms[1:])
+	return SurviveWith(members, ms[0].ID, pol)
+}
+
+func (pol SurvivorPolicy) withDefaults() SurvivorPolicy {
+	if len(pol.Order) == 0 {
+		pol.Order = []string{"type", "complete", "oldest"}
+	}
+	if len(pol.TypeOrder) == 0 {
+		pol.TypeOrder = []string{cm.TypeCurated, cm.TypeIdentified, cm.TypeEphemeral}
+	}
+	return pol
+}
+
+// SurviveWith computes the merged record like Survive, with survivorID as
+// the survivor (a reviewer's choice). An id that is not a member falls back
+// to Survive's choice.
+func SurviveWith(members []cm.Contact, survivorID string, pol SurvivorPolicy) (survivor string, merged *cm.Contact, unkept []cm.UnkeptValue) {
+	i := slices.IndexFunc(members, func(c cm.Contact) bool { return c.ID == survivorID })
+	if i < 0 {
+		return Survive(members, pol)
+	}
+	pol = pol.withDefaults()
+	surv := &members[i]
+	others := slices.Clone(members)
+	others = slices.Delete(others, i, i+1)
 	slices.SortStableFunc(others, func(a, b cm.Contact) int {
 		c := b.ModifyDate.Compare(a.ModifyDate)
 		if pol.FillFrom == "oldest" {
