@@ -366,25 +366,39 @@ func info(r *http.Request) *reqInfo {
 	return &reqInfo{}
 }
 
-// recorder remembers the status written, for the stats.
+// recorder counts the response in the stats as soon as its status is known
+// (before the client can see it, so that Stats is never behind a response a
+// client has read).
 type recorder struct {
 	http.ResponseWriter
-	status   int
-	hijacked bool
+	s       *Sandbox
+	route   string
+	status  int
+	counted bool
 }
 
-// WriteHeader records the first status written.
+// count records status once.
+func (w *recorder) count(status int) {
+	if w.counted {
+		return
+	}
+	w.counted = true
+	w.s.countRequest(w.route, status)
+}
+
+// WriteHeader counts the first status written.
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.count(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Write records an implicit 200.
+// Write counts an implicit 200.
 func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -404,24 +418,10 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern == "" {
 		ri.route = "unmatched"
 	}
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, s: s, route: ri.route}
 	defer func() {
-		status := rec.status
-		if rec.hijacked {
-			status = 0
-		}
-		s.amu.Lock()
-		m := s.stats.Requests[ri.route]
-		if m == nil {
-			m = map[int]int{}
-			s.stats.Requests[ri.route] = m
-		}
-		m[status]++
-		if status == http.StatusTooManyRequests {
-			s.stats.Throttled++
-		}
-		s.amu.Unlock()
-		s.log.Debug("sandbox request", "method", r.Method, "route", ri.route, "status", status, "elapsed", time.Since(start))
+		rec.count(0) // no response: dropped, or the client went away
+		s.log.Debug("sandbox request", "method", r.Method, "route", ri.route, "status", rec.status, "elapsed", time.Since(start))
 	}()
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
 	if pattern == "" {
@@ -559,7 +559,8 @@ func (s *Sandbox) writeThrottle(w http.ResponseWriter, r *http.Request, secs int
 
 // dropConn closes the client connection without a response.
 func (s *Sandbox) dropConn(w *recorder) {
-	w.hijacked = true
+
+	w.count(0)
 	conn, _, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err == nil {
 		_ = conn.Close()
@@ -672,4 +673,19 @@ func randomToken() string {
 	var b [32]byte
 	_, _ = crand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// countRequest adds one response to the stats.
+func (s *Sandbox) countRequest(route string, status int) {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	m := s.stats.Requests[route]
+	if m == nil {
+		m = map[int]int{}
+		s.stats.Requests[route] = m
+	}
+	m[status]++
+	if status == http.StatusTooManyRequests {
+		s.stats.Throttled++
+	}
 }
