@@ -138,7 +138,7 @@ func SurviveWith(members []cm.Contact, survivorID string, pol SurvivorPolicy) (s
 		}
 	}
 
-	nz := newNormalizer(DefaultConfig())
+	nz := newNormalizerRules("US", defaultEmailRules())
 	// Emails.
 	var emails [3]string
 	type val struct {
