@@ -62,6 +62,9 @@ func (s *storeLike) EachNorm(ctx context.Context, fn func(id string, norm []byte
 	return nil
 }
 
+// CountContacts is cm.Store's count, which Run uses to presize.
+func (s *storeLike) CountContacts(context.Context) (int64, error) { return int64(len(s.ids)), nil }
+
 // Contacts implements Input.
 func (s *storeLike) Contacts(_ context.Context, ids []string) (map[string]cm.Contact, error) {
 	out := make(map[string]cm.Contact, len(ids))

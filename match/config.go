@@ -258,11 +258,7 @@ func DefaultConfig() Config {
 			FamilyField:    "lastName",
 			Fields:         []string{"phone", "address", "address1", "address2", "city", "postalCode", "state"},
 		},
-		Email: EmailRules{
-			PlusTagDomains:        []string{"gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "fastmail.com", "protonmail.com", "proton.me", "yandex.com", "yandex.ru"},
-			DotInsensitiveDomains: []string{"gmail.com"},
-			DomainAliases:         map[string]string{"googlemail.com": "gmail.com"},
-		},
+		Email: defaultEmailRules(),
 		Survivor: SurvivorPolicy{
 			Order:        []string{"type", "complete", "oldest"},
 			TypeOrder:    []string{cm.TypeCurated, cm.TypeIdentified, cm.TypeEphemeral},
@@ -454,4 +450,13 @@ func (c *Config) workers() int {
 func (c Config) String() string {
 	return fmt.Sprintf("match threshold %.4g, max group %d, max block %d, %d blocking rules, %d comparisons",
 		c.MatchThreshold, c.MaxGroupSize, c.MaxBlockSize, len(c.Blocking), len(c.Comparisons))
+}
+
+// defaultEmailRules are the provider rules of DefaultConfig.
+func defaultEmailRules() EmailRules {
+	return EmailRules{
+		PlusTagDomains:        []string{"gmail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "fastmail.com", "protonmail.com", "proton.me", "yandex.com", "yandex.ru"},
+		DotInsensitiveDomains: []string{"gmail.com"},
+		DomainAliases:         map[string]string{"googlemail.com": "gmail.com"},
+	}
 }

@@ -120,6 +120,27 @@ type dataset struct {
 	cols    map[string]*column
 	order   []string // column names in creation order
 	scratch [][]byte
+	key     []byte
+	// fixed are the single-valued columns in encoding order (part 0);
+	// email, phone and date are part 1's fixed columns.
+	fixed              []*column
+	email, phone, date *column
+}
+
+// presize reserves room for about n records.
+func (d *dataset) presize(n int) {
+	if n <= 0 || n > 1<<28 {
+		return
+	}
+	d.ids = make([]string, 0, n)
+	d.div = make([]int32, 0, n)
+	for _, c := range d.cols {
+		c.off = make([]int32, 1, n+1)
+		c.vals = make([]int32, 0, n)
+	}
+	for _, c := range []*column{d.email, d.phone, d.cols[colAddress1]} {
+		c.index = make(map[string]int32, n)
+	}
 }
 
 func newDataset() *dataset {
@@ -127,6 +148,10 @@ func newDataset() *dataset {
 	for _, name := range []string{colFirst, colMiddle, colLast, colEmail, colPhone, colAddress1, colStreetNum, colUnit, colAddress2, colCity, colState, colPostal, colCountry, colDate} {
 		d.col(name)
 	}
+	for _, name := range []string{colFirst, colMiddle, colLast, colAddress1, colStreetNum, colUnit, colAddress2, colCity, colState, colPostal, colCountry} {
+		d.fixed = append(d.fixed, d.cols[name])
+	}
+	d.email, d.phone, d.date = d.cols[colEmail], d.cols[colPhone], d.cols[colDate]
 	return d
 }
 
@@ -155,10 +180,26 @@ func (d *dataset) colBytes(name []byte) *column {
 // addEncoded adds one contact from its NormalizerFunc encoding without
 // building a Norm. It reports false when the encoding is unusable.
 func (d *dataset) addEncoded(id string, b []byte) bool {
-	if len(b) == 0 || b[0] != NormVersion || !validEncoding(b[1:]) {
+	if !usableNorm(b) {
 		return false
 	}
-	r := d.n
+	d.addPart(d.n, b, 0)
+	d.addPart(d.n, b, 1)
+	d.ids = append(d.ids, id)
+	d.n++
+	return true
+}
+
+// usableNorm reports whether b is a complete encoding of this version.
+func usableNorm(b []byte) bool {
+	return len(b) > 0 && b[0] == NormVersion && validEncoding(b[1:])
+}
+
+// addPart adds part of record r from its encoding: part 0 the division,
+// names and address; part 1 emails, phones, external ids and custom
+// fields. The two parts touch disjoint columns, so two goroutines may add
+// them concurrently (only part 1 creates columns).
+func (d *dataset) addPart(r int, b []byte, part int) {
 	p := b[1:]
 	next := func() []byte {
 		l, k := binary.Uvarint(p)
@@ -172,17 +213,23 @@ func (d *dataset) addEncoded(id string, b []byte) bool {
 		return int(l)
 	}
 	div := next()
-	d.div = append(d.div, d.divs.intern(div))
-	for _, name := range []string{colFirst, colMiddle, colLast, colAddress1, colStreetNum, colUnit, colAddress2, colCity, colState, colPostal, colCountry} {
-		d.cols[name].add(r, next())
+	if part == 0 {
+		d.div = append(d.div, d.divs.intern(div))
+		for _, c := range d.fixed {
+			c.add(r, next())
+		}
+		return
+	}
+	for range d.fixed {
+		next()
 	}
 	for range count() {
-		d.cols[colEmail].add(r, next())
+		d.email.add(r, next())
 	}
 	for range count() {
-		d.cols[colPhone].add(r, next())
+		d.phone.add(r, next())
 	}
-	var key []byte
+	key := d.key[:0]
 	for range count() {
 		k := next()
 		v := next()
@@ -202,14 +249,12 @@ func (d *dataset) addEncoded(id string, b []byte) bool {
 		for i := 0; i+1 < len(custom); i += 2 {
 			if string(custom[i]) == string(k) {
 				key = append(append(append(key[:0], k...), '='), custom[i+1]...)
-				d.cols[colDate].add(r, key)
+				d.date.add(r, key)
 			}
 		}
 	}
 	d.scratch = custom[:0]
-	d.ids = append(d.ids, id)
-	d.n++
-	return true
+	d.key = key[:0]
 }
 
 // validEncoding checks that an encoding (after its version byte) is

@@ -55,6 +55,12 @@ type normalizer struct {
 }
 
 func newNormalizer(cfg Config) *normalizer {
+	return newNormalizerRules(cfg.DefaultRegion, cfg.Email)
+}
+
+// newNormalizerRules builds a normalizer from a region and email rules.
+func newNormalizerRules(region string, rules EmailRules) *normalizer {
+	cfg := Config{DefaultRegion: region, Email: rules}
 	n := &normalizer{
 		region:     strings.ToUpper(cfg.DefaultRegion),
 		plusTags:   map[string]bool{},

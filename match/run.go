@@ -85,39 +85,76 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		arena []byte
 		off   []int
 	}
-	batches := make(chan *batch, 4)
+	if cc, ok := in.(interface {
+		CountContacts(context.Context) (int64, error)
+	}); ok {
+		if n, err := cc.CountContacts(ctx); err == nil {
+			d.presize(int(n))
+		}
+	}
+	// Two goroutines intern disjoint columns of every batch.
+	var batches [2]chan *batch
 	interned := make(chan []string)
-	go func() {
-		var miss []string
-		for b := range batches {
-			for k, id := range b.ids {
-				if !d.addEncoded(id, b.arena[b.off[k]:b.off[k+1]]) {
-					miss = append(miss, id)
+	n1 := make(chan int)
+	for part := range 2 {
+		batches[part] = make(chan *batch, 4)
+		go func() {
+			var miss []string
+			r := 0
+			for b := range batches[part] {
+				for k, id := range b.ids {
+					norm := b.arena[b.off[k]:b.off[k+1]]
+					if !usableNorm(norm) {
+						if part == 0 {
+							miss = append(miss, id)
+						}
+						continue
+					}
+					d.addPart(r, norm, part)
+					if part == 0 {
+						d.ids = append(d.ids, id)
+					}
+					r++
 				}
 			}
+			if part == 0 {
+				interned <- miss
+			} else {
+				n1 <- r
+			}
+		}()
+	}
+	send := func(b *batch) error {
+		for _, ch := range batches {
+			select {
+			case ch <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
-		interned <- miss
-	}()
+		return nil
+	}
 	cur := &batch{off: []int{0}}
 	err := in.EachNorm(ctx, func(id string, norm []byte) error {
 		cur.ids = append(cur.ids, id)
 		cur.arena = append(cur.arena, norm...)
 		cur.off = append(cur.off, len(cur.arena))
 		if len(cur.ids) == 8192 {
-			select {
-			case batches <- cur:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := send(cur); err != nil {
+				return err
 			}
 			cur = &batch{off: []int{0}}
 		}
 		return nil
 	})
 	if err == nil {
-		batches <- cur
+		err = send(cur)
 	}
-	close(batches)
+	close(batches[0])
+	close(batches[1])
 	missing = <-interned
+	<-n1
+	d.n = len(d.ids)
 	if err != nil {
 		return nil, fmt.Errorf("match: read norms: %w", err)
 	}
