@@ -125,7 +125,7 @@ func (s *core) contactRows(cs []cm.Contact, now time.Time) ([]contactRow, error)
 	} else {
 		encode(0, len(cs))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := firstErr(errs); err != nil {
 		return nil, err
 	}
 	out := enc[:0:0]
@@ -541,6 +541,42 @@ func (s *core) Decisions(ctx context.Context, groupID string) ([]cm.Decision, er
 	return out, s.b.translate(rs.Err())
 }
 
+// firstErr returns the first non-nil error of errs.
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GroupIDsByMember returns, for each given contact id that belongs to any
+// stored group, the ids of those groups in order.
+func (s *core) GroupIDsByMember(ctx context.Context, memberIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string)
+	for _, c := range chunks(cm.SortedIDs(memberIDs), chunkSize) {
+		rs, err := s.b.reader().query(ctx, "SELECT member_id, group_id FROM group_members WHERE member_id IN ("+
+			placeholders(len(c))+") ORDER BY member_id, group_id", anys(c)...)
+		if err != nil {
+			return nil, s.b.translate(fmt.Errorf("query group members: %w", err))
+		}
+		for rs.Next() {
+			var m, g string
+			if err := rs.Scan(&m, &g); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			out[m] = append(out[m], g)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, s.b.translate(err)
+		}
+	}
+	return out, nil
+}
+
 // sortedKeys returns m's keys in order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
@@ -571,27 +607,49 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		g cm.Group
 		e encodedGroup
 	}
-	in := make([]prepared, 0, len(groups))
-	idx := make(map[string]int, len(groups))
-	for i := range groups {
-		g := groups[i]
-		g.Members = cm.SortedIDs(g.Members)
-		if g.ID == "" {
-			if len(g.Members) == 0 {
-				return res, cm.Errorf(cm.EINVALID, "group %d has neither id nor members", i)
+	all := make([]prepared, len(groups))
+	errs := make([]error, len(groups))
+	encode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := groups[i]
+			g.Members = cm.SortedIDs(g.Members)
+			if g.ID == "" {
+				if len(g.Members) == 0 {
+					errs[i] = cm.Errorf(cm.EINVALID, "group %d has neither id nor members", i)
+					continue
+				}
+				g.ID = cm.GroupID(g.Members)
 			}
-			g.ID = cm.GroupID(g.Members)
+			e, err := encodeGroup(&g)
+			if err != nil {
+				errs[i] = cm.Errorf(cm.EINVALID, "group %s: %v", g.ID, err)
+				continue
+			}
+			all[i] = prepared{g, e}
 		}
-		e, err := encodeGroup(&g)
-		if err != nil {
-			return res, cm.Errorf(cm.EINVALID, "group %s: %v", g.ID, err)
+	}
+	if workers := min(runtime.GOMAXPROCS(0), len(groups)/parallelEncodeMin); workers > 1 {
+		var wg sync.WaitGroup
+		per := (len(groups) + workers - 1) / workers
+		for lo := 0; lo < len(groups); lo += per {
+			wg.Go(func() { encode(lo, min(lo+per, len(groups))) })
 		}
-		if j, ok := idx[g.ID]; ok {
-			in[j] = prepared{g, e}
+		wg.Wait()
+	} else {
+		encode(0, len(groups))
+	}
+	if err := firstErr(errs); err != nil {
+		return res, err
+	}
+	in := make([]prepared, 0, len(all))
+	idx := make(map[string]int, len(all))
+	for _, p := range all {
+		if j, ok := idx[p.g.ID]; ok {
+			in[j] = p
 			continue
 		}
-		idx[g.ID] = len(in)
-		in = append(in, prepared{g, e})
+		idx[p.g.ID] = len(in)
+		in = append(in, p)
 	}
 	// Key order keeps B-tree inserts local (ids are hashes).
 	slices.SortFunc(in, func(a, b prepared) int { return strings.Compare(a.g.ID, b.g.ID) })
@@ -662,9 +720,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 			}
 		}
 		if len(updArgs) > 0 {
-			n, err := t.execMany(ctx, `UPDATE groups SET survivor_id = ?, confidence = ?, merged = ?, unkept = ?,
-				explanation = ?, content_hash = ?, version = version + 1, updated_at = ?
-				WHERE id = ? AND state = ?`, updArgs)
+			n, err := t.refreshGroups(ctx, updArgs)
 			if err != nil {
 				return fmt.Errorf("refresh groups: %w", err)
 			}
@@ -691,19 +747,26 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		if len(goneArgs) > 0 {
 			// The state read above must still hold: a group that moved on
 			// concurrently (say to ready) is not superseded.
-			n, err := t.execMany(ctx, "DELETE FROM groups WHERE id = ? AND state = ?", goneArgs)
+			n, err := t.deleteGroups(ctx, goneArgs)
 			if err != nil {
 				return fmt.Errorf("supersede groups: %w", err)
 			}
+			var deleted []string
 			for i, c := range n {
 				if c != 1 {
 					continue
 				}
+				deleted = append(deleted, goneIDs[i])
 				ledger = append(ledger, ledgerArgs(cm.LedgerEvent{
 					At: now, Kind: cm.LedgerNote, GroupID: goneIDs[i], From: goneStates[i], Actor: actor,
 					Detail: "superseded by match: group no longer proposed",
 				}))
 				res.Superseded++
+			}
+			for _, c := range chunks(deleted, chunkSize) {
+				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
+					return fmt.Errorf("supersede group members: %w", err)
+				}
 			}
 		}
 		if len(ledger) == 0 {

@@ -43,6 +43,13 @@ type tx interface {
 	// of affected rows (a prepared statement on SQLite, a pipelined batch on
 	// Postgres).
 	execMany(ctx context.Context, q string, args [][]any) ([]int64, error)
+	// refreshGroups applies refreshSQL to each row of arguments (survivor,
+	// confidence, merged, unkept, explanation, hash, updated_at, id, state)
+	// and returns each row's count of updated groups.
+	refreshGroups(ctx context.Context, args [][]any) ([]int64, error)
+	// deleteGroups deletes each (id, state) group still in that state and
+	// returns each row's count of deleted groups.
+	deleteGroups(ctx context.Context, args [][]any) ([]int64, error)
 	// upsertContacts writes contact rows, replacing stored ones only when
 	// the incoming modify_date is not older.
 	upsertContacts(ctx context.Context, cs []contactRow) error
@@ -70,6 +77,14 @@ type backend interface {
 	translate(err error) error
 	close() error
 }
+
+// refreshSQL updates a group a match run found again.
+const refreshSQL = `UPDATE groups SET survivor_id = ?, confidence = ?, merged = ?, unkept = ?,
+	explanation = ?, content_hash = ?, version = version + 1, updated_at = ?
+	WHERE id = ? AND state = ?`
+
+// deleteGroupSQL deletes a group only if it is still in the state read.
+const deleteGroupSQL = "DELETE FROM groups WHERE id = ? AND state = ?"
 
 // contactRow is a contact ready for writing.
 type contactRow struct {

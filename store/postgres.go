@@ -244,6 +244,96 @@ func (t *pgTx) execMany(ctx context.Context, q string, args [][]any) ([]int64, e
 	return out, nil
 }
 
+// pgSetChunk bounds the rows of one set-based UPDATE or DELETE.
+const pgSetChunk = 20000
+
+// affectedByID maps the ids a set statement returned to per-row counts.
+func affectedByID(rs pgx.Rows, ids []string) ([]int64, error) {
+	hit := make(map[string]bool, len(ids))
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		hit[id] = true
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		if hit[id] {
+			out[i] = 1
+		}
+	}
+	return out, nil
+}
+
+// jsonText is a nullable JSON argument as text for a text[] array.
+func jsonText(v any) *string {
+	b, ok := v.([]byte)
+	if !ok || b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// refreshGroups updates the groups of a chunk in one statement (unnest).
+func (t *pgTx) refreshGroups(ctx context.Context, args [][]any) ([]int64, error) {
+	out := make([]int64, 0, len(args))
+	for _, c := range chunks(args, pgSetChunk) {
+		n := len(c)
+		surv, hash, ids, states := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		conf := make([]float64, n)
+		merged, unkept, expl := make([]*string, n), make([]*string, n), make([]*string, n)
+		for i, a := range c {
+			surv[i], conf[i], merged[i], unkept[i], expl[i] = a[0].(string), a[1].(float64), jsonText(a[2]), jsonText(a[3]), jsonText(a[4])
+			hash[i], ids[i], states[i] = a[5].(string), a[7].(string), a[8].(string)
+		}
+		rs, err := t.t.Query(ctx, `UPDATE groups g SET survivor_id = u.survivor_id, confidence = u.confidence,
+				merged = u.merged::json, unkept = u.unkept::json, explanation = u.explanation::json,
+				content_hash = u.hash, version = g.version + 1, updated_at = $9
+			FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+				AS u (survivor_id, confidence, merged, unkept, explanation, hash, id, state)
+			WHERE g.id = u.id AND g.state = u.state
+			RETURNING g.id`, surv, conf, merged, unkept, expl, hash, ids, states, c[0][6])
+		if err != nil {
+			return nil, err
+		}
+		n2, err := affectedByID(rs, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n2...)
+	}
+	return out, nil
+}
+
+// deleteGroups deletes the groups of a chunk in one statement (unnest).
+func (t *pgTx) deleteGroups(ctx context.Context, args [][]any) ([]int64, error) {
+	out := make([]int64, 0, len(args))
+	for _, c := range chunks(args, pgSetChunk) {
+		ids, states := make([]string, len(c)), make([]string, len(c))
+		for i, a := range c {
+			ids[i], states[i] = a[0].(string), a[1].(string)
+		}
+		rs, err := t.t.Query(ctx, `DELETE FROM groups g USING unnest($1::text[], $2::text[]) AS u (id, state)
+			WHERE g.id = u.id AND g.state = u.state RETURNING g.id`, ids, states)
+		if err != nil {
+			return nil, err
+		}
+		n, err := affectedByID(rs, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n...)
+	}
+	return out, nil
+}
+
 // pgUpsertChunk bounds the rows of one upsert statement.
 const pgUpsertChunk = 5000
 

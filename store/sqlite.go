@@ -232,6 +232,14 @@ func (t *sqliteTx) execMany(ctx context.Context, q string, args [][]any) ([]int6
 	return out, nil
 }
 
+func (t *sqliteTx) refreshGroups(ctx context.Context, args [][]any) ([]int64, error) {
+	return t.execMany(ctx, refreshSQL, args)
+}
+
+func (t *sqliteTx) deleteGroups(ctx context.Context, args [][]any) ([]int64, error) {
+	return t.execMany(ctx, deleteGroupSQL, args)
+}
+
 func (t *sqliteTx) upsertContacts(ctx context.Context, cs []contactRow) error {
 	rs := make([][]any, len(cs))
 	for i, c := range cs {

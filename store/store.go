@@ -41,6 +41,10 @@ type Store interface {
 	// through; on PostgreSQL an empty cfg.Schema is set to the store's
 	// schema.
 	NewJobClient(cfg *river.Config) (JobClient, error)
+	// GroupIDsByMember returns, for each given contact id that belongs to
+	// any stored group, the ids of those groups in order (contacts in no
+	// group are absent).
+	GroupIDsByMember(ctx context.Context, memberIDs []string) (map[string][]string, error)
 	// JobCounts returns the number of River jobs in each state that has
 	// any, straight from the job table.
 	JobCounts(ctx context.Context) (map[rivertype.JobState]int, error)

@@ -397,6 +397,11 @@ func testSaveProposals(t *testing.T, h Harness) {
 	if int64(len(tr)) != a.Version || tr[0].To != cm.StateProposed || tr[2].From != cm.StateApproved || tr[2].To != cm.StateApproved {
 		t.Fatalf("transition rows of A = %+v", tr)
 	}
+	byMember, err := s.GroupIDsByMember(ctx(), []string{"a1", "d1", "c2", "zz"})
+	must(t, err)
+	if d := cmp.Diff(map[string][]string{"a1": {idA}, "c2": {idC}}, byMember); d != "" {
+		t.Fatalf("GroupIDsByMember after supersede (-want +got):\n%s", d)
+	}
 	// Third run brings D back as a new proposal.
 	res, err = s.SaveProposals(ctx(), []cm.Group{gA2, gB, gD}, "match")
 	must(t, err)
@@ -614,16 +619,28 @@ func testTransitionChildren(t *testing.T, h Harness) {
 		To: cm.StateSplit, Actor: "bisect", Children: []cm.Group{left, right},
 		Update: func(g *cm.Group) { g.Reason = "409 conflict" }})
 	must(t, err)
+	byMember, err := s.GroupIDsByMember(ctx(), []string{"s1", "s4"})
+	must(t, err)
+	if len(byMember["s1"]) != 2 || !slices.Contains(byMember["s1"], cm.GroupID(left.Members)) || len(byMember["s4"]) != 2 {
+		t.Fatalf("GroupIDsByMember after split = %v", byMember)
+	}
+	// Re-membering a group (Update changes Members) moves its member rows.
+	_, err = s.Transition(ctx(), cm.Transition{GroupID: cm.GroupID(right.Members), To: cm.StateReady,
+		Update: func(g *cm.Group) { g.Members = []string{"s3"} }})
+	must(t, err)
+	if byMember, _ = s.GroupIDsByMember(ctx(), []string{"s4"}); len(byMember["s4"]) != 1 {
+		t.Fatalf("s4 still in the re-membered group: %v", byMember)
+	}
 	kids, err := s.Groups(ctx(), cm.GroupFilter{IDs: []string{cm.GroupID(left.Members), cm.GroupID(right.Members)}})
 	must(t, err)
 	if len(kids) != 2 {
 		t.Fatalf("children = %+v", kids)
 	}
 	for _, k := range kids {
-		if k.ParentID != g.ID || k.State != cm.StateReady || k.Version != 1 || len(k.Members) != 2 || !slices.IsSorted(k.Members) {
+		if k.ParentID != g.ID || k.State != cm.StateReady || !slices.IsSorted(k.Members) {
 			t.Fatalf("child = %+v", k)
 		}
-		if rows := ledgerRows(t, s, cm.LedgerFilter{GroupID: k.ID}); len(rows) != 1 || rows[0].To != cm.StateReady {
+		if rows := ledgerRows(t, s, cm.LedgerFilter{GroupID: k.ID, Kinds: []cm.LedgerKind{cm.LedgerTransition}}); int64(len(rows)) != k.Version || rows[0].To != cm.StateReady {
 			t.Fatalf("child ledger = %+v", rows)
 		}
 	}

@@ -45,9 +45,12 @@ CREATE TABLE groups (
 -- (state, retry_at) also serves lookups by state alone.
 CREATE INDEX groups_state_retry ON groups (state, retry_at);
 
+-- group_members has no foreign key on purpose: bulk match runs insert
+-- hundreds of thousands of rows, and the store deletes a group's rows itself
+-- wherever it deletes or re-members a group.
 CREATE TABLE group_members (
     member_id TEXT NOT NULL,
-    group_id  TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    group_id  TEXT NOT NULL,
     PRIMARY KEY (member_id, group_id)
 ) WITHOUT ROWID;
 CREATE INDEX group_members_group ON group_members (group_id);
