@@ -141,13 +141,15 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 
 // recordKeys appends the hashed keys of record r under rule keys.
 func (b *blocker) recordKeys(ruleIdx int, keys []string, r int32, out []uint64, parts [][]string) ([]uint64, [][]string) {
-	parts = parts[:0]
-	for _, k := range keys {
-		vals := b.partValues(k, r, nil)
-		if len(vals) == 0 {
+	for len(parts) < len(keys) {
+		parts = append(parts, nil)
+	}
+	parts = parts[:len(keys)]
+	for i, k := range keys {
+		parts[i] = b.partValues(k, r, parts[i][:0])
+		if len(parts[i]) == 0 {
 			return out, parts
 		}
-		parts = append(parts, vals)
 	}
 	h0 := uint64(fnvOffset)
 	h0 ^= uint64(ruleIdx + 1)

@@ -68,6 +68,8 @@ func (c *column) finish(n int) {
 	for r := n - 1; r >= 0 && c.off[r] > c.off[r+1]; r-- {
 		c.off[r] = c.off[r+1]
 	}
+	// The index is only needed while interning.
+	c.index = nil
 	for i := range c.counts {
 		c.counts[i] = 0
 	}

@@ -309,6 +309,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	scoreTime := time.Since(t)
 	t = time.Now()
 	iters, conv := s.train(pt, pids, br.pairs, br.perRule, cfg.Blocking, cfg.EMIterations)
+	br.perRule = nil // free the training samples
 	s.finishWeights()
 	// Global prior: expected matches among candidates over all pairs that
 	// could match (pairs within a division unless CrossDivision).
@@ -382,6 +383,8 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	if sec := scoreTime.Seconds(); sec > 0 {
 		stats.ComparisonsPerSecondPerCore = float64(len(br.pairs)+stats.Model.USample) / sec / float64(workers)
 	}
+	// Only the links are needed from here on.
+	br.pairs, pids = nil, nil
 
 	t = time.Now()
 	cannot := math.Inf(-1)
@@ -397,7 +400,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
 	stats.RefusedJoins["density"] = cst.refusedDensity
 	stats.RefusedJoins["conflict"] = cst.refusedConflict
-	stats.Comparisons = len(br.pairs) + stats.Model.USample + cst.crossComparisons
+	stats.Comparisons = stats.CandidatePairs + stats.Model.USample + cst.crossComparisons
 	return clusters, s, nil
 }
 
