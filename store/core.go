@@ -764,8 +764,10 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				res.Superseded++
 			}
 			for _, c := range chunks(deleted, chunkSize) {
-				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
-					return fmt.Errorf("supersede group members: %w", err)
+				for _, table := range []string{"group_members", "decisions"} {
+					if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
+						return fmt.Errorf("supersede %s: %w", table, err)
+					}
 				}
 			}
 		}

@@ -402,6 +402,21 @@ func testSaveProposals(t *testing.T, h Harness) {
 	if d := cmp.Diff(map[string][]string{"a1": {idA}, "c2": {idC}}, byMember); d != "" {
 		t.Fatalf("GroupIDsByMember after supersede (-want +got):\n%s", d)
 	}
+	// D was decided before it was superseded; its decisions went with it.
+	must(t, func() error {
+		_, err := s.SaveProposals(ctx(), []cm.Group{gA2, gB, gD}, "match")
+		return err
+	}())
+	_, err = s.Transition(ctx(), cm.Transition{GroupID: idD, To: cm.StateRejected, Decision: &cm.Decision{Actor: "bob", Reason: "no"}})
+	must(t, err)
+	res, err = s.SaveProposals(ctx(), []cm.Group{gA2, gB}, "match")
+	must(t, err)
+	if res.Superseded != 1 {
+		t.Fatalf("rejected D not superseded: %+v", res)
+	}
+	if ds, _ := s.Decisions(ctx(), idD); len(ds) != 0 {
+		t.Fatalf("decisions of a superseded group remain: %+v", ds)
+	}
 	// Third run brings D back as a new proposal.
 	res, err = s.SaveProposals(ctx(), []cm.Group{gA2, gB, gD}, "match")
 	must(t, err)

@@ -55,9 +55,11 @@ CREATE TABLE group_members (
 ) WITHOUT ROWID;
 CREATE INDEX group_members_group ON group_members (group_id);
 
+-- decisions of a superseded group are deleted with it (the ledger keeps the
+-- supersede note and the transitions that recorded them).
 CREATE TABLE decisions (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
-    group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+    group_id TEXT NOT NULL, -- deleted with the group by the store (no per-row FK trigger)
     approve  INTEGER NOT NULL,
     actor    TEXT NOT NULL DEFAULT '',
     reason   TEXT NOT NULL DEFAULT '',
