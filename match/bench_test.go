@@ -104,6 +104,8 @@ func runScale(t *testing.T, n int) {
 	debug.FreeOSMemory()
 	base := procStatus("VmRSS")
 	var peak int64
+	var peakAt time.Duration
+	t0 := time.Now()
 	done := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -112,7 +114,7 @@ func runScale(t *testing.T, n int) {
 		defer tick.Stop()
 		for {
 			if v := procStatus("VmRSS"); v > peak {
-				peak = v
+				peak, peakAt = v, time.Since(t0)
 			}
 			select {
 			case <-done:
@@ -131,7 +133,7 @@ func runScale(t *testing.T, n int) {
 	}
 	p, r, f1, _, fp, fn := PairwiseScores(groupMembers(res), truth)
 	t.Logf("%d contacts: %v total; phases %v", n, el.Round(time.Millisecond), res.Stats.Durations)
-	t.Logf("RSS before run %d MiB (the harness's contacts and norms), peak RSS during run %d MiB (matcher's share %d MiB)", base/1024, peak/1024, (peak-base)/1024)
+	t.Logf("RSS before run %d MiB (the harness's contacts and norms), peak RSS during run %d MiB (matcher's share %d MiB) at %v", base/1024, peak/1024, (peak-base)/1024, peakAt.Round(time.Millisecond))
 	t.Logf("%v", res.Stats)
 	for _, r := range res.Stats.Rules {
 		t.Logf("rule %-20s blocks %8d skipped %5d pairs %9d", r.Name, r.Blocks, r.SkippedBlocks, r.Pairs)
