@@ -25,27 +25,40 @@ const groupCols = `id, parent_id, state, members, survivor_id, confidence, merge
 	content_hash, plan_version, attempts, idempotency_key, canonical_id, reason, retry_at, quarantines,
 	created_at, updated_at, version`
 
-// ledgerCols are the insertable columns of ledger, in ledgerArgs order.
-var ledgerCols = []string{ //nolint:gochecknoglobals // immutable column list
-	"at", "kind", "group_id", "from_state", "to_state", "actor", "attempt", "idempotency_key",
-	"request", "status", "correlation_id", "canonical_id", "before_images", "unkept", "detail",
+// ledgerCols returns the insertable columns of ledger, in ledgerArgs order.
+func ledgerCols() []string {
+	return []string{
+		"at", "kind", "group_id", "from_state", "to_state", "actor", "attempt", "idempotency_key",
+		"request", "status", "correlation_id", "canonical_id", "before_images", "unkept", "detail",
+	}
 }
 
-// groupInsertCols are the columns written when a group is created.
-var groupInsertCols = []string{ //nolint:gochecknoglobals // immutable column list
-	"id", "parent_id", "state", "members", "survivor_id", "confidence", "merged", "unkept", "explanation",
-	"content_hash", "plan_version", "attempts", "idempotency_key", "canonical_id", "reason", "retry_at",
-	"quarantines", "created_at", "updated_at", "version",
+// groupInsertCols returns the columns written when a group is created.
+func groupInsertCols() []string {
+	return []string{
+		"id", "parent_id", "state", "members", "survivor_id", "confidence", "merged", "unkept", "explanation",
+		"content_hash", "plan_version", "attempts", "idempotency_key", "canonical_id", "reason", "retry_at",
+		"quarantines", "created_at", "updated_at", "version",
+	}
 }
 
-// supersedable are the states whose groups a match run may delete.
-var supersedable = []cm.GroupState{ //nolint:gochecknoglobals // immutable table
-	cm.StateProposed, cm.StateApproved, cm.StateRejected, cm.StateQuarantined,
+// supersedable reports whether a match run may delete a group in state st
+// when it no longer proposes it.
+func supersedable(st cm.GroupState) bool {
+	switch st {
+	case cm.StateProposed, cm.StateApproved, cm.StateRejected, cm.StateQuarantined:
+		return true
+	}
+	return false
 }
 
-// refreshable are the states whose groups a match run may update.
-var refreshable = []cm.GroupState{ //nolint:gochecknoglobals // immutable table
-	cm.StateProposed, cm.StateApproved, cm.StateRejected,
+// refreshable reports whether a match run may update a group in state st.
+func refreshable(st cm.GroupState) bool {
+	switch st {
+	case cm.StateProposed, cm.StateApproved, cm.StateRejected:
+		return true
+	}
+	return false
 }
 
 // core implements cm.Store over a backend.
@@ -702,7 +715,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				continue
 			}
 			res.Kept++
-			if ex.hash == p.e.hash || !slices.Contains(refreshable, ex.state) {
+			if ex.hash == p.e.hash || !refreshable(ex.state) {
 				continue
 			}
 			updArgs = append(updArgs, []any{p.g.SurvivorID, p.g.Confidence, jsonArg(p.e.merged),
@@ -712,7 +725,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		}
 		if len(newGroups) > 0 {
 			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-			if err := t.bulkInsert(ctx, "groups", groupInsertCols, newGroups); err != nil {
+			if err := t.bulkInsert(ctx, "groups", groupInsertCols(), newGroups); err != nil {
 				return fmt.Errorf("insert groups: %w", err)
 			}
 			if err := t.bulkInsert(ctx, "group_members", []string{"member_id", "group_id"}, newMembers); err != nil {
@@ -738,7 +751,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		var goneStates []cm.GroupState
 		for _, p := range sortedKeys(existing) {
 			ex := existing[p]
-			if _, ok := idx[p]; !ok && slices.Contains(supersedable, ex.state) {
+			if _, ok := idx[p]; !ok && supersedable(ex.state) {
 				goneArgs = append(goneArgs, []any{p, string(ex.state)})
 				goneIDs = append(goneIDs, p)
 				goneStates = append(goneStates, ex.state)
@@ -777,7 +790,7 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		if err := s.b.lockLedger(ctx, t); err != nil {
 			return err
 		}
-		return t.bulkInsert(ctx, "ledger", ledgerCols, ledger)
+		return t.bulkInsert(ctx, "ledger", ledgerCols(), ledger)
 	})
 	return res, err
 }
@@ -918,7 +931,7 @@ func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, erro
 		if err := s.b.lockLedger(ctx, t); err != nil {
 			return err
 		}
-		if err := t.bulkInsert(ctx, "ledger", ledgerCols, ledger); err != nil {
+		if err := t.bulkInsert(ctx, "ledger", ledgerCols(), ledger); err != nil {
 			return fmt.Errorf("append ledger: %w", err)
 		}
 		out = ng
@@ -972,7 +985,7 @@ func (s *core) insertChildren(ctx context.Context, t tx, parent string, children
 			Attempt: c.Attempts, IdempotencyKey: c.IdempotencyKey, Detail: "child of " + parent,
 		}))
 	}
-	if err := t.bulkInsert(ctx, "groups", groupInsertCols, grows); err != nil {
+	if err := t.bulkInsert(ctx, "groups", groupInsertCols(), grows); err != nil {
 		return nil, fmt.Errorf("insert children: %w", err)
 	}
 	if err := t.bulkInsert(ctx, "group_members", []string{"member_id", "group_id"}, mrows); err != nil {
@@ -1125,7 +1138,7 @@ func (s *core) AppendLedger(ctx context.Context, events ...cm.LedgerEvent) error
 		if err := s.b.lockLedger(ctx, t); err != nil {
 			return err
 		}
-		return t.bulkInsert(ctx, "ledger", ledgerCols, rowsArgs)
+		return t.bulkInsert(ctx, "ledger", ledgerCols(), rowsArgs)
 	})
 }
 
@@ -1148,7 +1161,7 @@ func (s *core) Ledger(ctx context.Context, f cm.LedgerFilter, fn func(cm.LedgerE
 			args = append(args, string(k))
 		}
 	}
-	q := "SELECT seq, " + strings.Join(ledgerCols, ", ") + " FROM ledger"
+	q := "SELECT seq, " + strings.Join(ledgerCols(), ", ") + " FROM ledger"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

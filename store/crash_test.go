@@ -423,5 +423,15 @@ type immediateRetry struct{}
 
 func (immediateRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now() }
 
-func TestRescueSQLite(t *testing.T)   { testRescue(t, sqliteDSN(t)) }
-func TestRescuePostgres(t *testing.T) { testRescue(t, pgDSN(t)) }
+// The rescue tests mostly wait (for River's rescuer and, on PostgreSQL, for
+// the dead client's leadership to expire), so they run in parallel.
+
+func TestRescueSQLite(t *testing.T) {
+	t.Parallel()
+	testRescue(t, sqliteDSN(t))
+}
+
+func TestRescuePostgres(t *testing.T) {
+	t.Parallel()
+	testRescue(t, pgDSN(t))
+}
