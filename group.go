@@ -41,7 +41,7 @@ var transitions = map[GroupState][]GroupState{ //nolint:gochecknoglobals // immu
 	StateProposed:    {StateApproved, StateRejected, StateProposed},
 	StateApproved:    {StateReady, StateQuarantined, StateRejected, StateProposed, StateSplit, StateDropped, StateMerged},
 	StateRejected:    {StateApproved, StateProposed},
-	StateReady:       {StateInFlight, StateApproved, StateQuarantined, StateRejected, StateSplit, StateDropped},
+	StateReady:       {StateInFlight, StateApproved, StateQuarantined, StateRejected, StateSplit, StateDropped, StateMerged},
 	StateInFlight:    {StateMerged, StateUnknown, StateReady, StateSplit, StateQuarantined},
 	StateUnknown:     {StateMerged, StateReady, StateInFlight},
 	StateQuarantined: {StateApproved, StateRejected},

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/match"
+)
+
+// Config configures an Engine. Zero fields take the documented defaults
+// (WithDefaults).
+type Config struct {
+	// Owner names this worker in leases and the ledger. Default: host:pid.
+	Owner string
+	// PreflightBatch is the number of groups read together in preflight.
+	// Default 100 (bulk reads take up to 100 ids a request).
+	PreflightBatch int
+	// MaxPerRequest is the number of contact ids sent in one merge request.
+	// Default 10; the platform allows 25. Larger groups merge in rounds.
+	MaxPerRequest int
+	// MaxMergeSet is the platform's merge-set limit. Default 52.
+	MaxMergeSet int
+	// ActivityLookback is how far back the analytics query looks for
+	// conversations that have not ended. Default 7 days.
+	ActivityLookback time.Duration
+	// CheckCases enables the (preview) case lookup per member in preflight.
+	// It costs one request per contact; default false.
+	CheckCases bool
+	// QuarantineBase and QuarantineMax bound the exponential quarantine
+	// backoff: base·2^(n-1), capped. Defaults 5 min and 6 h.
+	QuarantineBase, QuarantineMax time.Duration
+	// QuarantineGiveUp is the number of quarantines after which a group
+	// fails instead ("gave up"). Default 8.
+	QuarantineGiveUp int
+	// VerifySettle is how long after an ambiguous outcome the engine waits
+	// before it concludes from "no member changed" that the request was not
+	// applied (a merge may still complete in the background after a gateway
+	// timeout). Default 2× the HTTP timeout of merges, 2 min.
+	VerifySettle time.Duration
+	// LeaseTTL is the lifetime of member leases. Default 2 min.
+	LeaseTTL time.Duration
+	// Concurrency configures the adaptive merge concurrency.
+	Concurrency AIMDConfig
+	// AlertWebhook, when set, receives every alert as a JSON POST.
+	AlertWebhook string
+	// Survivor is the survivorship policy used when a group is re-planned on
+	// fresh data.
+	Survivor match.SurvivorPolicy
+	// Logger receives the engine's log; default discards.
+	Logger *slog.Logger
+	// Metrics is the registry the engine writes to; default a new one.
+	Metrics *Metrics
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		c.Owner = fmt.Sprintf("%s:%d", cmp.Or(host, "worker"), os.Getpid())
+	}
+	c.PreflightBatch = cmp.Or(c.PreflightBatch, 100)
+	c.MaxPerRequest = cmp.Or(c.MaxPerRequest, 10)
+	c.MaxMergeSet = cmp.Or(c.MaxMergeSet, 52)
+	c.ActivityLookback = cmp.Or(c.ActivityLookback, 7*24*time.Hour)
+	c.QuarantineBase = cmp.Or(c.QuarantineBase, 5*time.Minute)
+	c.QuarantineMax = cmp.Or(c.QuarantineMax, 6*time.Hour)
+	c.QuarantineGiveUp = cmp.Or(c.QuarantineGiveUp, 8)
+	c.VerifySettle = cmp.Or(c.VerifySettle, 2*time.Minute)
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, 2*time.Minute)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if len(c.Survivor.Order) == 0 {
+		c.Survivor = match.DefaultConfig().Survivor
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.MaxPerRequest < 2 || c.MaxPerRequest > 25:
+		return cm.Errorf(cm.EINVALID, "engine: MaxPerRequest must be between 2 and 25 (got %d)", c.MaxPerRequest)
+	case c.PreflightBatch < 1:
+		return cm.Errorf(cm.EINVALID, "engine: PreflightBatch must be positive (got %d)", c.PreflightBatch)
+	case c.MaxMergeSet < 2:
+		return cm.Errorf(cm.EINVALID, "engine: MaxMergeSet must be at least 2 (got %d)", c.MaxMergeSet)
+	}
+	return nil
+}
+
+// Engine preflights and executes approved merge groups against the platform.
+// It is safe for concurrent use by River workers.
+type Engine struct {
+	cfg    Config
+	store  cm.Store
+	api    *genesys.Client
+	aimd   *AIMD
+	log    *slog.Logger
+	met    *Metrics
+	jobs   Jobs // set by Attach; nil means "no job queue" (direct calls)
+	// execSeq numbers executions, to give each its own lease owner.
+	execSeq atomic.Int64
+}
+
+// New returns an Engine. The genesys client should be built with
+// ObserveRequest as (part of) its Observer so that the engine sees every
+// response for metrics and adaptive concurrency.
+func New(st cm.Store, api *genesys.Client, cfg Config) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, store: st, api: api, log: cfg.Logger, met: cfg.Metrics}
+	alertFns := []func(Alert){e.logAlert}
+	if cfg.AlertWebhook != "" {
+		alertFns = append(alertFns, webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger))
+	}
+	ac := cfg.Concurrency
+	if ac.Now == nil {
+		ac.Now = cfg.Now
+	}
+	userAlert := ac.Alert
+	ac.Alert = func(a Alert) {
+		for _, f := range alertFns {
+			f(a)
+		}
+		if userAlert != nil {
+			userAlert(a)
+		}
+	}
+	e.aimd = NewAIMD(ac)
+	return e, nil
+}
+
+// Metrics returns the engine's registry.
+func (e *Engine) Metrics() *Metrics { return e.met }
+
+// Concurrency returns the adaptive concurrency controller.
+func (e *Engine) Concurrency() *AIMD { return e.aimd }
+
+func (e *Engine) logAlert(a Alert) {
+	e.met.Add("contactmerge_alerts_total", 1)
+	e.log.Error("throttling alert", "message", a.Message, "requests", a.Requests, "throttled", a.Throttled)
+}
+
+// ObserveRequest records one HTTP attempt of the genesys client: request
+// and throttle counters by route and status, and the AIMD window. Pass it as
+// (part of) genesys.Config.Observer.
+func (e *Engine) ObserveRequest(ri genesys.RequestInfo) {
+	ObserveInto(e.met, ri)
+	e.aimd.Observe(ri.Throttled || ri.Status == http.StatusTooManyRequests)
+}
+
+// ObserveInto records a request in m (used by the engine and by commands
+// that run without an engine, such as scan).
+func ObserveInto(m *Metrics, ri genesys.RequestInfo) {
+	status := fmt.Sprint(ri.Status)
+	if ri.Status == 0 {
+		status = "error"
+	}
+	m.Add(fmt.Sprintf("contactmerge_requests_total{route=%q,status=%q}", ri.Route, status), 1)
+	if ri.Throttled || ri.Status == http.StatusTooManyRequests {
+		m.Add("contactmerge_throttled_total", 1)
+	}
+	if ri.RateLimit.Allowed > 0 {
+		m.Set("contactmerge_ratelimit_allowed", float64(ri.RateLimit.Allowed))
+		m.Set("contactmerge_ratelimit_remaining", float64(ri.RateLimit.Allowed-ri.RateLimit.Count))
+	}
+}
+
+// Requests returns the number of HTTP attempts recorded so far.
+func (e *Engine) Requests() float64 { return e.met.Sum("contactmerge_requests_total") }
+
+// quarantineDelay is the backoff before the n-th quarantine's retry (n ≥ 1).
+func (e *Engine) quarantineDelay(n int) time.Duration {
+	d := e.cfg.QuarantineBase
+	for i := 1; i < n && d < e.cfg.QuarantineMax; i++ {
+		d *= 2
+	}
+	return min(d, e.cfg.QuarantineMax)
+}
+
+// transition applies t and counts it; ECONFLICT (lost race) is returned as
+// is. An edge the state machine does not have is a bug, reported as
+// EINTERNAL rather than mistaken for a lost race.
+func (e *Engine) transition(ctx context.Context, t cm.Transition) (cm.Group, error) {
+	if t.Actor == "" {
+		t.Actor = e.cfg.Owner
+	}
+	for _, from := range t.From {
+		if from != t.To && !cm.CanTransition(from, t.To) {
+			return cm.Group{}, cm.Errorf(cm.EINTERNAL, "engine: no transition %s → %s (group %s)", from, t.To, t.GroupID)
+		}
+	}
+	g, err := e.store.Transition(ctx, t)
+	if err == nil {
+		e.met.Add(fmt.Sprintf("contactmerge_transitions_total{to=%q}", t.To), 1)
+	}
+	return g, err
+}

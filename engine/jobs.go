@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+// Jobs is the part of a River client the engine enqueues with; both the
+// SQLite and the PostgreSQL clients of store.JobClient satisfy it.
+type Jobs interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Queue names. Per-group jobs are unique while live
+// (store.GroupUniqueOpts): a group is never enqueued twice at once, yet can
+// be enqueued again after its job finished (a quarantined group comes back).
+const (
+	QueueMerge     = "merge"
+	QueuePreflight = "preflight"
+	QueueRetry     = "retry"
+)
+
+// MergeArgs is the merge job of one group. It carries the id only.
+type MergeArgs struct {
+	GroupID string `json:"group_id"`
+}
+
+// Kind implements river.JobArgs.
+func (MergeArgs) Kind() string { return "contactmerge.merge" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (MergeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMerge, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+}
+
+// PreflightArgs is the preflight job of a batch of approved groups.
+type PreflightArgs struct {
+	GroupIDs []string `json:"group_ids"`
+}
+
+// Kind implements river.JobArgs.
+func (PreflightArgs) Kind() string { return "contactmerge.preflight" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (PreflightArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueuePreflight, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+}
+
+// RetryArgs brings a quarantined group back to approved at its retry time.
+type RetryArgs struct {
+	GroupID string `json:"group_id"`
+}
+
+// Kind implements river.JobArgs.
+func (RetryArgs) Kind() string { return "contactmerge.quarantine_retry" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (RetryArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueRetry, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+}
+
+// Workers returns the engine's River workers, to be passed in river.Config.
+func (e *Engine) Workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &mergeWorker{e: e})
+	river.AddWorker(w, &preflightWorker{e: e})
+	river.AddWorker(w, &retryWorker{e: e})
+	return w
+}
+
+// Queues returns the queue configuration the engine's workers need.
+func (e *Engine) Queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{
+		QueueMerge:     {MaxWorkers: max(e.aimd.max, 1)},
+		QueuePreflight: {MaxWorkers: 2},
+		QueueRetry:     {MaxWorkers: 2},
+	}
+}
+
+// Attach gives the engine the job client it enqueues follow-up jobs with.
+// Call it after the River client is built, before starting it.
+func (e *Engine) Attach(j Jobs) { e.jobs = j }
+
+type mergeWorker struct {
+	river.WorkerDefaults[MergeArgs]
+	e *Engine
+}
+
+func (w *mergeWorker) Work(ctx context.Context, job *river.Job[MergeArgs]) error {
+	out, err := w.e.Execute(ctx, job.Args.GroupID)
+	if err != nil {
+		return err
+	}
+	if err := w.e.follow(ctx, out.Enqueue); err != nil {
+		return err
+	}
+	if out.RetryIn > 0 {
+		return river.JobSnooze(out.RetryIn)
+	}
+	return nil
+}
+
+// Timeout implements river.Worker: a merge may wait on the rate budget.
+func (w *mergeWorker) Timeout(*river.Job[MergeArgs]) time.Duration { return 10 * time.Minute }
+
+type preflightWorker struct {
+	river.WorkerDefaults[PreflightArgs]
+	e *Engine
+}
+
+func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs]) error {
+	res, err := w.e.Preflight(ctx, job.Args.GroupIDs)
+	if err != nil {
+		return err
+	}
+	return w.e.enqueueMerges(ctx, res.Ready)
+}
+
+// Timeout implements river.Worker.
+func (w *preflightWorker) Timeout(*river.Job[PreflightArgs]) time.Duration { return 10 * time.Minute }
+
+type retryWorker struct {
+	river.WorkerDefaults[RetryArgs]
+	e *Engine
+}
+
+func (w *retryWorker) Work(ctx context.Context, job *river.Job[RetryArgs]) error {
+	g, err := w.e.store.Group(ctx, job.Args.GroupID)
+	if cm.IsCode(err, cm.ENOTFOUND) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if g.State != cm.StateQuarantined {
+		return nil
+	}
+	if wait := g.RetryAt.Sub(w.e.cfg.Now()); wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return w.e.release(ctx, []string{g.ID})
+}
+
+// release moves due quarantined groups back to approved and enqueues their
+// preflight.
+func (e *Engine) release(ctx context.Context, ids []string) error {
+	var back []string
+	for _, id := range ids {
+		_, err := e.transition(ctx, cm.Transition{GroupID: id, From: []cm.GroupState{cm.StateQuarantined}, To: cm.StateApproved,
+			Detail: "retry time reached"})
+		if cm.IsCode(err, cm.ECONFLICT) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		back = append(back, id)
+	}
+	return e.enqueuePreflight(ctx, back)
+}
+
+// follow enqueues whatever the groups in ids need next, by their state.
+func (e *Engine) follow(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	groups, err := e.store.Groups(ctx, cm.GroupFilter{IDs: ids})
+	if err != nil {
+		return err
+	}
+	var pre, merge []string
+	for _, g := range groups {
+		switch g.State {
+		case cm.StateApproved:
+			pre = append(pre, g.ID)
+		case cm.StateReady, cm.StateInFlight, cm.StateUnknown:
+			merge = append(merge, g.ID)
+		}
+	}
+	if err := e.enqueuePreflight(ctx, pre); err != nil {
+		return err
+	}
+	return e.enqueueMerges(ctx, merge)
+}
+
+func (e *Engine) enqueueMerges(ctx context.Context, ids []string) error {
+	if len(ids) == 0 || e.jobs == nil {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: MergeArgs{GroupID: id}}
+	}
+	_, err := e.jobs.InsertMany(ctx, params)
+	return err
+}
+
+func (e *Engine) enqueuePreflight(ctx context.Context, ids []string) error {
+	if len(ids) == 0 || e.jobs == nil {
+		return nil
+	}
+	var params []river.InsertManyParams
+	for start := 0; start < len(ids); start += e.cfg.PreflightBatch {
+		batch := ids[start:min(start+e.cfg.PreflightBatch, len(ids))]
+		params = append(params, river.InsertManyParams{Args: PreflightArgs{GroupIDs: batch}})
+	}
+	_, err := e.jobs.InsertMany(ctx, params)
+	return err
+}
+
+// enqueueRetry schedules the quarantine retry of a group (best effort: Run
+// also releases due quarantined groups it finds).
+func (e *Engine) enqueueRetry(ctx context.Context, id string, at time.Time) {
+	if e.jobs == nil {
+		return
+	}
+	_, err := e.jobs.Insert(ctx, RetryArgs{GroupID: id}, &river.InsertOpts{ScheduledAt: at})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		e.log.Warn("enqueue quarantine retry", "group", id, "err", err)
+	}
+}

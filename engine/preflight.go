@@ -1,0 +1,328 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/match"
+)
+
+// PreflightResult says what preflight did with a batch of groups.
+type PreflightResult struct {
+	Ready       []string // groups now ready to merge (including re-planned children)
+	Quarantined []string
+	Dropped     []string
+	Failed      []string
+	Requests    int // API requests the batch cost
+}
+
+// resolved is what a bulk read says about one requested contact id.
+type resolved struct {
+	live    *cm.Contact // the contact the id resolves to (itself or its canonical); nil when deleted
+	deleted bool
+}
+
+// Preflight checks a batch of approved groups against the platform: one
+// bulk read of all members (ids resolve to their canonical contact, deleted
+// ones answer 404), one analytics query per 100 contact ids for conversations
+// that have not ended, and (when enabled) the case lookup. Groups with
+// activity are quarantined with a retry time; groups whose members changed
+// are re-planned onto the live contacts (a child group) or dropped when fewer
+// than two remain; the others become ready with a merged record recomputed
+// from fresh data.
+func (e *Engine) Preflight(ctx context.Context, groupIDs []string) (PreflightResult, error) {
+	var res PreflightResult
+	groups, err := e.store.Groups(ctx, cm.GroupFilter{IDs: groupIDs, States: []cm.GroupState{cm.StateApproved}})
+	if err != nil || len(groups) == 0 {
+		return res, err
+	}
+	var ids []string
+	for _, g := range groups {
+		ids = append(ids, g.Members...)
+		if g.CanonicalID != "" {
+			ids = append(ids, g.CanonicalID)
+		}
+	}
+	ids = cm.SortedIDs(ids)
+	results, err := e.bulkGet(ctx, ids, &res.Requests)
+	if err != nil {
+		return res, fmt.Errorf("preflight: bulk read: %w", err)
+	}
+
+	// Activity: every id of every live contact's merge set (old
+	// interactions stay on ancestor ids).
+	owner := map[string]string{} // any id of a merge set → live contact id
+	for _, r := range results {
+		if r.live == nil {
+			continue
+		}
+		owner[r.live.ID] = r.live.ID
+		for _, m := range r.live.MergeSet {
+			owner[m.ID] = r.live.ID
+		}
+	}
+	activity, err := e.activity(ctx, slices.Sorted(maps.Keys(owner)), owner, &res.Requests)
+	if err != nil {
+		return res, fmt.Errorf("preflight: activity: %w", err)
+	}
+
+	now := e.cfg.Now()
+	for _, g := range groups {
+		outcome, err := e.preflightGroup(ctx, g, results, activity, now)
+		if cm.IsCode(err, cm.ECONFLICT) {
+			continue // another worker moved the group meanwhile
+		}
+		if err != nil {
+			return res, err
+		}
+		switch outcome.state {
+		case cm.StateReady:
+			res.Ready = append(res.Ready, outcome.ready...)
+		case cm.StateQuarantined:
+			res.Quarantined = append(res.Quarantined, g.ID)
+		case cm.StateDropped:
+			res.Dropped = append(res.Dropped, g.ID)
+		case cm.StateFailed:
+			res.Failed = append(res.Failed, g.ID)
+		}
+	}
+	e.met.Add("contactmerge_preflight_groups_total", float64(len(groups)))
+	return res, nil
+}
+
+type preflightOutcome struct {
+	state cm.GroupState
+	ready []string
+}
+
+func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[string]resolved,
+	activity map[string]string, now time.Time) (preflightOutcome, error) {
+	members := g.Members
+	if g.CanonicalID != "" {
+		members = append(slices.Clone(members), g.CanonicalID)
+	}
+	var changes []string
+	live := map[string]cm.Contact{}
+	var gone []string // ids to drop from the snapshot
+	for _, id := range members {
+		r, ok := results[id]
+		switch {
+		case !ok || r.deleted:
+			changes = append(changes, id+" deleted")
+			gone = append(gone, id)
+		case r.live.ID != id:
+			changes = append(changes, fmt.Sprintf("%s merged into %s", id, r.live.ID))
+			gone = append(gone, id)
+			live[r.live.ID] = *r.live
+		default:
+			live[id] = *r.live
+		}
+	}
+	// After a partial multi-round merge the merged members resolve to the
+	// group's own canonical contact: that is progress, not a change.
+	if g.CanonicalID != "" {
+		changes = slices.DeleteFunc(changes, func(c string) bool { return strings.HasSuffix(c, " merged into "+g.CanonicalID) })
+	}
+	fresh := slices.Collect(maps.Values(live))
+	slices.SortFunc(fresh, func(a, b cm.Contact) int { return strings.Compare(a.ID, b.ID) })
+
+	if len(live) < 2 {
+		reason := "fewer than two live contacts remain: " + strings.Join(changes, "; ")
+		_, err := e.transition(ctx, cm.Transition{
+			GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateDropped, Detail: reason,
+			Update:         func(g *cm.Group) { g.Reason = reason },
+			DeleteContacts: gone, UpsertContacts: fresh,
+		})
+		return preflightOutcome{state: cm.StateDropped}, err
+	}
+
+	// Activity on any live member quarantines the whole group (the design:
+	// a group is merged when all of its members are idle).
+	var busy []string
+	for _, c := range fresh {
+		if why, ok := activity[c.ID]; ok {
+			busy = append(busy, why)
+		}
+	}
+	if len(busy) > 0 {
+		return e.quarantine(ctx, g, cm.StateApproved, nil, strings.Join(busy, "; "), now, fresh, gone)
+	}
+
+	if size := mergeSetSize(fresh); size > e.cfg.MaxMergeSet {
+		reason := fmt.Sprintf("the merge set would hold about %d contacts, over the platform limit of %d", size, e.cfg.MaxMergeSet)
+		_, err := e.transition(ctx, cm.Transition{
+			GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateFailed, Detail: reason,
+			Update: func(g *cm.Group) { g.Reason = reason },
+		})
+		return preflightOutcome{state: cm.StateFailed}, err
+	}
+
+	if len(changes) > 0 {
+		// Re-plan onto the live contacts: a child group replaces this one.
+		child := e.plan(g, fresh)
+		reason := "re-planned: " + strings.Join(changes, "; ")
+		child.Reason = reason
+		_, err := e.transition(ctx, cm.Transition{
+			GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateSplit, Detail: reason + " → " + child.ID,
+			Update:   func(g *cm.Group) { g.Reason = reason },
+			Children: []cm.Group{child}, DeleteContacts: gone, UpsertContacts: fresh,
+		})
+		return preflightOutcome{state: cm.StateReady, ready: []string{child.ID}}, err
+	}
+
+	planned := e.plan(g, fresh)
+	_, err := e.transition(ctx, cm.Transition{
+		GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateReady, Detail: "preflight ok",
+		Update: func(g *cm.Group) {
+			g.SurvivorID, g.Merged, g.Unkept, g.Reason = planned.SurvivorID, planned.Merged, planned.Unkept, ""
+		},
+		UpsertContacts: fresh,
+	})
+	return preflightOutcome{state: cm.StateReady, ready: []string{g.ID}}, err
+}
+
+// plan returns a group over members with survivorship recomputed on their
+// current values. The reviewer's survivor is kept while it is a member.
+func (e *Engine) plan(parent cm.Group, members []cm.Contact) cm.Group {
+	ids := make([]string, len(members))
+	for i, c := range members {
+		ids[i] = c.ID
+	}
+	ids = cm.SortedIDs(ids)
+	survivor, merged, unkept := match.Survive(members, e.cfg.Survivor)
+	if slices.Contains(ids, parent.SurvivorID) && parent.SurvivorID != survivor {
+		survivor, merged, unkept = match.SurviveWith(members, parent.SurvivorID, e.cfg.Survivor)
+	}
+	g := cm.Group{
+		ID: cm.GroupID(ids), ParentID: parent.ID, Members: ids, SurvivorID: survivor,
+		State: cm.StateReady, Confidence: parent.Confidence, Merged: merged, Unkept: unkept,
+		Explanation: parent.Explanation, PlanVersion: parent.PlanVersion,
+	}
+	if slices.Equal(ids, parent.Members) {
+		g.ID, g.ParentID = parent.ID, parent.ParentID
+	}
+	return g
+}
+
+// quarantine moves g from state from to quarantined with an exponential
+// retry time, or to failed once it has been quarantined QuarantineGiveUp
+// times. events are ledger rows recorded with the change.
+func (e *Engine) quarantine(ctx context.Context, g cm.Group, from cm.GroupState, lease *cm.Lease, why string, now time.Time,
+	fresh []cm.Contact, gone []string, events ...cm.LedgerEvent) (preflightOutcome, error) {
+	n := g.Quarantines + 1
+	if n > e.cfg.QuarantineGiveUp {
+		reason := fmt.Sprintf("gave up after %d quarantines: %s", g.Quarantines, why)
+		_, err := e.transition(ctx, cm.Transition{
+			GroupID: g.ID, From: []cm.GroupState{from}, To: cm.StateFailed, Detail: reason, Lease: lease,
+			Update: func(g *cm.Group) { g.Reason = reason }, Events: events,
+		})
+		return preflightOutcome{state: cm.StateFailed}, err
+	}
+	retry := now.Add(e.quarantineDelay(n))
+	reason := "active: " + why
+	_, err := e.transition(ctx, cm.Transition{
+		GroupID: g.ID, From: []cm.GroupState{from}, To: cm.StateQuarantined,
+		Detail: fmt.Sprintf("%s; retry at %s", reason, retry.UTC().Format(time.RFC3339)),
+		Update: func(g *cm.Group) {
+			g.Reason, g.RetryAt, g.Quarantines = reason, retry, n
+		},
+		UpsertContacts: fresh, DeleteContacts: gone, Lease: lease, Events: events,
+	})
+	if err == nil {
+		e.enqueueRetry(ctx, g.ID, retry)
+	}
+	return preflightOutcome{state: cm.StateQuarantined}, err
+}
+
+// mergeSetSize estimates the size of the merge set a merge of members
+// produces: every contact of each member's merge tree, plus one new
+// canonical contact per round.
+func mergeSetSize(members []cm.Contact) int {
+	n := 1
+	for _, c := range members {
+		n += max(1, len(c.MergeSet))
+	}
+	return n
+}
+
+// bulkGet reads ids in bulk (the client batches 100 a request) and maps each
+// requested id to what it resolves to.
+func (e *Engine) bulkGet(ctx context.Context, ids []string, requests *int) (map[string]resolved, error) {
+	out := make(map[string]resolved, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	results, _, err := e.api.Contacts.BulkGet(ctx, ids)
+	*requests += (len(ids) + genesys.BulkMax - 1) / genesys.BulkMax
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		switch {
+		case r.Success && r.Entity != nil:
+			out[r.ID] = resolved{live: r.Entity}
+		case r.Status == 404 || (r.Error != nil && r.Error.Status == 404):
+			out[r.ID] = resolved{deleted: true}
+		default:
+			msg := ""
+			if r.Error != nil {
+				msg = r.Error.Message
+			}
+			return nil, fmt.Errorf("bulk read of %s failed with status %d: %s", r.ID, r.Status, msg)
+		}
+	}
+	return out, nil
+}
+
+// activity returns, for each live contact id with a conversation that has
+// not ended (or an open case), a description of that activity.
+func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]string, requests *int) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	now := e.cfg.Now()
+	convs, err := e.api.Analytics.ActiveConversations(ctx, ids, genesys.Interval{Start: now.Add(-e.cfg.ActivityLookback), End: now.Add(time.Hour)})
+	*requests += (len(ids) + 99) / 100
+	if err != nil {
+		return nil, err
+	}
+	for id, cs := range convs {
+		if len(cs) > 0 {
+			liveID := owner[id]
+			out[liveID] = fmt.Sprintf("conversation %s on contact %s", cs[0], id)
+		}
+	}
+	if e.cfg.CheckCases {
+		for _, id := range slices.Sorted(maps.Keys(owner)) {
+			if owner[id] != id {
+				continue // ask once per live contact
+			}
+			cases, err := e.api.Cases.OpenCases(ctx, id)
+			*requests++
+			if err != nil {
+				return nil, err
+			}
+			if len(cases) > 0 {
+				out[id] = fmt.Sprintf("open case %s on contact %s", cases[0].ID, id)
+			}
+		}
+	}
+	return out, nil
+}
+
+// beforeImages encodes the contacts a merge consumes for the ledger.
+func beforeImages(cs []cm.Contact) json.RawMessage {
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return nil
+	}
+	return b
+}
