@@ -107,13 +107,13 @@ func (c Config) validate() error {
 // Engine preflights and executes approved merge groups against the platform.
 // It is safe for concurrent use by River workers.
 type Engine struct {
-	cfg    Config
-	store  cm.Store
-	api    *genesys.Client
-	aimd   *AIMD
-	log    *slog.Logger
-	met    *Metrics
-	jobs   Jobs // set by Attach; nil means "no job queue" (direct calls)
+	cfg   Config
+	store cm.Store
+	api   *genesys.Client
+	aimd  *AIMD
+	log   *slog.Logger
+	met   *Metrics
+	jobs  Jobs // set by Attach; nil means "no job queue" (direct calls)
 	// execSeq numbers executions, to give each its own lease owner.
 	execSeq atomic.Int64
 }
