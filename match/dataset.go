@@ -262,16 +262,39 @@ func (d *dataset) addPart(r int, b []byte, part int) {
 // validEncoding checks that an encoding (after its version byte) is
 // complete, so that addEncoded can walk it without bounds errors.
 func validEncoding(b []byte) bool {
-	dec := decoder{b: b}
-	for range 12 {
-		dec.str()
+	skip := func() bool {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return false
+		}
+		b = b[k+int(l):]
+		return true
 	}
-	dec.strs()
-	dec.strs()
-	dec.kvs()
-	dec.kvs()
-	dec.strs()
-	return !dec.err
+	count := func() (int, bool) {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)) {
+			return 0, false
+		}
+		b = b[k:]
+		return int(l), true
+	}
+	for range 12 {
+		if !skip() {
+			return false
+		}
+	}
+	for _, per := range []int{1, 1, 2, 2, 1} {
+		n, ok := count()
+		if !ok {
+			return false
+		}
+		for range n * per {
+			if !skip() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (d *dataset) finish() {

@@ -110,6 +110,15 @@ func TestNormalizeRoundTrip(t *testing.T) {
 	if _, err := DecodeNorm(b[:len(b)-3]); err == nil {
 		t.Error("truncated norm decoded")
 	}
+	if !usableNorm(b) {
+		t.Error("valid norm rejected")
+	}
+	for cut := 1; cut < len(b); cut++ {
+		if usableNorm(b[:cut]) {
+			t.Errorf("norm truncated to %d bytes accepted", cut)
+			break
+		}
+	}
 	if _, err := DecodeNorm(append([]byte{99}, b[1:]...)); err == nil {
 		t.Error("other version decoded")
 	}
