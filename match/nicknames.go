@@ -203,21 +203,15 @@ func (n nicknames) canonical(s string) []string {
 	return []string{s}
 }
 
-// sameWithTypo reports whether a may be a one-edit misspelling of a name
-// that b stands for or of one of its nicknames ("jak" ~ "john" through
-// "jack"). Names shorter than 3 letters never match this way.
+// sameWithTypo reports whether a may be a one-edit misspelling of the full
+// name that the nickname b stands for ("rnoald" ~ "ron" through "ronald").
+// Only nicknames count (b must not be a canonical name itself), and the
+// full name must have at least 5 letters: short names one edit apart are
+// often different names (mary, mark).
 func (n nicknames) sameWithTypo(a, b string) bool {
-	if len(a) < 3 || len(b) < 3 {
-		return false
-	}
 	for _, c := range n.canonical(b) {
-		if withinDistance(a, c, 1) {
+		if c != b && len(c) >= 5 && withinDistance(a, c, 1) {
 			return true
-		}
-		for _, v := range n.variants[c] {
-			if len(v) >= 3 && withinDistance(a, v, 1) {
-				return true
-			}
 		}
 	}
 	return false

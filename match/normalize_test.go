@@ -145,7 +145,7 @@ func TestNicknames(t *testing.T) {
 	if n.same("samuel", "samantha") {
 		t.Error("samuel ~ samantha")
 	}
-	if !n.sameWithTypo("jak", "john") || n.sameWithTypo("mary", "john") {
+	if !n.sameWithTypo("rnoald", "ron") || n.sameWithTypo("mary", "mark") || n.sameWithTypo("emma", "emily") || n.sameWithTypo("jose", "joe") {
 		t.Error("sameWithTypo")
 	}
 }
