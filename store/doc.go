@@ -32,5 +32,18 @@
 // GroupUniqueOpts and arguments that hold only the group id: a group then has
 // at most one live job, while a finished job does not stop a later
 // legitimate re-run. Jobs whose worker died are rescued by River after
-// Config.RescueStuckJobsAfter.
+// Config.RescueStuckJobsAfter. Stop every job client before closing the
+// store.
+//
+// Open takes the dsn as given; reading CONTACTMERGE_DB is the command's job.
+//
+// Tests and benchmarks (PostgreSQL ones skip unless TEST_DATABASE_URL is set;
+// each test gets its own schema):
+//
+//	TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test ./store/...
+//	go test -run '^$' -bench . ./store/   # contacts/s, jobs/s, 200k-group SaveProposals
+//
+// The crash tests re-execute the test binary as a child (TestHelperProcess)
+// and kill it with SIGKILL at random points of its transition loop or in the
+// middle of a River job, then check the ledger, or the rescue of the job.
 package store

@@ -39,7 +39,7 @@ type Store interface {
 	// (riversqlite on the SQLite writer connection, riverpgxv5 on the pgx
 	// pool). River's migrations were applied by Open. cfg is passed
 	// through; on PostgreSQL an empty cfg.Schema is set to the store's
-	// schema.
+	// schema. Stop the client before closing the store.
 	NewJobClient(cfg *river.Config) (JobClient, error)
 	// GroupIDsByMember returns, for each given contact id that belongs to
 	// any stored group, the ids of those groups in order (contacts in no
