@@ -16,7 +16,8 @@ type Input interface {
 	// EachNorm calls fn with every contact's id and stored normalized form
 	// (nil when it has none).
 	EachNorm(ctx context.Context, fn func(id string, norm []byte) error) error
-	// Contacts returns the contacts with the given ids.
+	// Contacts returns the contacts with the given ids. Run calls it from
+	// Config.Workers goroutines at once.
 	Contacts(ctx context.Context, ids []string) (map[string]cm.Contact, error)
 }
 
@@ -407,61 +408,71 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 // buildGroups turns clusters into proposed groups with survivorship and
 // explanations.
 func buildGroups(ctx context.Context, d *dataset, s *scorer, clusters []*cluster, cfg *Config, fetch func(context.Context, []string) (map[string]cm.Contact, error)) ([]cm.Group, error) {
-	groups := make([]cm.Group, 0, len(clusters))
-	// One goroutine fetches the members of the next batch of clusters while
-	// the workers build the groups of the current one.
-	type fetched struct {
-		batch []*cluster
-		cs    map[string]cm.Contact
-		err   error
+	// Chunks of clusters (about 2000 members each) are fetched and built by
+	// cfg.workers() goroutines, so that fetching overlaps with building.
+	type chunk struct{ lo, hi int }
+	var chunks []chunk
+	for lo := 0; lo < len(clusters); {
+		hi, n := lo, 0
+		for hi < len(clusters) && n < 2000 {
+			n += len(clusters[hi].members)
+			hi++
+		}
+		chunks = append(chunks, chunk{lo, hi})
+		lo = hi
 	}
-	ch := make(chan fetched, 1)
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(ch)
-		for lo := 0; lo < len(clusters); {
-			var ids []string
-			hi := lo
-			for hi < len(clusters) && len(ids) < 2000 {
-				for _, r := range clusters[hi].members {
-					ids = append(ids, d.ids[r])
-				}
-				hi++
-			}
-			cs, err := fetch(fctx, ids)
-			select {
-			case ch <- fetched{clusters[lo:hi], cs, err}:
-			case <-fctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-			lo = hi
-		}
-	}()
 	workers := cfg.workers()
-	for f := range ch {
-		if f.err != nil {
-			return nil, fmt.Errorf("match: read group members: %w", f.err)
-		}
-		out := make([]cm.Group, len(f.batch))
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for q := w; q < len(f.batch); q += workers {
-					out[q] = buildGroup(d, s, f.batch[q], f.cs, cfg)
+	results := make([][]cm.Group, workers)
+	errs := make([]error, workers)
+	next := make(chan chunk)
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range next {
+				var ids []string
+				for _, c := range clusters[ch.lo:ch.hi] {
+					for _, r := range c.members {
+						ids = append(ids, d.ids[r])
+					}
 				}
-			}()
+				cs, err := fetch(gctx, ids)
+				if err != nil {
+					errs[w] = err
+					cancel()
+					continue
+				}
+				for _, c := range clusters[ch.lo:ch.hi] {
+					results[w] = append(results[w], buildGroup(d, s, c, cs, cfg))
+				}
+			}
+		}()
+	}
+	for _, ch := range chunks {
+		select {
+		case next <- ch:
+		case <-gctx.Done():
 		}
-		wg.Wait()
-		groups = append(groups, out...)
+		if gctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("match: read group members: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	groups := make([]cm.Group, 0, len(clusters))
+	for _, r := range results {
+		groups = append(groups, r...)
 	}
 	slices.SortFunc(groups, func(a, b cm.Group) int {
 		switch {
