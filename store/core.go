@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"slices"
 	"strings"
@@ -66,7 +65,6 @@ type core struct {
 	b    backend
 	norm cm.Normalizer
 	now  func() time.Time
-	log  *slog.Logger
 }
 
 // clock returns the current time as stored: UTC, microsecond precision.

@@ -140,8 +140,12 @@ func (b *pgBackend) migrate(ctx context.Context, o *Options) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer func() { _ = t.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := migrate(ctx, &pgTx{pgQuerier{t}, t}, "postgres", o.Now()); err != nil {
+	applied, err := migrate(ctx, &pgTx{pgQuerier{t}, t}, "postgres", o.Now())
+	if err != nil {
 		return err
+	}
+	if len(applied) > 0 {
+		o.Logger.Info("store schema migrated", "store", "postgres", "versions", applied)
 	}
 	if err := t.Commit(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)

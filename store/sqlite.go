@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -30,7 +31,21 @@ type sqliteBackend struct {
 	w, r *sql.DB
 }
 
+// sqliteOpenWait bounds how long Open retries a locked new file.
+const sqliteOpenWait = 10 * time.Second
+
+// sqliteBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED.
+func sqliteBusy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
 func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
+	start := time.Now()
 	if strings.ContainsAny(path, "?#") {
 		return nil, cm.Errorf(cm.EINVALID, "SQLite path %q must not contain '?' or '#'", path)
 	}
@@ -44,9 +59,18 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	// Switching a new file to WAL needs an exclusive lock and SQLite does
+	// not wait for it, so a concurrent Open of a fresh file retries.
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := w.PingContext(ctx)
+		if err == nil {
+			break
+		}
+		if !sqliteBusy(err) || ctx.Err() != nil || delay >= 100*time.Millisecond && time.Since(start) > sqliteOpenWait {
+			w.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		time.Sleep(delay)
 	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
 	if err != nil {
@@ -99,8 +123,12 @@ func (b *sqliteBackend) migrate(ctx context.Context, o *Options) error {
 	}
 	st := t.(*sqliteTx)
 	defer func() { _ = st.t.Rollback() }()
-	if _, err := migrate(ctx, t, "sqlite", o.Now()); err != nil {
+	applied, err := migrate(ctx, t, "sqlite", o.Now())
+	if err != nil {
 		return err
+	}
+	if len(applied) > 0 {
+		o.Logger.Info("store schema migrated", "store", "sqlite", "versions", applied)
 	}
 	m, err := rivermigrate.New(riversqlite.New(b.w), &rivermigrate.Config{Logger: o.Logger})
 	if err != nil {

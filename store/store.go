@@ -25,8 +25,8 @@ type Options struct {
 	// Now is the clock; default time.Now. Stored times have microsecond
 	// precision and are returned in UTC.
 	Now func() time.Time
-	// Logger receives River's migration logs; default: warnings and errors
-	// to standard error.
+	// Logger receives the migration logs (the store's and River's);
+	// default: warnings and errors to standard error.
 	Logger *slog.Logger
 }
 
@@ -95,7 +95,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	c := &core{norm: opts.Normalizer, now: opts.Now, log: opts.Logger}
+	c := &core{norm: opts.Normalizer, now: opts.Now}
 	s := &dbStore{core: c}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
