@@ -319,3 +319,50 @@ func (d *dataset) extraColumns() []string {
 	slices.Sort(out)
 	return out
 }
+
+// cluster reorders the records so that records with the same division,
+// family name and given name are adjacent: most candidate pairs share a
+// family name, so comparing them then touches nearby memory. It must run
+// after finish.
+func (d *dataset) clusterOrder() {
+	last, first := d.cols[colLast], d.cols[colFirst]
+	type rk struct {
+		key uint64
+		r   int32
+	}
+	keys := make([]rk, d.n)
+	symOf := func(c *column, r int) uint64 {
+		if c.off[r+1] > c.off[r] {
+			return uint64(c.vals[c.off[r]]) + 1
+		}
+		return 0
+	}
+	for r := 0; r < d.n; r++ {
+		keys[r] = rk{uint64(d.div[r])<<48 | symOf(last, r)<<24 | symOf(first, r)&0xffffff, int32(r)}
+	}
+	slices.SortFunc(keys, func(a, b rk) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return int(a.r - b.r)
+	})
+	ids := make([]string, d.n)
+	div := make([]int32, d.n)
+	for nr, k := range keys {
+		ids[nr] = d.ids[k.r]
+		div[nr] = d.div[k.r]
+	}
+	d.ids, d.div = ids, div
+	for _, c := range d.cols {
+		off := make([]int32, 1, d.n+1)
+		vals := make([]int32, 0, len(c.vals))
+		for _, k := range keys {
+			vals = append(vals, c.vals[c.off[k.r]:c.off[k.r+1]]...)
+			off = append(off, int32(len(vals)))
+		}
+		c.off, c.vals = off, vals
+	}
+}

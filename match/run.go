@@ -178,6 +178,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		stats.Normalized = len(missing)
 	}
 	d.finish()
+	d.clusterOrder()
 	stats.Durations["normalize"] = time.Since(t0)
 	clusters, sc, err := matchDataset(ctx, d, &cfg, &stats)
 	if err != nil {
