@@ -19,9 +19,10 @@
 //
 // Migrations are embedded (migrations/<dialect>/NNNN_name.sql), recorded in
 // schema_migrations, and applied by Open together with River's own
-// migrations in one exclusive transaction (SQLite: the write lock;
-// PostgreSQL: an advisory lock), so that two processes opening a new
-// database at once are safe.
+// migrations while holding an exclusive lock (SQLite: one IMMEDIATE
+// transaction for both; PostgreSQL: a session advisory lock, the store's
+// migrations in one transaction and River's each in its own), so that two
+// processes opening a new database at once are safe.
 //
 // Times are stored as unix microseconds (UTC) in both databases. The ledger
 // is append-only in the database itself: triggers abort any UPDATE or DELETE

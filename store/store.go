@@ -86,7 +86,7 @@ type dbStore struct {
 // or postgresql:// URL selects PostgreSQL; anything else is a SQLite file
 // path ("" → DefaultSQLitePath; ":memory:" is refused because River needs
 // the file). The store's and River's migrations are embedded, versioned and
-// applied in one exclusive transaction, so running Open twice or from two
+// applied under an exclusive lock, so running Open twice or from two
 // processes at once is safe. EINVALID for a bad dsn.
 func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if opts.Now == nil {
