@@ -268,7 +268,7 @@ func (c *comparator) tfProbability(i, j int32) float64 {
 	return float64(best) / float64(c.col.total)
 }
 
-// compile builds the comparators of cfg for the columns of d.
+// compileComparators builds the comparators of cfg for the columns of d.
 func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 	var out []*comparator
 	add := func(field string, cmp Comparison, col *column) {

@@ -324,7 +324,7 @@ func strictDecode(b []byte, v any) error {
 	return nil
 }
 
-// knownFields are the built-in comparison fields.
+// isKnownField reports whether f names a comparison field.
 func isKnownField(f string) bool {
 	switch f {
 	case "firstName", "middleName", "lastName", "email", "phone", "address", "address1", "address2", "city", "state", "postalCode", "country":

@@ -307,7 +307,7 @@ func (d *dataset) finish() {
 	}
 }
 
-// customColumns returns the names of custom-field and external-id columns,
+// extraColumns returns the names of custom-field and external-id columns,
 // sorted.
 func (d *dataset) extraColumns() []string {
 	var out []string
@@ -320,7 +320,7 @@ func (d *dataset) extraColumns() []string {
 	return out
 }
 
-// cluster reorders the records so that records with the same division,
+// clusterOrder reorders the records so that records with the same division,
 // family name and given name are adjacent: most candidate pairs share a
 // family name, so comparing them then touches nearby memory. It must run
 // after finish.

@@ -123,7 +123,7 @@ func foldName(s string) string {
 	return strings.Join(toks, "")
 }
 
-// addressWords maps folded address words to their standard abbreviation
+// addressWord maps folded address words to their standard abbreviation
 // (USPS and Australia Post street suffixes, directions, unit designators).
 func addressWord(t string) string {
 	switch t {
