@@ -47,6 +47,11 @@ type Config struct {
 	VerifySettle time.Duration
 	// LeaseTTL is the lifetime of member leases. Default 2 min.
 	LeaseTTL time.Duration
+	// JobTimeout bounds one execution of a preflight or merge job (waits
+	// for the rate budget included); an interrupted merge is verified by the
+	// next execution. River's RescueStuckJobsAfter must exceed it: that is
+	// how long the job of a worker that died stays blocked. Default 2 min.
+	JobTimeout time.Duration
 	// Concurrency configures the adaptive merge concurrency.
 	Concurrency AIMDConfig
 	// AlertWebhook, when set, receives every alert as a JSON POST.
@@ -77,6 +82,7 @@ func (c Config) WithDefaults() Config {
 	c.QuarantineGiveUp = cmp.Or(c.QuarantineGiveUp, 8)
 	c.VerifySettle = cmp.Or(c.VerifySettle, 2*time.Minute)
 	c.LeaseTTL = cmp.Or(c.LeaseTTL, 2*time.Minute)
+	c.JobTimeout = cmp.Or(c.JobTimeout, 2*time.Minute)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -89,6 +89,14 @@ func (e *Engine) Queues() map[string]river.QueueConfig {
 // Call it after the River client is built, before starting it.
 func (e *Engine) Attach(j Jobs) { e.jobs = j }
 
+// nextRetry is the retry time of a failed job: exponential from 1 s,
+// capped at 30 s (River's default grows as attempt⁴ seconds, which leaves a
+// group idle for hours after a few transient errors).
+func nextRetry(attempt int) time.Time {
+	d := time.Second << min(max(attempt-1, 0), 5)
+	return time.Now().Add(min(d, 30*time.Second))
+}
+
 type mergeWorker struct {
 	river.WorkerDefaults[MergeArgs]
 	e *Engine
@@ -108,8 +116,11 @@ func (w *mergeWorker) Work(ctx context.Context, job *river.Job[MergeArgs]) error
 	return nil
 }
 
-// Timeout implements river.Worker: a merge may wait on the rate budget.
-func (w *mergeWorker) Timeout(*river.Job[MergeArgs]) time.Duration { return 10 * time.Minute }
+// NextRetry implements river.Worker.
+func (w *mergeWorker) NextRetry(job *river.Job[MergeArgs]) time.Time { return nextRetry(job.Attempt) }
+
+// Timeout implements river.Worker (Config.JobTimeout).
+func (w *mergeWorker) Timeout(*river.Job[MergeArgs]) time.Duration { return w.e.cfg.JobTimeout }
 
 type preflightWorker struct {
 	river.WorkerDefaults[PreflightArgs]
@@ -124,13 +135,21 @@ func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs
 	return w.e.enqueueMerges(ctx, res.Ready)
 }
 
-// Timeout implements river.Worker.
-func (w *preflightWorker) Timeout(*river.Job[PreflightArgs]) time.Duration { return 10 * time.Minute }
+// NextRetry implements river.Worker.
+func (w *preflightWorker) NextRetry(job *river.Job[PreflightArgs]) time.Time {
+	return nextRetry(job.Attempt)
+}
+
+// Timeout implements river.Worker (Config.JobTimeout).
+func (w *preflightWorker) Timeout(*river.Job[PreflightArgs]) time.Duration { return w.e.cfg.JobTimeout }
 
 type retryWorker struct {
 	river.WorkerDefaults[RetryArgs]
 	e *Engine
 }
+
+// NextRetry implements river.Worker.
+func (w *retryWorker) NextRetry(job *river.Job[RetryArgs]) time.Time { return nextRetry(job.Attempt) }
 
 func (w *retryWorker) Work(ctx context.Context, job *river.Job[RetryArgs]) error {
 	g, err := w.e.store.Group(ctx, job.Args.GroupID)

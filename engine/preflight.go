@@ -7,7 +7,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/genesys"
@@ -301,18 +304,30 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 		}
 	}
 	if e.cfg.CheckCases {
+		// One lookup per live contact, a few at a time.
+		var mu sync.Mutex
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(4)
 		for _, id := range slices.Sorted(maps.Keys(owner)) {
 			if owner[id] != id {
 				continue // ask once per live contact
 			}
-			cases, err := e.api.Cases.OpenCases(ctx, id)
-			*requests++
-			if err != nil {
-				return nil, err
-			}
-			if len(cases) > 0 {
-				out[id] = fmt.Sprintf("open case %s on contact %s", cases[0].ID, id)
-			}
+			g.Go(func() error {
+				cases, err := e.api.Cases.OpenCases(gctx, id)
+				mu.Lock()
+				defer mu.Unlock()
+				*requests++
+				if err != nil {
+					return err
+				}
+				if len(cases) > 0 {
+					out[id] = fmt.Sprintf("open case %s on contact %s", cases[0].ID, id)
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

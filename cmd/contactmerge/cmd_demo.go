@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/match"
+	"github.com/contactmerge/contactmerge/sandbox"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+type demoOptions struct {
+	contacts     int
+	seed         int64
+	asJSON       bool
+	rateLimit    int
+	faults       string
+	activityRate float64
+	keep         bool
+}
+
+func newDemoCmd(f *Factory) *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Try everything against an emulated organization: scan → match → approve → run",
+		Long: `Starts an in-process sandbox (an emulated Genesys Cloud organization with known duplicate
+clusters, a few contacts in active conversations, and a few injected faults), a temporary
+SQLite store, and runs the whole pipeline against it: scan, match, approve the groups above
+the default confidence threshold, and run. The summary checks the result against the
+sandbox's ground truth: detection precision and recall, groups merged, quarantined and failed,
+API requests per merged group, and whether every merge happened exactly once.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), f, o) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&o.contacts, "contacts", 2000, "contacts in the synthetic organization")
+	fl.Int64Var(&o.seed, "seed", 1, "generator seed")
+	fl.BoolVar(&o.asJSON, "json", false, "print one JSON object")
+	fl.IntVar(&o.rateLimit, "rate-limit", 300, "the sandbox's requests per minute per token")
+	fl.StringVar(&o.faults, "faults", "timeout504=0.02,error503=0.02,reset=0.01", "faults the sandbox injects")
+	fl.Float64Var(&o.activityRate, "activity-rate", 0.02, "fraction of contacts in an active conversation")
+	fl.BoolVar(&o.keep, "keep", false, "keep the temporary store and print its path")
+	return cmd
+}
+
+// DemoResult is the demo's summary (--json prints it).
+type DemoResult struct {
+	Contacts    int     `json:"contacts"`
+	TrueGroups  int     `json:"trueDuplicateClusters"`
+	Found       int     `json:"groupsFound"`
+	Approved    int     `json:"groupsApproved"`
+	Precision   float64 `json:"detectionPrecision"`
+	Recall      float64 `json:"detectionRecall"`
+	F1          float64 `json:"detectionF1"`
+	Merged      int     `json:"groupsMerged"`
+	Quarantined int     `json:"groupsQuarantined"`
+	Failed      int     `json:"groupsFailed"`
+	Dropped     int     `json:"groupsDropped"`
+	Split       int     `json:"groupsSplit"`
+	// Requests of the run (preflight and merges; scan excluded).
+	RunRequests       float64 `json:"runRequests"`
+	RequestsPerMerged float64 `json:"requestsPerMergedGroup"`
+	ScanRequests      int     `json:"scanRequests"`
+	Throttled         float64 `json:"throttled"`
+	FaultsInjected    int     `json:"faultsInjected"`
+	Verified          float64 `json:"ambiguousOutcomesVerified"`
+	PlatformMerges    int     `json:"platformMerges"`
+	DoubleMerged      int     `json:"contactsMergedTwice"`
+	ExactlyOnce       bool    `json:"exactlyOnce"`
+	ElapsedSeconds    float64 `json:"elapsedSeconds"`
+	Store             string  `json:"store,omitempty"`
+}
+
+func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
+	start := time.Now()
+	say := func(format string, args ...any) {
+		if !o.asJSON {
+			fmt.Fprintf(f.IO.Out, format+"\n", args...)
+		}
+	}
+	if o.contacts < 10 {
+		return cm.Errorf(cm.EINVALID, "--contacts must be at least 10")
+	}
+
+	// 1. The emulated organization, served on a loopback port.
+	scfg := sandbox.DefaultConfig()
+	scfg.Contacts, scfg.Seed, scfg.RateLimit, scfg.ActivityRate = o.contacts, o.seed, o.rateLimit, o.activityRate
+	scfg.GatewayTimeout, scfg.Logger = time.Second, f.Logger
+	if o.faults != "" {
+		faults, err := sandbox.ParseFaults(o.faults)
+		if err != nil {
+			return cm.Errorf(cm.EINVALID, "--faults: %v", err)
+		}
+		scfg.Faults = faults
+	}
+	sb, err := sandbox.New(scfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			f.Logger.Error("demo sandbox", "err", err)
+		}
+	}()
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	say("sandbox: %d contacts at %s (%d duplicate clusters, %d contacts busy in a conversation, limit %d requests/min, faults %s)",
+		sb.Len(), base, len(sb.Truth()), len(sb.ActiveContacts()), o.rateLimit, o.faults)
+
+	// 2. A temporary SQLite store.
+	dir, err := os.MkdirTemp("", "contactmerge-demo-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	}
+	dbPath := filepath.Join(dir, "demo.db")
+	mcfg := match.DefaultConfig()
+	st, err := store.Open(ctx, dbPath, store.Options{Normalizer: match.NormalizerFunc(mcfg), Logger: f.Logger})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// 3. Scan.
+	scanMet := engine.NewMetrics()
+	scanClient, err := genesys.NewClient(ctx, genesys.Config{Region: base, ClientID: scfg.ClientID, ClientSecret: scfg.ClientSecret,
+		RatePerMinute: o.rateLimit, Logger: f.Logger, Observer: func(ri genesys.RequestInfo) { engine.ObserveInto(scanMet, ri) }})
+	if err != nil {
+		return err
+	}
+	t := time.Now()
+	state, err := engine.Scan(ctx, scanClient, st, engine.ScanOptions{})
+	if err != nil {
+		return err
+	}
+	res := DemoResult{Contacts: int(state.Contacts), TrueGroups: len(sb.Truth()), ScanRequests: int(scanMet.Sum("contactmerge_requests_total"))}
+	say("scan:  %d contacts in %d pages (%s)", state.Contacts, state.Pages, time.Since(t).Round(time.Millisecond))
+
+	// 4. Match and approve by policy.
+	t = time.Now()
+	mres, err := match.Run(ctx, st, mcfg)
+	if err != nil {
+		return err
+	}
+	if _, err := st.SaveProposals(ctx, mres.Groups, "match"); err != nil {
+		return err
+	}
+	found := make([][]string, len(mres.Groups))
+	for i, g := range mres.Groups {
+		found[i] = g.Members
+	}
+	res.Found = len(mres.Groups)
+	res.Precision, res.Recall, res.F1, _, _, _ = match.PairwiseScores(found, sb.Truth())
+	if res.Approved, err = approveWhere(ctx, st, "demo (policy)", "confidence at or above the approve threshold",
+		cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}, MinConfidence: mcfg.ApproveThreshold}, time.Now); err != nil {
+		return err
+	}
+	say("match: %d groups found in %s — precision %.4f, recall %.4f against the ground truth; %d approved (confidence ≥ %.2f)",
+		res.Found, time.Since(t).Round(time.Millisecond), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
+
+	// 5. Run.
+	ro := &runOptions{maxPerRequest: 10, concurrency: 5, maxConc: 50, settle: 3 * time.Second, jobTimeout: 2 * time.Minute, rescueAfter: 3 * time.Minute}
+	p, err := buildPipeline(ctx, f, st, ro, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) {
+		return f.ClientFor(ctx, base, scfg.ClientID, scfg.ClientSecret, o.rateLimit, obs)
+	})
+	if err != nil {
+		return err
+	}
+	t = time.Now()
+	sum, err := runEngine(ctx, f, p, false)
+	if err != nil {
+		return err
+	}
+	res.Merged, res.Quarantined, res.Failed = sum.Counts[cm.StateMerged], sum.Counts[cm.StateQuarantined], sum.Counts[cm.StateFailed]
+	res.Dropped, res.Split = sum.Counts[cm.StateDropped], sum.Counts[cm.StateSplit]
+	res.RunRequests, res.RequestsPerMerged, res.Throttled = sum.Requests, sum.RequestsPerMerged, sum.Throttled
+	res.Verified = f.Metrics.Get("contactmerge_verify_requests_total")
+	say("run:   %d groups merged, %d quarantined (busy contacts; retried later), %d failed, in %s",
+		res.Merged, res.Quarantined, res.Failed, time.Since(t).Round(time.Millisecond))
+
+	// 6. Check against the sandbox: every merge exactly once.
+	stats := sb.Stats()
+	for _, n := range stats.Faults {
+		res.FaultsInjected += n
+	}
+	seen := map[string]int{}
+	for _, op := range sb.Oplog() {
+		if op.Op == "merge" || op.Op == "merge2" {
+			res.PlatformMerges++
+			for _, id := range op.Inputs {
+				seen[id]++
+			}
+		}
+	}
+	for _, n := range seen {
+		if n > 1 {
+			res.DoubleMerged++
+		}
+	}
+	merged, err := st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
+	if err != nil {
+		return err
+	}
+	rounds := 0
+	for _, g := range merged {
+		rounds += engine.Rounds(len(g.Members), ro.maxPerRequest)
+	}
+	res.ExactlyOnce = res.DoubleMerged == 0 && res.PlatformMerges == rounds
+	res.ElapsedSeconds = time.Since(start).Seconds()
+	if o.keep {
+		res.Store = dbPath
+	}
+	if o.asJSON {
+		return writeJSON(f.IO.Out, res)
+	}
+	say("check: %d merges on the platform for %d merged groups, no contact merged twice: %v; %d faults injected, %.0f verification reads",
+		res.PlatformMerges, res.Merged, res.ExactlyOnce, res.FaultsInjected, res.Verified)
+	say("cost:  %.0f API requests for the run, %.2f per merged group (preflight included, scan excluded: %d requests), %.0f throttled",
+		res.RunRequests, res.RequestsPerMerged, res.ScanRequests, res.Throttled)
+	say("done in %s.", time.Since(start).Round(time.Millisecond))
+	if o.keep {
+		say("store kept at %s: CONTACTMERGE_DB=%s contactmerge report", dbPath, dbPath)
+	}
+	return nil
+}

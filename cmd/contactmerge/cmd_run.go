@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/spf13/cobra"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+type runOptions struct {
+	dryRun        bool
+	wait          bool
+	maxPerRequest int
+	checkCases    bool
+	alertWebhook  string
+	concurrency   int
+	maxConc       int
+	settle        time.Duration
+	jobTimeout    time.Duration
+	rescueAfter   time.Duration
+	maxRate       int
+	asJSON        bool
+}
+
+func (o *runOptions) flags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&o.maxPerRequest, "max-per-request", 10, "contact ids per merge request (2..25); larger groups merge in rounds")
+	fl.BoolVar(&o.checkCases, "check-cases", false, "also look up open cases per member in preflight (one request per contact)")
+	fl.StringVar(&o.alertWebhook, "alert-webhook", "", "POST a JSON alert here when throttling exceeds 5% of a window")
+	fl.IntVar(&o.concurrency, "concurrency", 5, "initial concurrent merges (adapts: +1 per healthy window, halved when throttled)")
+	fl.IntVar(&o.maxConc, "max-concurrency", 50, "upper bound of the adaptive concurrency")
+	fl.DurationVar(&o.settle, "verify-settle", 2*time.Minute, "after an ambiguous outcome, how long to wait for a background merge before re-sending")
+	fl.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Minute, "longest execution of one preflight or merge job")
+	fl.DurationVar(&o.rescueAfter, "rescue-after", 3*time.Minute, "a job still running after this (its worker died) is taken over; must exceed --job-timeout")
+	fl.IntVar(&o.maxRate, "max-rate", 0, "ceiling in requests per minute, below the platform's limit when other integrations share it (0: the token's whole budget)")
+}
+
+func (o *runOptions) validate() error {
+	if o.rescueAfter <= o.jobTimeout {
+		return cm.Errorf(cm.EINVALID, "--rescue-after (%s) must exceed --job-timeout (%s)", o.rescueAfter, o.jobTimeout)
+	}
+	if o.maxRate < 0 {
+		return cm.Errorf(cm.EINVALID, "--max-rate must not be negative")
+	}
+	return nil
+}
+
+func newRunCmd(f *Factory) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Preflight and merge the approved groups, each exactly once (resumable)",
+		Long: `Preflights approved groups in batches (bulk reads, active conversations, optionally open
+cases), quarantines the busy ones with a retry time, and merges the others through River jobs:
+under member leases, inside the rate budget, with adaptive concurrency. The intent is
+committed before every request; ambiguous outcomes (timeouts, 5xx, resets, crashes) are
+verified with the unresolved reads before anything is re-sent; a 409 bisects the group.
+
+It stops when no group is runnable now (quarantined groups wait for their retry time; --wait
+keeps going until they are resolved). Safe to interrupt or kill and run again. Exit 0 when
+every group ended in a known state.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd.Context(), f, o) },
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "read and check, then report what would be merged; change nothing")
+	cmd.Flags().BoolVar(&o.wait, "wait", false, "keep running until quarantined groups are merged or given up")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the summary as JSON")
+	o.flags(cmd)
+	return cmd
+}
+
+// pipeline is an engine with its store, client and job client.
+type pipeline struct {
+	store  store.Store
+	api    *genesys.Client
+	engine *engine.Engine
+	jobs   store.JobClient
+}
+
+func (p *pipeline) Close() { p.store.Close() }
+
+func buildPipeline(ctx context.Context, f *Factory, st store.Store, o *runOptions, client func(observe func(genesys.RequestInfo)) (*genesys.Client, error)) (*pipeline, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	var eng *engine.Engine
+	api, err := client(func(ri genesys.RequestInfo) {
+		if eng != nil {
+			eng.ObserveRequest(ri)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	eng, err = engine.New(st, api, engine.Config{
+		MaxPerRequest: o.maxPerRequest, CheckCases: o.checkCases, AlertWebhook: o.alertWebhook,
+		VerifySettle: o.settle, JobTimeout: o.jobTimeout, Logger: f.Logger, Metrics: f.Metrics, Now: f.Now,
+		Concurrency: engine.AIMDConfig{Initial: o.concurrency, Max: o.maxConc},
+	})
+	if err != nil {
+		return nil, err
+	}
+	jc, err := st.NewJobClient(&river.Config{
+		Workers:              eng.Workers(),
+		Queues:               eng.Queues(),
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    100 * time.Millisecond,
+		JobTimeout:           o.jobTimeout,
+		RescueStuckJobsAfter: o.rescueAfter,
+		Logger:               f.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline{store: st, api: api, engine: eng, jobs: jc}, nil
+}
+
+func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+	st, err := openForPlan(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		rep, err := p.engine.DryRun(ctx)
+		if err != nil {
+			return err
+		}
+		if o.asJSON {
+			return writeJSON(f.IO.Out, rep)
+		}
+		fmt.Fprintf(f.IO.Out, "dry run: %d approved/ready groups; %d would merge in %d merge requests; %d would be quarantined; %d would be re-planned (%d read requests used, nothing changed)\n",
+			rep.Groups, rep.WouldMerge, rep.Rounds, len(rep.Quarantine), len(rep.Replan), rep.Requests)
+		for id, why := range rep.Quarantine {
+			fmt.Fprintf(f.IO.Out, "  quarantine %s: %s\n", id, why)
+		}
+		for id, why := range rep.Replan {
+			fmt.Fprintf(f.IO.Out, "  re-plan %s: %s\n", id, why)
+		}
+		return nil
+	}
+	sum, err := runEngine(ctx, f, p, o.wait)
+	if err != nil {
+		return err
+	}
+	if o.asJSON {
+		return writeJSON(f.IO.Out, sum)
+	}
+	printSummary(f.IO.Out, sum)
+	return nil
+}
+
+// runEngine runs the pipeline with a progress display.
+func runEngine(ctx context.Context, f *Factory, p *pipeline, wait bool) (engine.Summary, error) {
+	counts, err := p.store.CountByState(ctx)
+	if err != nil {
+		return engine.Summary{}, err
+	}
+	total := int64(0)
+	for _, s := range []cm.GroupState{cm.StateApproved, cm.StateReady, cm.StateInFlight, cm.StateUnknown} {
+		total += int64(counts[s])
+	}
+	prog := newProgress(f, total, "merging")
+	sum, err := p.engine.Run(ctx, p.jobs, engine.RunOptions{
+		Wait: wait,
+		Progress: func(pr engine.Progress) {
+			prog.Set(max(total-int64(pr.Runnable()), 0), fmt.Sprintf("%d merged, %d quarantined, %d requests, concurrency %d",
+				pr.Counts[cm.StateMerged], pr.Counts[cm.StateQuarantined], int(pr.Requests), pr.Concurrency))
+		},
+	})
+	prog.Done()
+	return sum, err
+}
+
+func printSummary(w io.Writer, s engine.Summary) {
+	fmt.Fprintf(w, "run finished in %s: %d groups merged this run (%.1f merges/min), %.0f API requests (%.2f per merged group), %.0f throttled\n",
+		s.Elapsed.Round(time.Millisecond), s.MergedThisRun, s.MergesPerMinute, s.Requests, s.RequestsPerMerged, s.Throttled)
+	fmt.Fprint(w, "groups by state:")
+	for _, st := range cm.AllStates {
+		if n := s.Counts[st]; n > 0 {
+			fmt.Fprintf(w, " %s=%d", st, n)
+		}
+	}
+	fmt.Fprintln(w)
+	if q := s.Counts[cm.StateQuarantined]; q > 0 {
+		fmt.Fprintf(w, "%d quarantined groups come back at their retry time: run again later, or with --wait\n", q)
+	}
+	if n := s.Counts[cm.StateFailed]; n > 0 {
+		fmt.Fprintf(w, "%d groups failed: 'contactmerge plan show --state failed' lists them with the reason\n", n)
+	}
+}
+
+func newWorkerCmd(f *Factory) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run merge workers until stopped (scale-out: several workers on one PostgreSQL)",
+		Long: `Runs the preflight, merge and quarantine-retry workers and re-enqueues runnable groups
+periodically, until interrupted. Start one per machine (each with its own OAuth client for
+its own rate budget) against one PostgreSQL store (CONTACTMERGE_DB=postgres://...): River
+distributes the jobs and member leases keep merges exclusive.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := openForPlan(ctx, f)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.ErrOut, "worker started on the %s store; Ctrl-C stops\n", st.Kind())
+			_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true})
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}

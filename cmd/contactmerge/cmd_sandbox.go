@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/sandbox"
+)
+
+type sandboxOptions struct {
+	addr           string
+	contacts       int
+	seed           int64
+	load           string
+	activity       string
+	activityRate   float64
+	rateLimit      int
+	faults         string
+	tokenTTL       time.Duration
+	gatewayTimeout time.Duration
+	mergeLatency   time.Duration
+	clientID       string
+	clientSecret   string
+	noConflict     bool
+}
+
+func newSandboxCmd(f *Factory) *cobra.Command {
+	def := sandbox.DefaultConfig()
+	o := &sandboxOptions{}
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run an emulated Genesys Cloud organization (login and API on one address)",
+		Long: `Runs the sandbox: an emulated Genesys Cloud organization serving the real API paths
+(/oauth/token, /api/v2/tokens/me, /api/v2/externalcontacts/..., the analytics query and the
+case lookup) with real semantics, rate limits and optional faults, plus test-only endpoints
+under /sandbox/ (truth, oplog, stats). Point contactmerge at it with
+GENESYSCLOUD_REGION=<its URL> and the printed credentials.`,
+		Example: `  contactmerge sandbox --contacts 10000 --seed 1
+  contactmerge sandbox --load contacts.jsonl --rate-limit 3000 --faults timeout504=0.05,error503=0.05`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), f, o) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.addr, "addr", "127.0.0.1:8089", "address to listen on (HOST:PORT; port 0 picks a free one)")
+	fl.IntVar(&o.contacts, "contacts", 10000, "number of contacts to generate")
+	fl.Int64Var(&o.seed, "seed", 1, "generator seed")
+	fl.StringVar(&o.load, "load", "", "load contacts from a JSONL file (one ExternalContact per line) instead of generating")
+	fl.StringVar(&o.activity, "activity", "", "JSONL file of active conversations and cases")
+	fl.Float64Var(&o.activityRate, "activity-rate", 0, "fraction of generated contacts with an active conversation")
+	fl.IntVar(&o.rateLimit, "rate-limit", def.RateLimit, "requests per minute per token (negative: unlimited)")
+	fl.StringVar(&o.faults, "faults", "", "fault injection, kind=probability,... (error503, error500, reset, timeout504, throttle429)")
+	fl.DurationVar(&o.tokenTTL, "token-ttl", def.TokenTTL, "access token lifetime")
+	fl.DurationVar(&o.gatewayTimeout, "gateway-timeout", def.GatewayTimeout, "the gateway answers 504 after this; the merge goes on")
+	fl.DurationVar(&o.mergeLatency, "merge-latency", def.MergeLatency, "merge latency per input contact")
+	fl.StringVar(&o.clientID, "client-id", def.ClientID, "the sandbox's OAuth client id")
+	fl.StringVar(&o.clientSecret, "client-secret", def.ClientSecret, "the sandbox's OAuth client secret (a test credential, not a real one)")
+	fl.BoolVar(&o.noConflict, "no-activity-conflict", false, "merge contacts with activity instead of answering 409")
+	return cmd
+}
+
+func (o *sandboxOptions) config(f *Factory) (sandbox.Config, func(), error) {
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.Seed, cfg.ActivityRate = o.contacts, o.seed, o.activityRate
+	cfg.RateLimit, cfg.TokenTTL, cfg.GatewayTimeout, cfg.MergeLatency = o.rateLimit, o.tokenTTL, o.gatewayTimeout, o.mergeLatency
+	cfg.ClientID, cfg.ClientSecret = o.clientID, o.clientSecret
+	cfg.ConflictOnActivity = !o.noConflict
+	cfg.Logger = f.Logger
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if o.faults != "" {
+		faults, err := sandbox.ParseFaults(o.faults)
+		if err != nil {
+			return cfg, closeAll, cm.Errorf(cm.EINVALID, "--faults: %v", err)
+		}
+		cfg.Faults = faults
+	}
+	if o.load != "" {
+		fh, err := os.Open(o.load)
+		if err != nil {
+			return cfg, closeAll, cm.Errorf(cm.EINVALID, "--load: %v", err)
+		}
+		closers = append(closers, func() { fh.Close() })
+		cfg.Load = fh
+	}
+	if o.activity != "" {
+		fh, err := os.Open(o.activity)
+		if err != nil {
+			return cfg, closeAll, cm.Errorf(cm.EINVALID, "--activity: %v", err)
+		}
+		closers = append(closers, func() { fh.Close() })
+		cfg.Activity = fh
+	}
+	return cfg, closeAll, nil
+}
+
+func runSandbox(ctx context.Context, f *Factory, o *sandboxOptions) error {
+	cfg, closeFiles, err := o.config(f)
+	defer closeFiles()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		return cm.Errorf(cm.EINVALID, "sandbox: %v", err)
+	}
+	closeFiles()
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen on %s: %w", o.addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(f.IO.Out, `contactmerge sandbox: %d contacts ready in %s (%d duplicate clusters)
+  base URL     %s   (login: %s/oauth/token, API: %s/api/v2/...)
+  client id    %s
+  client secret %s   (sandbox credential)
+  rate limit   %s
+  faults       %s
+
+Use it:
+  export GENESYSCLOUD_REGION=%s GENESYSCLOUD_OAUTHCLIENT_ID=%s GENESYSCLOUD_OAUTHCLIENT_SECRET=%s
+  contactmerge auth check
+Test-only endpoints: %s/sandbox/truth, /sandbox/oplog, /sandbox/stats. Ctrl-C stops.
+`, sb.Len(), time.Since(start).Round(time.Millisecond), len(sb.Truth()), base, base, base,
+		cfg.ClientID, cfg.ClientSecret, rateText(cfg.RateLimit), faultText(cfg.Faults),
+		base, cfg.ClientID, cfg.ClientSecret, base)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func rateText(perMin int) string {
+	if perMin < 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d requests/min per token", perMin)
+}
+
+func faultText(f sandbox.Faults) string {
+	if len(f) == 0 {
+		return "none"
+	}
+	var s string
+	for _, k := range slices.Sorted(mapsKeys(f)) {
+		if s != "" {
+			s += ","
+		}
+		s += fmt.Sprintf("%s=%g", k, f[k])
+	}
+	return s
+}
+
+// --- auth check ---
+
+func newAuthCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "auth", Short: "Credentials and permissions"}
+	var asJSON bool
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the OAuth client and probe the permissions contactmerge needs",
+		Long: `Gets a token with the client-credentials grant, reads GET /api/v2/tokens/me and reports
+the organization and the OAuth client. Then probes, without changing anything, the read
+permissions contactmerge needs (a one-page scan and an analytics query). The merge
+permission (externalContacts:identity:merge) has no side-effect-free probe.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAuthCheck(cmd.Context(), f, asJSON) },
+	}
+	check.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.AddCommand(check)
+	return cmd
+}
+
+type authReport struct {
+	Organization string            `json:"organization"`
+	OrgID        string            `json:"organizationId"`
+	Client       string            `json:"oauthClient"`
+	ClientID     string            `json:"oauthClientId"`
+	Grant        string            `json:"grantType,omitempty"`
+	Roles        int               `json:"roles"`
+	Permissions  map[string]string `json:"permissions"`
+}
+
+func runAuthCheck(ctx context.Context, f *Factory, asJSON bool) error {
+	client, err := f.Client(ctx, 0, nil)
+	if err != nil {
+		return err
+	}
+	info, _, err := client.Tokens.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("auth check: %w", err)
+	}
+	rep := authReport{Permissions: map[string]string{}}
+	if info.Organization != nil {
+		rep.Organization, rep.OrgID = info.Organization.Name, info.Organization.ID
+	}
+	if info.OAuthClient != nil {
+		rep.Client, rep.ClientID, rep.Grant = info.OAuthClient.Name, info.OAuthClient.ID, info.OAuthClient.AuthorizedGrantType
+		rep.Roles = len(info.OAuthClient.RoleDivisions)
+	}
+	probe := func(perm string, err error) {
+		var ae *genesys.APIError
+		switch {
+		case err == nil:
+			rep.Permissions[perm] = "ok"
+		case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
+			rep.Permissions[perm] = "missing (" + ae.Message + ")"
+		default:
+			rep.Permissions[perm] = "could not check: " + err.Error()
+		}
+	}
+	_, _, err = client.Contacts.Scan(ctx, &genesys.ScanOptions{Limit: 10})
+	probe("externalContacts:contact:view", err)
+	_, err = client.Analytics.ActiveConversations(ctx, []string{"00000000-0000-0000-0000-000000000000"},
+		genesys.Interval{Start: f.Now().Add(-time.Hour), End: f.Now()})
+	probe("analytics:conversationDetail:view", err)
+	rep.Permissions["externalContacts:identity:merge"] = "not checked (no side-effect-free probe)"
+	if asJSON {
+		return writeJSON(f.IO.Out, rep)
+	}
+	fmt.Fprintf(f.IO.Out, "organization  %s (%s)\noauth client  %s (%s)", rep.Organization, rep.OrgID, rep.Client, rep.ClientID)
+	if rep.Grant != "" {
+		fmt.Fprintf(f.IO.Out, ", grant %s, %d role(s)", rep.Grant, rep.Roles)
+	}
+	fmt.Fprintln(f.IO.Out)
+	for _, p := range slices.Sorted(mapsKeys(rep.Permissions)) {
+		fmt.Fprintf(f.IO.Out, "  %-36s %s\n", p, rep.Permissions[p])
+	}
+	return nil
+}
