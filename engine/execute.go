@@ -383,7 +383,7 @@ func (e *Engine) bisect(ctx context.Context, g cm.Group, lease *cm.Lease, rest [
 	k := (len(rest) + 1) / 2
 	a := rest[:k]
 	b := append([]cm.Contact{rest[0]}, rest[k:]...)
-	children := []cm.Group{e.plan(g, a), e.plan(g, b)}
+	children := []cm.Group{e.plan(g, g.SurvivorID, a), e.plan(g, g.SurvivorID, b)}
 	for i := range children {
 		children[i].State = cm.StateReady
 		children[i].Reason = "bisected after " + msg

@@ -169,7 +169,13 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 
 	if len(changes) > 0 {
 		// Re-plan onto the live contacts: a child group replaces this one.
-		child := e.plan(g, fresh)
+		// Same survivor where possible: the reviewer's survivor, or the
+		// contact it was merged into (the canonical of a sibling group).
+		survivor := g.SurvivorID
+		if r, ok := results[g.SurvivorID]; ok && r.live != nil {
+			survivor = r.live.ID
+		}
+		child := e.plan(g, survivor, fresh)
 		reason := "re-planned: " + strings.Join(changes, "; ")
 		child.Reason = reason
 		_, err := e.transition(ctx, cm.Transition{
@@ -180,7 +186,7 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 		return preflightOutcome{state: cm.StateReady, ready: []string{child.ID}}, err
 	}
 
-	planned := e.plan(g, fresh)
+	planned := e.plan(g, g.SurvivorID, fresh)
 	_, err := e.transition(ctx, cm.Transition{
 		GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateReady, Detail: "preflight ok",
 		Update: func(g *cm.Group) {
@@ -192,17 +198,15 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 }
 
 // plan returns a group over members with survivorship recomputed on their
-// current values. The reviewer's survivor is kept while it is a member.
-func (e *Engine) plan(parent cm.Group, members []cm.Contact) cm.Group {
+// current values. survivor (the reviewer's choice, or what it resolved to)
+// is kept when it is a member; otherwise the policy picks one.
+func (e *Engine) plan(parent cm.Group, survivor string, members []cm.Contact) cm.Group {
 	ids := make([]string, len(members))
 	for i, c := range members {
 		ids[i] = c.ID
 	}
 	ids = cm.SortedIDs(ids)
-	survivor, merged, unkept := match.Survive(members, e.cfg.Survivor)
-	if slices.Contains(ids, parent.SurvivorID) && parent.SurvivorID != survivor {
-		survivor, merged, unkept = match.SurviveWith(members, parent.SurvivorID, e.cfg.Survivor)
-	}
+	survivor, merged, unkept := match.SurviveWith(members, survivor, e.cfg.Survivor)
 	g := cm.Group{
 		ID: cm.GroupID(ids), ParentID: parent.ID, Members: ids, SurvivorID: survivor,
 		State: cm.StateReady, Confidence: parent.Confidence, Merged: merged, Unkept: unkept,

@@ -170,7 +170,7 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 	}
 	res.Found = len(mres.Groups)
 	res.Precision, res.Recall, res.F1, _, _, _ = match.PairwiseScores(found, sb.Truth())
-	if res.Approved, err = approveWhere(ctx, st, "demo (policy)", "confidence at or above the approve threshold",
+	if res.Approved, err = decideWhere(ctx, st, true, "demo (policy)", "confidence at or above the approve threshold",
 		cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}, MinConfidence: mcfg.ApproveThreshold}, time.Now); err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func runMatch(ctx context.Context, f *Factory, o *matchOptions) error {
 	}
 	approved := 0
 	if o.autoApprove {
-		if approved, err = approveWhere(ctx, st, actor(f, o.actor)+" (policy)", "confidence at or above the approve threshold",
+		if approved, err = decideWhere(ctx, st, true, actor(f, o.actor)+" (policy)", "confidence at or above the approve threshold",
 			cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}, MinConfidence: cfg.ApproveThreshold}, f.Now); err != nil {
 			return err
 		}
@@ -102,15 +102,16 @@ func runMatch(ctx context.Context, f *Factory, o *matchOptions) error {
 	return nil
 }
 
-// approveWhere approves every group matching filt and returns how many.
-func approveWhere(ctx context.Context, st cm.Store, who, why string, filt cm.GroupFilter, now func() time.Time) (int, error) {
+// decideWhere approves (or rejects) every group matching filt and returns
+// how many it changed; groups another process moved meanwhile are skipped.
+func decideWhere(ctx context.Context, st cm.Store, approve bool, who, why string, filt cm.GroupFilter, now func() time.Time) (int, error) {
 	groups, err := st.Groups(ctx, filt)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, g := range groups {
-		if err := decide(ctx, st, g, true, "", who, why, now()); err != nil {
+		if err := decide(ctx, st, g, approve, "", who, why, now()); err != nil {
 			if cm.IsCode(err, cm.ECONFLICT) {
 				continue
 			}
@@ -711,19 +712,8 @@ func runPlanDecide(ctx context.Context, f *Factory, o *planDecideOptions, approv
 		if o.minConfidence >= 0 {
 			filt.MinConfidence = o.minConfidence
 		}
-		groups, err := st.Groups(ctx, filt)
-		if err != nil {
+		if n, err = decideWhere(ctx, st, approve, who, o.reason, filt, f.Now); err != nil {
 			return err
-		}
-		for _, g := range groups {
-			err := decide(ctx, st, g, approve, "", who, o.reason, f.Now())
-			if cm.IsCode(err, cm.ECONFLICT) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			n++
 		}
 	}
 	fmt.Fprintf(f.IO.Out, "%s %d group(s)\n", verb, n)

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -206,13 +208,24 @@ func writeIDMap(ctx context.Context, f *Factory, st cm.Store, format string) err
 		CanonicalID string `json:"canonicalId"`
 		GroupID     string `json:"groupId"`
 	}
-	var rows []row
+	// A contact merged by a group whose canonical contact a later group
+	// merged again (rounds, bisection, re-plans) resolves to the last one.
+	next := map[string]string{}
+	groupOf := map[string]string{}
 	for _, g := range groups {
 		for _, m := range g.Members {
 			if m != g.CanonicalID {
-				rows = append(rows, row{m, g.CanonicalID, g.ID})
+				next[m], groupOf[m] = g.CanonicalID, g.ID
 			}
 		}
+	}
+	var rows []row
+	for _, old := range slices.Sorted(maps.Keys(next)) {
+		canon := next[old]
+		for seen := 0; next[canon] != "" && seen < len(next); seen++ {
+			canon = next[canon]
+		}
+		rows = append(rows, row{old, canon, groupOf[old]})
 	}
 	switch format {
 	case "json":

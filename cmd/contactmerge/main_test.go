@@ -195,6 +195,25 @@ func TestRunSurvivesKills(t *testing.T) {
 			}
 			t.Logf("%d groups; final run: %s", len(groups), strings.TrimSpace(r.out))
 			testorg.CheckExactlyOnce(t, st, o, groups, 10)
+
+			// The id map sends every merged contact to the contact the
+			// platform resolves it to now.
+			r = run(t, env, "report", "--id-map", "--format", "json")
+			dec := json.NewDecoder(strings.NewReader(r.out))
+			rows := 0
+			for dec.More() {
+				var row struct{ OldID, CanonicalID string }
+				if err := dec.Decode(&row); err != nil {
+					t.Fatal(err)
+				}
+				rows++
+				if got := o.Final(row.OldID); got != row.CanonicalID {
+					t.Errorf("id map: %s → %s, the platform resolves it to %s", row.OldID, row.CanonicalID, got)
+				}
+			}
+			if rows == 0 {
+				t.Error("the id map is empty")
+			}
 		})
 	}
 }
