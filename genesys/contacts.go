@@ -160,16 +160,7 @@ func (s *ContactsService) getContact(ctx context.Context, id, suffix string) (*c
 	if err != nil {
 		return nil, nil, err
 	}
-	req, err := s.client.NewRequest(ctx, http.MethodGet, p, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := new(cm.Contact)
-	resp, err := s.client.Do(req, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return s.contact(ctx, http.MethodGet, p, nil)
 }
 
 // BulkError is the error of one failed bulk result.
@@ -334,16 +325,7 @@ func (s *ContactsService) LookupIdentifier(ctx context.Context, typ, value strin
 		Type  string `json:"type"`
 		Value string `json:"value"`
 	}{typ, value}
-	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/identifierlookup/contacts", body)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := new(cm.Contact)
-	resp, err := s.client.Do(req, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return s.contact(ctx, http.MethodPost, "/api/v2/externalcontacts/identifierlookup/contacts", body)
 }
 
 // MergeRequest is the body of POST /api/v2/externalcontacts/contacts/merge.
@@ -384,16 +366,7 @@ func (s *ContactsService) Merge(ctx context.Context, mr *MergeRequest) (*cm.Cont
 	if err := mr.validate(); err != nil {
 		return nil, nil, err
 	}
-	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", mr)
-	if err != nil {
-		return nil, nil, err
-	}
-	c := new(cm.Contact)
-	resp, err := s.client.Do(req, c)
-	if err != nil {
-		return nil, resp, err
-	}
-	return c, resp, nil
+	return s.contact(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", mr)
 }
 
 // MergeTwo merges two contacts with the deprecated POST
@@ -411,7 +384,12 @@ func (s *ContactsService) MergeTwo(ctx context.Context, sourceID, targetID strin
 		SourceContactID string `json:"sourceContactId"`
 		TargetContactID string `json:"targetContactId"`
 	}{sourceID, targetID}
-	req, err := s.client.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/merge/contacts", body)
+	return s.contact(ctx, http.MethodPost, "/api/v2/externalcontacts/merge/contacts", body)
+}
+
+// contact sends one request whose response is an ExternalContact.
+func (s *ContactsService) contact(ctx context.Context, method, path string, body any) (*cm.Contact, *Response, error) {
+	req, err := s.client.NewRequest(ctx, method, path, body)
 	if err != nil {
 		return nil, nil, err
 	}

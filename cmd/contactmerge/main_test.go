@@ -113,7 +113,7 @@ func TestUsageErrors(t *testing.T) {
 func TestScanResumesAfterKill(t *testing.T) {
 	for name, dsn := range testdb.Stores(t) {
 		t.Run(name, func(t *testing.T) {
-			o := testorg.New(t, sandbox.Config{Contacts: 30000, Seed: 2, RateLimit: -1})
+			o := testorg.New(t, sandbox.Config{Contacts: 100000, Seed: 2, RateLimit: 100000000})
 			db := dsn(t)
 			env := append(o.Env(), "CONTACTMERGE_DB="+db)
 			st := testorg.OpenStore(t, db)
