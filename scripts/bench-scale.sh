@@ -4,7 +4,7 @@
 #   scripts/bench-scale.sh [CONTACTS] [DSN]
 #
 # Starts a sandbox with CONTACTS generated contacts (default 1,000,000; 20% in
-# duplicate clusters) and no rate limit, then times `contactmerge scan` and
+# duplicate clusters) and a rate limit too high to matter, then times `contactmerge scan` and
 # `contactmerge match` into the store DSN (default: a fresh SQLite file in a
 # temp dir; pass a postgres:// URL for PostgreSQL — its tables are dropped
 # first), with the peak memory of each command (GNU time) and the requests
@@ -22,7 +22,7 @@ if [[ "$DSN" == postgres* ]]; then
   psql "$DSN" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$work/contactmerge" sandbox --contacts "$N" --seed 1 --rate-limit -1 --addr "127.0.0.1:$port" >"$work/sandbox.log" 2>&1 &
+"$work/contactmerge" sandbox --contacts "$N" --seed 1 --rate-limit 100000000 --addr "127.0.0.1:$port" >"$work/sandbox.log" 2>&1 &
 sbpid=$!
 until grep -q "base URL" "$work/sandbox.log" 2>/dev/null; do
   kill -0 $sbpid 2>/dev/null || { cat "$work/sandbox.log"; exit 1; }
@@ -35,7 +35,7 @@ measure() { # label, command...
   local label=$1; shift
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/out" "$work/err"; exit 1; }
   read -r secs kib <"$work/time"
-  printf '%-6s %8.1f s  peak RSS %6.0f MiB   %s\n' "$label" "$secs" "$((kib / 1024))" "$(tail -1 "$work/out")"
+  printf '%-6s %8.1f s  peak RSS %6.0f MiB   %s\n' "$label" "$secs" "$((kib / 1024))" "$(head -1 "$work/out")"
 }
 echo "contacts: $N   store: ${DSN%%\?*}"
 measure scan "$work/contactmerge" scan

@@ -174,7 +174,7 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 		cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}, MinConfidence: mcfg.ApproveThreshold}, time.Now); err != nil {
 		return err
 	}
-	say("match: %d groups found in %s — precision %.4f, recall %.4f against the ground truth; %d approved (confidence ≥ %.2f)",
+	say("match: %d groups found in %s — precision %.4f, recall %.4f against the ground truth; %d approved (confidence ≥ %.3f)",
 		res.Found, time.Since(t).Round(time.Millisecond), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
 
 	// 5. Run.
