@@ -135,7 +135,10 @@ func New(st cm.Store, api *genesys.Client, cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, store: st, api: api, log: cfg.Logger, met: cfg.Metrics}
 	alertFns := []func(Alert){e.logAlert}
 	if cfg.AlertWebhook != "" {
-		alertFns = append(alertFns, webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger))
+		post := webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger)
+		// Alerts fire from the request path: never make a request wait for
+		// the webhook.
+		alertFns = append(alertFns, func(a Alert) { go post(a) })
 	}
 	ac := cfg.Concurrency
 	if ac.Now == nil {

@@ -266,6 +266,24 @@ func showGroup(ctx context.Context, w io.Writer, st cm.Store, id string) error {
 	if err != nil {
 		return err
 	}
+	if len(contacts) < len(g.Members) {
+		// Merged members left the snapshot; the ledger kept their
+		// before-images.
+		err := st.Ledger(ctx, cm.LedgerFilter{GroupID: g.ID, Kinds: []cm.LedgerKind{cm.LedgerAPI}}, func(ev cm.LedgerEvent) error {
+			var before []cm.Contact
+			if len(ev.BeforeImages) > 0 && json.Unmarshal(ev.BeforeImages, &before) == nil {
+				for _, c := range before {
+					if _, ok := contacts[c.ID]; !ok {
+						contacts[c.ID] = c
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "group %s  state %s  confidence %.4f  survivor %s\n", g.ID, g.State, g.Confidence, g.SurvivorID)
 	if g.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", g.Reason)
@@ -289,7 +307,7 @@ func showGroup(ctx context.Context, w io.Writer, st cm.Store, id string) error {
 		any := false
 		for _, m := range cols {
 			c, ok := contacts[m]
-			v := "(not in snapshot)"
+			v := "(unknown)"
 			if ok {
 				v = fld.get(&c)
 			}

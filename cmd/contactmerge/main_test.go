@@ -214,6 +214,20 @@ func TestRunSurvivesKills(t *testing.T) {
 			if rows == 0 {
 				t.Error("the id map is empty")
 			}
+
+			// A merged group still shows its members, from the ledger's
+			// before-images.
+			var merged cm.Group
+			for _, g := range groups {
+				if g2, _ := st.Group(context.Background(), g.ID); g2.State == cm.StateMerged {
+					merged = g2
+					break
+				}
+			}
+			r = run(t, env, "plan", "show", merged.ID)
+			if r.code != 0 || strings.Contains(r.out, "(unknown)") || !strings.Contains(r.out, "canonical contact: "+merged.CanonicalID) {
+				t.Errorf("plan show of merged group %s:\n%s%s", merged.ID, r.out, r.err)
+			}
 		})
 	}
 }
