@@ -123,16 +123,27 @@ func buildPipeline(ctx context.Context, f *Factory, st store.Store, o *runOption
 	return &pipeline{store: st, api: api, engine: eng, jobs: jc}, nil
 }
 
-func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+// openPipeline opens the configured store and builds a pipeline on it with
+// the client of the environment. Close it when done.
+func openPipeline(ctx context.Context, f *Factory, o *runOptions) (*pipeline, error) {
 	st, err := openForPlan(ctx, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
 	p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+	p, err := openPipeline(ctx, f, o)
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	if o.dryRun {
 		rep, err := p.engine.DryRun(ctx)
 		if err != nil {
@@ -214,16 +225,12 @@ distributes the jobs and member leases keep merges exclusive.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openForPlan(ctx, f)
+			p, err := openPipeline(ctx, f, o)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IO.ErrOut, "worker started on the %s store; Ctrl-C stops\n", st.Kind())
+			defer p.Close()
+			fmt.Fprintf(f.IO.ErrOut, "worker started on the %s store; Ctrl-C stops\n", p.store.Kind())
 			_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true})
 			if ctx.Err() != nil {
 				return nil

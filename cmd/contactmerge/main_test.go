@@ -392,3 +392,28 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo result: %+v", res)
 	}
 }
+
+// TestWorker: `worker` merges approved groups until interrupted, and stops
+// cleanly on SIGINT.
+func TestWorker(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 800, Seed: 12, RateLimit: 100000})
+	db := testdb.SQLite(t)
+	st := testorg.OpenStore(t, db)
+	groups := testorg.Seed(t, st, o)
+	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		counts, err := st.CountByState(context.Background())
+		if err == nil && counts[cm.StateMerged] == len(groups) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("worker did not stop cleanly: %v\n%s", err, cmd.Stdout)
+	}
+	testorg.CheckExactlyOnce(t, st, o, groups, 10)
+}
