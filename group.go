@@ -10,68 +10,6 @@ import (
 	"time"
 )
 
-// GroupState is the state of a merge group. See the state machine in
-// ARCHITECTURE.md; CanTransition encodes its edges.
-type GroupState string
-
-// The group states.
-const (
-	StateProposed    GroupState = "proposed"    // found by match, awaiting review
-	StateApproved    GroupState = "approved"    // approved by a person or a policy, awaiting preflight
-	StateRejected    GroupState = "rejected"    // rejected by review; never merged
-	StateReady       GroupState = "ready"       // preflight passed; may be submitted
-	StateInFlight    GroupState = "in_flight"   // intent committed; a merge request may be on the wire
-	StateUnknown     GroupState = "unknown"     // the outcome of a request is not known; verify before anything else
-	StateMerged      GroupState = "merged"      // merged exactly once; CanonicalID is the result
-	StateQuarantined GroupState = "quarantined" // waiting for activity to end (RetryAt) or a conflict to clear
-	StateSplit       GroupState = "split"       // replaced by child groups (bisection or re-plan)
-	StateDropped     GroupState = "dropped"     // nothing left to merge (members deleted or already one contact)
-	StateFailed      GroupState = "failed"      // permanent error; Reason says why
-)
-
-// AllStates lists every group state in display order.
-var AllStates = []GroupState{ //nolint:gochecknoglobals // immutable table
-	StateProposed, StateApproved, StateRejected, StateReady, StateInFlight, StateUnknown,
-	StateMerged, StateQuarantined, StateSplit, StateDropped, StateFailed,
-}
-
-// transitions is the edge list of the state machine. Any state may move to
-// failed; that edge is implicit.
-var transitions = map[GroupState][]GroupState{ //nolint:gochecknoglobals // immutable table
-	StateProposed:    {StateApproved, StateRejected, StateProposed},
-	StateApproved:    {StateReady, StateQuarantined, StateRejected, StateProposed, StateSplit, StateDropped, StateMerged},
-	StateRejected:    {StateApproved, StateProposed},
-	StateReady:       {StateInFlight, StateApproved, StateQuarantined, StateRejected, StateSplit, StateDropped, StateMerged},
-	StateInFlight:    {StateMerged, StateUnknown, StateReady, StateSplit, StateQuarantined},
-	StateUnknown:     {StateMerged, StateReady, StateInFlight},
-	StateQuarantined: {StateApproved, StateRejected},
-	StateFailed:      {StateApproved},
-}
-
-// Valid reports whether s is one of the defined states.
-func (s GroupState) Valid() bool { return slices.Contains(AllStates, s) }
-
-// Terminal reports whether no automatic step leaves s (a person may still
-// re-approve a rejected or failed group).
-func (s GroupState) Terminal() bool {
-	switch s {
-	case StateMerged, StateRejected, StateSplit, StateDropped, StateFailed:
-		return true
-	}
-	return false
-}
-
-// CanTransition reports whether the state machine allows from → to.
-func CanTransition(from, to GroupState) bool {
-	if !from.Valid() || !to.Valid() {
-		return false
-	}
-	if to == StateFailed {
-		return from != StateMerged && from != StateSplit
-	}
-	return slices.Contains(transitions[from], to)
-}
-
 // GroupID returns the stable id of a group: a hash of its sorted, distinct
 // member ids. The same members always give the same id.
 func GroupID(members []string) string {

@@ -23,28 +23,46 @@ func TestGroupIDStableAndOrderFree(t *testing.T) {
 	}
 }
 
+// TestCanTransition checks every one of the 121 (from, to) pairs against a
+// literal matrix: adding or removing an edge means editing this table.
 func TestCanTransition(t *testing.T) {
-	cases := []struct {
-		from, to cm.GroupState
-		ok       bool
-	}{
-		{cm.StateProposed, cm.StateApproved, true},
-		{cm.StateProposed, cm.StateMerged, false},
-		{cm.StateApproved, cm.StateReady, true},
-		{cm.StateReady, cm.StateInFlight, true},
-		{cm.StateInFlight, cm.StateMerged, true},
-		{cm.StateInFlight, cm.StateUnknown, true},
-		{cm.StateUnknown, cm.StateMerged, true},
-		{cm.StateUnknown, cm.StateReady, true},
-		{cm.StateQuarantined, cm.StateApproved, true},
-		{cm.StateMerged, cm.StateFailed, false},
-		{cm.StateMerged, cm.StateInFlight, false},
-		{cm.StateReady, cm.StateFailed, true},
-		{cm.GroupState("bogus"), cm.StateApproved, false},
+	// Rows: from. Columns, in AllStates order:
+	// proposed approved rejected ready in_flight unknown merged quarantined split dropped failed
+	want := map[cm.GroupState]string{
+		cm.StateProposed:    "-XX--------",
+		cm.StateApproved:    "--XX---XXXX",
+		cm.StateRejected:    "-X---------",
+		cm.StateReady:       "-XX-X-X--X-",
+		cm.StateInFlight:    "---X-XXXX-X",
+		cm.StateUnknown:     "---X--X---X",
+		cm.StateMerged:      "-----------",
+		cm.StateQuarantined: "-XX--------",
+		cm.StateSplit:       "-----------",
+		cm.StateDropped:     "-----------",
+		cm.StateFailed:      "-X---------",
 	}
-	for _, c := range cases {
-		if got := cm.CanTransition(c.from, c.to); got != c.ok {
-			t.Errorf("CanTransition(%s, %s) = %v, want %v", c.from, c.to, got, c.ok)
+	if len(cm.AllStates) != 11 || len(want) != 11 {
+		t.Fatalf("%d states, %d rows: the matrix must cover every state", len(cm.AllStates), len(want))
+	}
+	pairs := 0
+	for _, from := range cm.AllStates {
+		row := want[from]
+		for j, to := range cm.AllStates {
+			pairs++
+			if got, exp := cm.CanTransition(from, to), row[j] == 'X'; got != exp {
+				t.Errorf("CanTransition(%s, %s) = %v, want %v", from, to, got, exp)
+			}
+		}
+	}
+	if pairs != 121 {
+		t.Fatalf("checked %d pairs, want 121", pairs)
+	}
+	if cm.CanTransition(cm.StateUnknown, cm.StateInFlight) {
+		t.Error("unknown → in_flight would re-send a merge without verifying it")
+	}
+	for _, bogus := range []cm.GroupState{"bogus", ""} {
+		if cm.CanTransition(bogus, cm.StateApproved) || cm.CanTransition(cm.StateProposed, bogus) {
+			t.Errorf("an undefined state %q takes part in an edge", bogus)
 		}
 	}
 }
