@@ -39,7 +39,6 @@ type tokenSource struct {
 	mu      sync.Mutex
 	tok     *oauth2.Token
 	renewAt time.Time // zero: never renew (no expires_in)
-	fetches int
 }
 
 // token returns a valid token, fetching one when none is cached or the
@@ -75,7 +74,6 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	s.tok = tok
 	s.access.Store(&tok.AccessToken)
-	s.fetches++
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "genesys: access token obtained",
 		slog.Duration("expires_in", life), slog.Time("renew_at", s.renewAt))
 	return tok, nil
@@ -97,13 +95,6 @@ func (s *tokenSource) current() string {
 		return *p
 	}
 	return ""
-}
-
-// fetchCount returns how many tokens were obtained.
-func (s *tokenSource) fetchCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fetches
 }
 
 // tokenLifetime returns the token's expires_in, or 0 when it has none.

@@ -97,10 +97,18 @@ func (s *ContactsService) Scan(ctx context.Context, opts *ScanOptions) (*ScanPag
 	return page, resp, nil
 }
 
+// ErrScanCursorRepeated is wrapped by the error ScanAll yields when the
+// platform hands out a cursor it already handed out in the same scan (a
+// cursor loop), instead of following it forever.
+var ErrScanCursorRepeated = errors.New("genesys: scan cursor repeated")
+
 // ScanAll iterates over scan pages, starting at opts.Cursor and following
 // cursors.after until a page is empty or has no after cursor. Each page
 // carries the cursor it was fetched with (Cursor) and the one to resume from
-// once it is stored (After()). An error ends the iteration after being
+// once it is stored (After()). A page whose after cursor was already followed
+// in this scan (the start cursor included) ends the iteration with an error
+// wrapping ErrScanCursorRepeated that names the cursor and the page, after
+// that page has been yielded. An error ends the iteration after being
 // yielded.
 func (s *ContactsService) ScanAll(ctx context.Context, opts *ScanOptions) iter.Seq2[*ScanPage, error] {
 	return func(yield func(*ScanPage, error) bool) {
@@ -108,7 +116,7 @@ func (s *ContactsService) ScanAll(ctx context.Context, opts *ScanOptions) iter.S
 		if opts != nil {
 			o = *opts
 		}
-		seen := map[string]bool{}
+		guard := newCursorGuard(o.Cursor)
 		for {
 			page, _, err := s.Scan(ctx, &o)
 			if err != nil {
@@ -125,14 +133,38 @@ func (s *ContactsService) ScanAll(ctx context.Context, opts *ScanOptions) iter.S
 			if next == "" {
 				return
 			}
-			if seen[next] {
-				yield(nil, fmt.Errorf("genesys: scan cursor repeated (%d pages in): the platform returned a cursor already followed", len(seen)))
+			if err := guard.follow(next); err != nil {
+				yield(nil, err)
 				return
 			}
-			seen[next] = true
 			o.Cursor = next
 		}
 	}
+}
+
+// cursorGuard remembers the cursors of one scan.
+type cursorGuard struct {
+	seen  map[string]bool
+	pages int
+}
+
+func newCursorGuard(start string) *cursorGuard {
+	g := &cursorGuard{seen: map[string]bool{}}
+	if start != "" {
+		g.seen[start] = true
+	}
+	return g
+}
+
+// follow records that the page just read named next as its after cursor,
+// and refuses a cursor already followed.
+func (g *cursorGuard) follow(next string) error {
+	g.pages++
+	if g.seen[next] {
+		return fmt.Errorf("%w: page %d of this scan returned after cursor %q, already followed", ErrScanCursorRepeated, g.pages, next)
+	}
+	g.seen[next] = true
+	return nil
 }
 
 func contactPath(id, suffix string) (string, error) {
@@ -369,24 +401,6 @@ func (s *ContactsService) Merge(ctx context.Context, mr *MergeRequest) (*cm.Cont
 	return s.contact(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", mr)
 }
 
-// MergeTwo merges two contacts with the deprecated POST
-// /api/v2/externalcontacts/merge/contacts ({sourceContactId,
-// targetContactId}) and returns the new canonical contact. Retries follow
-// Merge.
-func (s *ContactsService) MergeTwo(ctx context.Context, sourceID, targetID string) (*cm.Contact, *Response, error) {
-	if strings.TrimSpace(sourceID) == "" || strings.TrimSpace(targetID) == "" {
-		return nil, nil, errors.New("genesys: source and target contact ids are required")
-	}
-	if sourceID == targetID {
-		return nil, nil, errors.New("genesys: source and target contact ids are the same")
-	}
-	body := struct {
-		SourceContactID string `json:"sourceContactId"`
-		TargetContactID string `json:"targetContactId"`
-	}{sourceID, targetID}
-	return s.contact(ctx, http.MethodPost, "/api/v2/externalcontacts/merge/contacts", body)
-}
-
 // contact sends one request whose response is an ExternalContact.
 func (s *ContactsService) contact(ctx context.Context, method, path string, body any) (*cm.Contact, *Response, error) {
 	req, err := s.client.NewRequest(ctx, method, path, body)
@@ -399,14 +413,4 @@ func (s *ContactsService) contact(ctx context.Context, method, path string, body
 		return nil, resp, err
 	}
 	return c, resp, nil
-}
-
-// DecodeContact decodes one ExternalContact JSON object with the decoder
-// the client uses for responses.
-func DecodeContact(data []byte) (*cm.Contact, error) {
-	c := new(cm.Contact)
-	if err := decodeJSON(data, c); err != nil {
-		return nil, fmt.Errorf("genesys: decoding contact: %w", err)
-	}
-	return c, nil
 }

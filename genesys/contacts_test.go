@@ -140,8 +140,39 @@ func TestContactsScanAllEndsOnEmptyPageAndRepeatedCursor(t *testing.T) {
 	for _, err := range g.client.Contacts.ScanAll(t.Context(), nil) {
 		last = err
 	}
-	if last == nil || !strings.Contains(last.Error(), "repeated") {
+	if last == nil || !strings.Contains(last.Error(), "repeated") || !errors.Is(last, ErrScanCursorRepeated) ||
+		!strings.Contains(last.Error(), `"same"`) || !strings.Contains(last.Error(), "page 2") {
 		t.Errorf("repeated cursor: err = %v", last)
+	}
+
+	// A page that hands back the cursor it was fetched with stops at once,
+	// the start cursor of a resumed scan included.
+	for _, start := range []string{"", "r"} {
+		r := setup(t)
+		var fetched atomic.Int32
+		r.mux.HandleFunc("GET /api/v2/externalcontacts/scan/contacts", func(w http.ResponseWriter, req *http.Request) {
+			fetched.Add(1)
+			writeJSON(w, 200, `{"entities":[{"id":"1"}],"cursors":{"after":"r"}}`)
+		})
+		pages := 0
+		var err error
+		for p, e := range r.client.Contacts.ScanAll(t.Context(), &ScanOptions{Cursor: start}) {
+			if e != nil {
+				err = e
+				break
+			}
+			if p.Cursor != start && p.Cursor != "r" {
+				t.Errorf("page fetched with cursor %q", p.Cursor)
+			}
+			pages++
+		}
+		want := 2 // "" → r, then r → r
+		if start == "r" {
+			want = 1
+		}
+		if !errors.Is(err, ErrScanCursorRepeated) || pages != want || int(fetched.Load()) != want {
+			t.Errorf("start %q: %d pages yielded, %d fetched, err %v; want %d and a repeated cursor", start, pages, fetched.Load(), err, want)
+		}
 	}
 
 	h := setup(t)
@@ -391,23 +422,6 @@ func TestContactsMergeValidation(t *testing.T) {
 	_, _, err := f.client.Contacts.Merge(t.Context(), &MergeRequest{ContactIDs: many[:25]})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("25 ids: err = %v, want the server's 404", err)
-	}
-}
-
-func TestContactsMergeTwo(t *testing.T) {
-	f := setup(t)
-	f.mux.HandleFunc("POST /api/v2/externalcontacts/merge/contacts", func(w http.ResponseWriter, r *http.Request) {
-		testJSONBody(t, r, `{"sourceContactId":"s","targetContactId":"t"}`)
-		writeJSON(w, 200, `{"id":"new","mergedFrom":[{"id":"s"},{"id":"t"}]}`)
-	})
-	c, _, err := f.client.Contacts.MergeTwo(t.Context(), "s", "t")
-	if err != nil || c.ID != "new" {
-		t.Fatalf("MergeTwo = %+v, %v", c, err)
-	}
-	for _, p := range [][2]string{{"", "t"}, {"s", ""}, {"s", "s"}} {
-		if _, _, err := f.client.Contacts.MergeTwo(t.Context(), p[0], p[1]); err == nil {
-			t.Errorf("MergeTwo(%q, %q) accepted", p[0], p[1])
-		}
 	}
 }
 

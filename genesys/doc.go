@@ -37,14 +37,17 @@
 //   - auth: an oauth2.Transport over the renewing token source, plus the
 //     single re-send after a 401.
 //   - meter: the per-attempt timeout, rate-limit header parsing and
-//     Config.Observer (see Metrics for a registry to feed from it).
+//     Config.Observer, which sees every attempt (contactmerge's engine feeds
+//     its metrics registry and adaptive concurrency from it; this package
+//     keeps no registry of its own).
 //
 // # Errors
 //
 // Non-2xx responses are *APIError (status, code, message, correlation id,
 // details; errors.Is matches ErrNotFound, ErrUnauthorized, ErrForbidden,
-// ErrConflict) or *RateLimitError (a 429, with RetryAfter). Network failures
-// are *TransportError. Error bodies are read up to 64 KiB.
+// ErrConflict) or *RateLimitError (a 429, with RetryAfter; errors.Is matches
+// ErrRateLimited). Network failures are *TransportError. Error bodies are
+// read up to 64 KiB.
 //
 // The API facts this package relies on, with their sources, are in the
 // project design document GENESYS_API.md.

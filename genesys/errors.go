@@ -27,6 +27,9 @@ var (
 	ErrForbidden = errors.New("genesys: forbidden")
 	// ErrConflict matches an *APIError with status 409.
 	ErrConflict = errors.New("genesys: conflict")
+	// ErrRateLimited matches a *RateLimitError (and an *APIError with status
+	// 429): the platform did not process the request.
+	ErrRateLimited = errors.New("genesys: rate limited")
 	// ErrMalformedResponse is wrapped by the error returned when a successful
 	// (2xx) response body cannot be decoded. The request was applied.
 	ErrMalformedResponse = errors.New("genesys: malformed response body")
@@ -77,7 +80,8 @@ func (e *APIError) Error() string {
 }
 
 // Is reports whether target is the sentinel matching e's status: ErrNotFound
-// (404), ErrUnauthorized (401), ErrForbidden (403) or ErrConflict (409).
+// (404), ErrUnauthorized (401), ErrForbidden (403), ErrConflict (409) or
+// ErrRateLimited (429). *RateLimitError embeds *APIError, so it matches too.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
@@ -88,6 +92,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusForbidden
 	case ErrConflict:
 		return e.Status == http.StatusConflict
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
 	}
 	return false
 }

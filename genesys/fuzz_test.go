@@ -2,10 +2,25 @@ package genesys
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
+
+	cm "github.com/contactmerge/contactmerge"
 )
 
+// decodeContact decodes one ExternalContact JSON object with the decoder
+// the client uses for responses (Client.Do).
+func decodeContact(data []byte) (*cm.Contact, error) {
+	c := new(cm.Contact)
+	if err := decodeJSON(data, c); err != nil {
+		return nil, fmt.Errorf("genesys: decoding contact: %w", err)
+	}
+	return c, nil
+}
+
+// FuzzDecodeContact checks that the response decoder never panics on a
+// contact and that what it accepts round-trips without loss.
 func FuzzDecodeContact(f *testing.F) {
 	for _, s := range []string{
 		`{}`,
@@ -21,7 +36,7 @@ func FuzzDecodeContact(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := DecodeContact(data)
+		c, err := decodeContact(data)
 		if err != nil {
 			if c != nil {
 				t.Fatalf("contact %+v returned with error %v", c, err)
@@ -34,7 +49,7 @@ func FuzzDecodeContact(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Marshal after decode: %v", err)
 		}
-		c2, err := DecodeContact(out)
+		c2, err := decodeContact(out)
 		if err != nil {
 			t.Fatalf("re-decoding %s: %v", out, err)
 		}

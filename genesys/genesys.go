@@ -426,7 +426,7 @@ func (c *Client) Do(req *http.Request, v any) (*Response, error) {
 		return r, nil
 	}
 	if err := decodeJSON(data, v); err != nil {
-		return r, fmt.Errorf("genesys: %s %s: %w: %v", req.Method, redactURL(req.URL), ErrMalformedResponse, err)
+		return r, fmt.Errorf("genesys: %s %s: %w: %w", req.Method, redactURL(req.URL), ErrMalformedResponse, err)
 	}
 	return r, nil
 }

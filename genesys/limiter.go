@@ -167,7 +167,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return cerr
 		}
 		// The bucket refuses a wait that would outlast the deadline.
-		return fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return nil
 }

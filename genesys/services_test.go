@@ -184,9 +184,11 @@ func TestCasesOpenCases(t *testing.T) {
 	}
 }
 
-func TestMetricsRegistry(t *testing.T) {
-	m := NewMetrics()
-	f := setup(t, func(c *Config) { c.Observer = m.Observe })
+// TestObserverSeesEveryAttempt: the observer (what the engine's metrics
+// and adaptive concurrency feed from) sees each attempt with its status,
+// throttling, route template and rate-limit headers, and never the secret.
+func TestObserverSeesEveryAttempt(t *testing.T) {
+	f := setup(t)
 	f.mux.HandleFunc("GET /api/v2/externalcontacts/contacts/{id}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("inin-ratelimit-count", "7")
 		w.Header().Set("inin-ratelimit-allowed", "300")
@@ -200,16 +202,24 @@ func TestMetricsRegistry(t *testing.T) {
 	f.client.Contacts.Get(t.Context(), "a")
 	f.client.Contacts.Get(t.Context(), "b")
 	f.client.Contacts.Get(t.Context(), "x")
-	s := m.Snapshot()
-	if s.Requests != 3 || s.Throttled != 1 || s.ByStatus[200] != 2 || s.ByStatus[429] != 1 || s.RateLimit.Count != 7 {
-		t.Errorf("snapshot = %+v", s)
+	api := f.infos.all()
+	byStatus := map[int]int{}
+	throttled := 0
+	for _, ri := range api {
+		byStatus[ri.Status]++
+		if ri.Throttled {
+			throttled++
+		}
+		if ri.Method != "GET" || ri.Route != "/api/v2/externalcontacts/contacts/{id}" || ri.RateLimit.Count != 7 || ri.RateLimit.Allowed != 300 {
+			t.Errorf("info = %+v", ri)
+		}
 	}
-	if len(s.Routes) != 1 || s.Routes[0].Route != "/api/v2/externalcontacts/contacts/{id}" || s.Routes[0].Requests != 3 {
-		t.Errorf("routes = %+v", s.Routes)
+	if len(api) != 3 || throttled != 1 || byStatus[200] != 2 || byStatus[429] != 1 {
+		t.Errorf("attempts = %+v", api)
 	}
-	b, _ := json.Marshal(s)
+	b, _ := json.Marshal(api)
 	if strings.Contains(string(b), testClientSecret) {
-		t.Error("metrics hold the secret")
+		t.Error("observed request infos hold the secret")
 	}
 }
 

@@ -2,6 +2,7 @@ package genesys
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -174,7 +175,7 @@ type cancelBody struct {
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		err = &TransportError{Method: b.method, URL: b.url, Written: true, Err: err}
 	}
 	return n, err
@@ -267,7 +268,8 @@ func (t *retryTransport) decide(req *http.Request, safe bool, attempt int, resp 
 	}
 	if err != nil {
 		// Token failures and rate-limit waits are not network errors.
-		if _, ok := err.(*AuthError); ok {
+		var ae *AuthError
+		if errors.As(err, &ae) {
 			return 0, false
 		}
 		return backoff(attempt), safe

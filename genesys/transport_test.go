@@ -449,7 +449,7 @@ func TestErrorPaths(t *testing.T) {
 		{404, `{"message":"gone","code":"not.found"}`, ErrNotFound, "not.found", false},
 		{408, `{}`, nil, "", true},
 		{409, `{"message":"conflict","code":"conflict"}`, ErrConflict, "conflict", false},
-		{429, `{"code":"too.many.requests"}`, nil, "too.many.requests", false},
+		{429, `{"code":"too.many.requests"}`, ErrRateLimited, "too.many.requests", false},
 		{500, big, nil, "", true},
 		{503, `{"message":"unavailable"}`, nil, "", true},
 		{504, `{"message":"timeout"}`, nil, "", true},
@@ -470,6 +470,10 @@ func TestErrorPaths(t *testing.T) {
 			}
 			if errors.Is(err, ErrNotFound) != (tc.status == 404) {
 				t.Errorf("ErrNotFound match wrong for %d", tc.status)
+			}
+			var rl *RateLimitError
+			if errors.Is(err, ErrRateLimited) != (tc.status == 429) || errors.As(err, &rl) != (tc.status == 429) {
+				t.Errorf("ErrRateLimited/RateLimitError match wrong for %d", tc.status)
 			}
 			if IsAmbiguous(err) != tc.ambiguous {
 				t.Errorf("IsAmbiguous = %v", IsAmbiguous(err))
