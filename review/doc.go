@@ -1,0 +1,47 @@
+// Package review holds what a person (or a policy) does between match and
+// run: approving and rejecting merge groups, reading a data steward's
+// decisions back from a plan CSV, showing a group side by side with the
+// evidence that formed it, and, after the run, the map from old contact ids
+// to the canonical contacts that replaced them.
+//
+// Every function works on a cm.Store and nothing else: no matcher run, no
+// API client. cmd/contactmerge calls it from `match --auto-approve`,
+// `plan show/import/approve/reject`, `report --id-map` and the demo; the web
+// console is meant to call it too.
+//
+// # Decisions
+//
+// A decision moves a group to approved or rejected along an edge of the state
+// machine (cm.CanTransition): a proposed group either way; an approved, ready
+// or quarantined one to rejected; a rejected, quarantined or failed one (or a
+// ready one, back to preflight) to approved. Decide takes the edge with one store Transition that checks the
+// group's state and version, records the cm.Decision and appends the ledger
+// row in one transaction, so a group another process moved in the meantime is
+// refused (ECONFLICT) rather than overwritten. DecideWhere decides every group
+// a filter selects, skipping those lost to such a race, and ApproveAbove is
+// the approve policy (proposed groups at or above a confidence threshold).
+//
+// # The decision CSV
+//
+// `plan export` writes one row per group with an empty decision column;
+// a steward fills it with approve or reject (and may name another member as
+// survivorId, and give a reason). ReadDecisionsCSV checks every row against
+// the store and returns either the rows to apply or every bad row with its
+// line number; Apply then applies them. Apply re-checks all groups first, so
+// a file is refused as a whole when anything changed since it was read. The
+// store has no transaction spanning several groups, so a write that fails
+// after that check leaves the rows before it applied; Apply then returns an
+// *ApplyError naming exactly which rows were and were not applied. Rows that
+// are already in effect are skipped when a file is read, so importing the same
+// file again applies the rest.
+//
+// # Showing groups and the id map
+//
+// MemberContacts returns a group's members from the snapshot, or, for members
+// a merge removed from it, from the before-images the ledger kept
+// (BeforeImages). WriteGroup renders a group side by side, one row per
+// cm.ReviewFields field, with the survivor marked, the merged record, the
+// values that found no slot, and the match-weight waterfall of every link.
+// IDMap lists, for every contact a merged group replaced, the contact it now
+// resolves to, following chains of merges (rounds, bisection, re-plans).
+package review
