@@ -1,16 +1,32 @@
 # contactmerge — common tasks. `make test` is the README's test command.
 GO ?= go
+TOOL = $(GO) tool -modfile=tools/go.mod
 
-.PHONY: build test demo bench vet fmt
+.PHONY: build test demo bench vet fmt lint race fuzz
 
 build: ## build the binary into ./bin
 	$(GO) build -o bin/contactmerge ./cmd/contactmerge
 
-test: ## start the services the tests need, then gofmt, vet and every test
+test: ## start the services the tests need, then gofmt, vet, lint, and every test (race detector on engine, store, genesys)
 	scripts/test.sh
 
 demo: ## the first thing to run: an in-process sandbox, scan, match, merge
 	$(GO) run ./cmd/contactmerge demo
+
+lint: ## golangci-lint with .golangci.yml (built from tools/go.mod)
+	$(TOOL) golangci-lint run ./...
+
+race: ## the packages with concurrency under the race detector
+	$(GO) test -race -count=1 ./engine/... ./store/... ./genesys/... ./internal/...
+
+FUZZTIME ?= 2m
+fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 bench: ## reproducible benchmarks (matcher, store, jobs)
 	$(GO) test -run '^$$' -bench . -benchmem ./match/... ./store/...

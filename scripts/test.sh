@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh — the project's test command (README "Set-up", .ci/run).
 #
-# Makes sure every service the tests need is up, then runs gofmt, go vet and
-# every test. PostgreSQL: uses $TEST_DATABASE_URL when it answers, else the
+# Makes sure every service the tests need is up, then runs gofmt, go vet,
+# golangci-lint (.golangci.yml) and every test, the packages with concurrency
+# (engine, store, genesys) under the race detector. Arguments are passed to
+# go test (e.g. scripts/test.sh -run TestDemo). PostgreSQL: uses $TEST_DATABASE_URL when it answers, else the
 # local server on 127.0.0.1:5432 when it answers, else starts a throwaway
 # server from the machine's PostgreSQL binaries (initdb into a temp dir, a free
 # port), installing Debian's postgresql package first when no binaries exist.
@@ -69,10 +71,33 @@ else
   start_throwaway_pg
 fi
 
-log "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
-log "go vet"
-go vet ./...
-log "go test"
-go test -count=1 -timeout 40m "$@" ./...
+# Each step says what it does and how long it took, and go test reports
+# every test as it finishes (gotestsum), so the run is never silent for long.
+step() { # step NAME CMD...: run CMD, then log its duration
+  local name=$1 t0=$SECONDS; shift
+  log "$name"
+  "$@"
+  log "$name: ok in $((SECONDS - t0)) s"
+}
+tool() { go tool -modfile=tools/go.mod "$@"; }
+
+check_gofmt() {
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+  if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; return 1; fi
+}
+
+# The packages with concurrency run under the race detector; the rest
+# without it (the race detector makes the pure-Go SQLite driver slow).
+RACE_PKGS="./engine/... ./store/... ./genesys/... ./internal/..."
+
+step "gofmt" check_gofmt
+step "go vet" go vet ./...
+step "building the lint and test tools (cached after the first run)" go build -modfile=tools/go.mod -o /dev/null \
+  github.com/golangci/golangci-lint/v2/cmd/golangci-lint gotest.tools/gotestsum
+step "golangci-lint (.golangci.yml)" tool golangci-lint run ./...
+others=$(go list ./... | grep -v -e '/engine' -e '/store' -e '/genesys' -e '/internal/')
+step "go test -race ($RACE_PKGS)" tool gotestsum --format testname --hide-summary=skipped -- \
+  -race -count=1 -timeout 30m "$@" $RACE_PKGS
+step "go test (every other package)" tool gotestsum --format testname --hide-summary=skipped -- \
+  -count=1 -timeout 30m "$@" $others
