@@ -3,6 +3,12 @@
 // line is validated before anything is returned, and every problem is
 // reported with its file, line and field, so that a caller can import all or
 // nothing.
+//
+// The fields, their setters and the platform's acceptance rules come from
+// the root package (cm.ContactFields, (*cm.Contact).Validate); this package
+// adds only what is about files: the CSV column aliases, line numbers,
+// encoding checks (UTF-8, an optional byte order mark) and the rules an
+// import adds (every contact has an id, ids are distinct).
 package importer
 
 import (
@@ -13,12 +19,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -75,8 +80,13 @@ func ReadFile(path string) (Result, error) {
 	return ReadJSONL(f, name)
 }
 
+// bom is the UTF-8 byte order mark some tools write at the start of a file.
+const bom = "\ufeff"
+
 // ReadJSONL reads one ExternalContact JSON object per line (blank lines are
-// skipped). Unknown fields are errors: they are usually a wrong file.
+// skipped; a UTF-8 byte order mark before the first line is ignored).
+// Unknown fields are errors: they are usually a wrong file. A line that is
+// not valid UTF-8 is an error naming the byte (counted from 1 in the line).
 func ReadJSONL(r io.Reader, name string) (Result, error) {
 	var res Result
 	sc := bufio.NewScanner(r)
@@ -85,22 +95,33 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		raw := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte(bom))
+		}
+		if i := invalidUTF8(b); i >= 0 {
+			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: utf8Msg(b[i], len(sc.Bytes())-len(b)+i+1)})
+			continue
+		}
+		raw := bytes.TrimSpace(b)
 		if len(raw) == 0 {
 			continue
 		}
+		// Byte offsets of JSON syntax errors count from the start of the
+		// line (a byte order mark included).
+		lead := len(sc.Bytes()) - len(bytes.TrimLeft(b, " \t\r\n\v\f"))
 		var c cm.Contact
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: "not an ExternalContact JSON object: " + jsonMsg(err)})
+			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: "not an ExternalContact JSON object: " + jsonMsg(err, lead)})
 			continue
 		}
-		if dec.More() {
+		if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
 			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: "more than one JSON value on the line"})
 			continue
 		}
-		if errs := validate(&c, name, line, seen); len(errs) > 0 {
+		if errs := validate(&c, name, line, seen, nil); len(errs) > 0 {
 			res.Invalid = append(res.Invalid, errs...)
 			continue
 		}
@@ -112,22 +133,53 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 	return res, nil
 }
 
-func jsonMsg(err error) string {
+// invalidUTF8 returns the index of the first byte of b that is not part of
+// valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// utf8Msg describes the invalid byte c at byte position pos (from 1) of a
+// line.
+func utf8Msg(c byte, pos int) string {
+	return fmt.Sprintf("invalid UTF-8 at byte %d of the line (0x%02x); save the file as UTF-8", pos, c)
+}
+
+func jsonMsg(err error, lead int) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+		return fmt.Sprintf("%v (at byte %d)", se, int64(lead)+se.Offset)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Sprintf("expected a JSON object, got a JSON %s", te.Value)
 	case errors.As(err, &te):
 		return fmt.Sprintf("field %q: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
 	}
 	return err.Error()
 }
 
-// validate checks what the platform would refuse, and duplicate ids.
-func validate(c *cm.Contact, name string, line int, seen map[string]int) []LineError {
+// validate checks what the platform would refuse ((*cm.Contact).Validate)
+// and what an import adds: an id, not seen before in the file. colName maps a
+// field's lower-case Genesys name to the column it was read from (CSV), so
+// that errors name the column as the file spells it; nil for JSONL.
+func validate(c *cm.Contact, name string, line int, seen map[string]int, colName map[string]string) []LineError {
 	var errs []LineError
 	add := func(field, msg string) {
+		if col, ok := colName[strings.ToLower(field)]; ok {
+			field = col
+		}
 		errs = append(errs, LineError{File: name, Line: line, Field: field, Msg: msg})
 	}
 	if c.ID == "" {
@@ -137,153 +189,141 @@ func validate(c *cm.Contact, name string, line int, seen map[string]int) []LineE
 	} else {
 		seen[c.ID] = line
 	}
-	for field, v := range map[string]string{"workEmail": c.WorkEmail, "personalEmail": c.PersonalEmail, "otherEmail": c.OtherEmail} {
-		if v == "" {
-			continue
-		}
-		if a, err := mail.ParseAddress(v); err != nil || a.Address != strings.TrimSpace(v) {
-			add(field, fmt.Sprintf("%q is not a valid email address", v))
-		}
-	}
-	for field, v := range map[string]string{"firstName": c.FirstName, "lastName": c.LastName, "middleName": c.MiddleName} {
-		if len(v) > 1000 {
-			add(field, "longer than 1000 characters")
+	// Dates are stored and written in UTC; a year that UTC puts outside
+	// 0000..9999 cannot be written as JSON again.
+	for _, d := range []struct {
+		name string
+		t    time.Time
+	}{{"modifyDate", c.ModifyDate}, {"createDate", c.CreateDate}} {
+		if y := d.t.UTC().Year(); !d.t.IsZero() && (y < 0 || y > 9999) {
+			add(d.name, fmt.Sprintf("%s is outside the years 0000 to 9999 in UTC", d.t.UTC().Format(time.RFC3339)))
 		}
 	}
-	if c.Type != "" && cm.TypeRank(c.Type) == 0 {
-		add("type", fmt.Sprintf("%q is not Curated, Identified or Ephemeral", c.Type))
+	var ve cm.ValidationErrors
+	if err := c.Validate(); errors.As(err, &ve) {
+		for _, fe := range ve {
+			add(fe.Field, fe.Msg)
+		}
+	} else if err != nil {
+		add("", err.Error())
 	}
 	return errs
 }
 
-// csvFields maps CSV column names (case-insensitive) to setters.
-var csvFields = map[string]func(c *cm.Contact, v string) error{ //nolint:gochecknoglobals // immutable table
-	"id":                func(c *cm.Contact, v string) error { c.ID = v; return nil },
-	"firstname":         func(c *cm.Contact, v string) error { c.FirstName = v; return nil },
-	"middlename":        func(c *cm.Contact, v string) error { c.MiddleName = v; return nil },
-	"lastname":          func(c *cm.Contact, v string) error { c.LastName = v; return nil },
-	"salutation":        func(c *cm.Contact, v string) error { c.Salutation = v; return nil },
-	"title":             func(c *cm.Contact, v string) error { c.Title = v; return nil },
-	"workphone":         phone(func(c *cm.Contact) **cm.PhoneNumber { return &c.WorkPhone }),
-	"cellphone":         phone(func(c *cm.Contact) **cm.PhoneNumber { return &c.CellPhone }),
-	"homephone":         phone(func(c *cm.Contact) **cm.PhoneNumber { return &c.HomePhone }),
-	"otherphone":        phone(func(c *cm.Contact) **cm.PhoneNumber { return &c.OtherPhone }),
-	"workemail":         func(c *cm.Contact, v string) error { c.WorkEmail = v; return nil },
-	"personalemail":     func(c *cm.Contact, v string) error { c.PersonalEmail = v; return nil },
-	"otheremail":        func(c *cm.Contact, v string) error { c.OtherEmail = v; return nil },
-	"address1":          addr(func(a *cm.Address, v string) { a.Address1 = v }),
-	"address2":          addr(func(a *cm.Address, v string) { a.Address2 = v }),
-	"city":              addr(func(a *cm.Address, v string) { a.City = v }),
-	"state":             addr(func(a *cm.Address, v string) { a.State = v }),
-	"postalcode":        addr(func(a *cm.Address, v string) { a.PostalCode = v }),
-	"countrycode":       addr(func(a *cm.Address, v string) { a.CountryCode = v }),
-	"type":              func(c *cm.Contact, v string) error { c.Type = v; return nil },
-	"divisionid":        func(c *cm.Contact, v string) error { c.Division = &cm.Ref{ID: v}; return nil },
-	"externalsystemurl": func(c *cm.Contact, v string) error { c.ExternalSystemURL = v; return nil },
-	"modifydate":        date(func(c *cm.Contact) *time.Time { return &c.ModifyDate }),
-	"createdate":        date(func(c *cm.Contact) *time.Time { return &c.CreateDate }),
-	"surveyoptout": func(c *cm.Contact, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", v)
-		}
-		c.SurveyOptOut = &b
-		return nil
-	},
+// column is how one CSV column is read.
+type column struct {
+	header string                          // as written (trimmed)
+	key    string                          // the field it sets ("firstName", "customFields.NAME"); "" for an external id
+	set    func(*cm.Contact, string) error // parses and stores a value
 }
 
-func phone(slot func(*cm.Contact) **cm.PhoneNumber) func(*cm.Contact, string) error {
-	return func(c *cm.Contact, v string) error {
-		p := slot(c)
-		if *p == nil {
-			*p = &cm.PhoneNumber{}
+// csvColumn resolves header h (trimmed) to the column reading it: a field of
+// cm.ContactFields (case-insensitive; "address.X" and "X.display" are
+// accepted too), "customFields.NAME" or "externalIds.SOURCE". problem is ""
+// or why no column reads h ("unknown" when h names nothing).
+func csvColumn(h string) (col column, problem string) {
+	col.header = h
+	lower := strings.ToLower(h)
+	switch {
+	case strings.HasPrefix(lower, "customfields."):
+		field := h[len("customFields."):]
+		if field == "" {
+			return col, "no custom field name after customFields."
 		}
-		(*p).Display = v
-		if strings.HasPrefix(v, "+") && isDigits(v[1:]) {
-			(*p).E164 = v
-		}
-		return nil
-	}
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func addr(set func(*cm.Address, string)) func(*cm.Contact, string) error {
-	return func(c *cm.Contact, v string) error {
-		if c.Address == nil {
-			c.Address = &cm.Address{}
-		}
-		set(c.Address, v)
-		return nil
-	}
-}
-
-func date(field func(*cm.Contact) *time.Time) func(*cm.Contact, string) error {
-	return func(c *cm.Contact, v string) error {
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05", "2006-01-02"} {
-			if t, err := time.Parse(layout, v); err == nil {
-				*field(c) = t.UTC()
-				return nil
+		col.key = "customFields." + field
+		col.set = func(c *cm.Contact, v string) error {
+			if c.CustomFields == nil {
+				c.CustomFields = map[string]any{}
 			}
+			c.CustomFields[field] = v
+			return nil
 		}
-		return fmt.Errorf("%q is not an ISO-8601 date", v)
+		return col, ""
+	case strings.HasPrefix(lower, "externalids."):
+		source := h[len("externalIds."):]
+		if source == "" {
+			return col, "no source name after externalIds."
+		}
+		// Each column adds one external id, so two columns of one source
+		// lose nothing: key stays "".
+		col.set = func(c *cm.Contact, v string) error {
+			c.ExternalIDs = append(c.ExternalIDs, cm.ExternalID{ExternalSource: &cm.ExternalSource{Name: source}, Value: v})
+			return nil
+		}
+		return col, ""
 	}
+	key := strings.TrimSuffix(strings.TrimPrefix(lower, "address."), ".display")
+	if f, ok := cm.LookupField(key); ok && f.Set != nil {
+		col.key, col.set = f.Name, f.Set
+		return col, ""
+	}
+	return col, "unknown"
 }
 
 // ReadCSV reads a CSV export with a header row. Columns are the
-// ExternalContact field names (case-insensitive; phones take the display
-// value; address fields by their own names, optionally prefixed "address.").
-// Columns named "customFields.X" become custom fields and
-// "externalIds.SOURCE" external ids of that source. An unknown column is an
-// error naming it.
+// ExternalContact field names of cm.ContactFields (case-insensitive; phones
+// take the display value, optionally named "X.display"; address fields by
+// their own names, optionally prefixed "address."). Columns named
+// "customFields.X" become custom fields and "externalIds.SOURCE" external ids
+// of that source. An unknown column, or two columns setting the same field
+// (such as "city" and "address.city"), is an error naming them. A UTF-8 byte
+// order mark before the header is ignored. Values are trimmed; an empty value
+// leaves its field unset. A line that does not parse as CSV, and a value
+// that is not valid UTF-8, are invalid lines naming the line and the column
+// or byte.
 func ReadCSV(r io.Reader, name string) (Result, error) {
 	var res Result
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	u := &utf8Reader{r: br, line: 1, col: 1}
+	if b, _ := br.Peek(len(bom)); string(b) == bom {
+		_, _ = br.Discard(len(bom))
+		u.col += len(bom)
+		u.bomLen = len(bom)
+	}
+	cr := csv.NewReader(u)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {
+		if err == io.EOF {
+			return res, cm.Errorf(cm.EINVALID, "%s:1: the file is empty (a CSV file starts with a header row)", name)
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return res, cm.Errorf(cm.EINVALID, "%s:%d: cannot read the CSV header: %s", name, pe.Line, u.parseMsg(pe))
+		}
 		return res, cm.Errorf(cm.EINVALID, "%s:1: cannot read the CSV header: %v", name, err)
 	}
-	setters := make([]func(*cm.Contact, string) error, len(header))
-	var bad []string
+	cols := make([]column, len(header))
+	var unknown, problems []string
+	byKey := map[string]int{}
+	colName := map[string]string{}
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		key := strings.ToLower(strings.TrimPrefix(strings.ToLower(h), "address."))
-		key = strings.TrimSuffix(key, ".display")
+		if !utf8.ValidString(h) {
+			p := u.find(cr, i)
+			return res, cm.Errorf(cm.EINVALID, "%s:%d: column %d: the header is not UTF-8: %s", name, p.line, i+1, utf8Msg(p.b, p.col))
+		}
+		h = strings.TrimSpace(h)
+		col, problem := csvColumn(h)
+		cols[i] = col
 		switch {
-		case csvFields[key] != nil:
-			setters[i] = csvFields[key]
-		case strings.HasPrefix(strings.ToLower(h), "customfields."):
-			field := h[len("customFields."):]
-			setters[i] = func(c *cm.Contact, v string) error {
-				if c.CustomFields == nil {
-					c.CustomFields = map[string]any{}
-				}
-				c.CustomFields[field] = v
-				return nil
+		case problem == "unknown":
+			unknown = append(unknown, fmt.Sprintf("%q (column %d)", h, i+1))
+		case problem != "":
+			problems = append(problems, fmt.Sprintf("%q (column %d): %s", h, i+1, problem))
+		case col.key != "":
+			if prev, dup := byKey[col.key]; dup {
+				problems = append(problems, fmt.Sprintf("%q (column %d) and %q (column %d) both set %s", cols[prev].header, prev+1, h, i+1, col.key))
+				continue
 			}
-		case strings.HasPrefix(strings.ToLower(h), "externalids."):
-			source := h[len("externalIds."):]
-			setters[i] = func(c *cm.Contact, v string) error {
-				c.ExternalIDs = append(c.ExternalIDs, cm.ExternalID{ExternalSource: &cm.ExternalSource{Name: source}, Value: v})
-				return nil
-			}
-		default:
-			bad = append(bad, fmt.Sprintf("%q (column %d)", h, i+1))
+			byKey[col.key] = i
+			colName[strings.ToLower(col.key)] = h
 		}
 	}
-	if len(bad) > 0 {
-		return res, cm.Errorf(cm.EINVALID, "%s:1: unknown column(s) %s", name, strings.Join(bad, ", "))
+	if len(unknown) > 0 {
+		problems = append([]string{"unknown column(s) " + strings.Join(unknown, ", ")}, problems...)
+	}
+	if len(problems) > 0 {
+		return res, cm.Errorf(cm.EINVALID, "%s:1: %s", name, strings.Join(problems, "; "))
 	}
 	seen := map[string]int{}
 	for {
@@ -291,11 +331,17 @@ func ReadCSV(r io.Reader, name string) (Result, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: err.Error()})
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			res.Invalid = append(res.Invalid, LineError{File: name, Line: pe.Line, Msg: u.parseMsg(pe)})
 			continue
 		}
+		if err != nil {
+			// Not the file's content: reading it failed.
+			return res, cm.Errorf(cm.EINVALID, "%s: %v", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		u.forget(line)
 		if len(rec) != len(header) {
 			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: fmt.Sprintf("%d fields, the header has %d", len(rec), len(header))})
 			continue
@@ -303,14 +349,19 @@ func ReadCSV(r io.Reader, name string) (Result, error) {
 		var c cm.Contact
 		var errs []LineError
 		for i, v := range rec {
+			if !utf8.ValidString(v) {
+				p := u.find(cr, i)
+				errs = append(errs, LineError{File: name, Line: p.line, Field: cols[i].header, Msg: utf8Msg(p.b, p.col)})
+				continue
+			}
 			if v = strings.TrimSpace(v); v == "" {
 				continue
 			}
-			if err := setters[i](&c, v); err != nil {
-				errs = append(errs, LineError{File: name, Line: line, Field: header[i], Msg: err.Error()})
+			if err := cols[i].set(&c, v); err != nil {
+				errs = append(errs, LineError{File: name, Line: line, Field: cols[i].header, Msg: err.Error()})
 			}
 		}
-		errs = append(errs, validate(&c, name, line, seen)...)
+		errs = append(errs, validate(&c, name, line, seen, colName)...)
 		if len(errs) > 0 {
 			res.Invalid = append(res.Invalid, errs...)
 			continue

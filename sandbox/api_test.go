@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -67,6 +68,18 @@ func TestTokensMe(t *testing.T) {
 	if r.status != 200 || ti.Organization.ID == "" || ti.HomeOrganization.ID != ti.Organization.ID ||
 		ti.OAuthClient.ID != "sandbox-client" || ti.OAuthClient.AuthorizedGrantType != "CLIENT-CREDENTIALS" || len(ti.OAuthClient.RoleDivisions) == 0 {
 		t.Fatalf("tokens/me: %d %s", r.status, r.body)
+	}
+	// organization and homeOrganization are {id, name} (TokenInfo), without
+	// the selfUri they used to carry.
+	var orgs struct {
+		Organization     map[string]any `json:"organization"`
+		HomeOrganization map[string]any `json:"homeOrganization"`
+	}
+	r.decode(t, &orgs)
+	for k, org := range map[string]map[string]any{"organization": orgs.Organization, "homeOrganization": orgs.HomeOrganization} {
+		if keys := slices.Sorted(maps.Keys(org)); !slices.Equal(keys, []string{"id", "name"}) || org["name"] != "Sandbox Organization" {
+			t.Errorf("%s: %v", k, org)
+		}
 	}
 	if h := e.do("HEAD", "/api/v2/tokens/me", nil); h.status != 200 || len(h.body) != 0 {
 		t.Fatalf("HEAD: %d %q", h.status, h.body)

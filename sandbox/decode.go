@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,66 +29,92 @@ type Activity struct {
 }
 
 // DecodeContact decodes one ExternalContact (Genesys JSON names) the way the
-// platform accepts it: names are trimmed and at most 1000 characters, emails
-// at most 256 characters with one @, phone displays at most 512 characters,
-// type one of Curated, Identified, Ephemeral (or absent); dates are kept in
-// UTC; a phone without e164 gets one when its display parses (default
-// country US, or its normalizationCountryCode).
+// platform accepts it: names and emails are trimmed, then the contact must
+// pass (*cm.Contact).Validate (the first refused field is the error); the
+// input must be valid UTF-8; dates are kept in UTC to the millisecond, as
+// the platform stores them; a phone without e164 gets one when its display
+// parses (default country US, or its normalizationCountryCode). Unknown
+// fields are ignored, as the platform ignores them in a request body.
 func DecodeContact(data []byte) (cm.Contact, error) {
+	return decodeContact(data, false)
+}
+
+// decodeContact is DecodeContact; strict refuses unknown fields (a file to
+// load is more likely wrong than new).
+func decodeContact(data []byte, strict bool) (cm.Contact, error) {
 	var c cm.Contact
+	if i := invalidUTF8(data); i >= 0 {
+		return c, fmt.Errorf("invalid UTF-8 at byte %d (0x%02x)", i+1, data[i])
+	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return c, fmt.Errorf("a contact must be a JSON object")
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
+	if strict {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return cm.Contact{}, err
+		}
+		if err := trailing(data, dec); err != nil {
+			return cm.Contact{}, err
+		}
+	} else if err := json.Unmarshal(data, &c); err != nil {
 		return cm.Contact{}, err
 	}
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"firstName", &c.FirstName}, {"middleName", &c.MiddleName}, {"lastName", &c.LastName}, {"salutation", &c.Salutation}, {"title", &c.Title}} {
-		*f.v = strings.TrimSpace(*f.v)
-		if utf8.RuneCountInString(*f.v) > 1000 {
-			return cm.Contact{}, fmt.Errorf("%s is longer than 1000 characters", f.name)
+	for _, v := range []*string{&c.FirstName, &c.MiddleName, &c.LastName, &c.Salutation, &c.Title, &c.WorkEmail, &c.PersonalEmail, &c.OtherEmail} {
+		*v = strings.TrimSpace(*v)
+	}
+	var ve cm.ValidationErrors
+	if err := c.Validate(); errors.As(err, &ve) && len(ve) > 0 {
+		return cm.Contact{}, ve[0]
+	} else if err != nil {
+		return cm.Contact{}, err
+	}
+	for _, p := range c.Phones() {
+		if p != nil {
+			normalizePhone(p)
 		}
 	}
-	for _, f := range []struct {
+	for _, d := range []struct {
 		name string
-		v    *string
-	}{{"workEmail", &c.WorkEmail}, {"personalEmail", &c.PersonalEmail}, {"otherEmail", &c.OtherEmail}} {
-		*f.v = strings.TrimSpace(*f.v)
-		if *f.v == "" {
+		t    *time.Time
+	}{{"modifyDate", &c.ModifyDate}, {"createDate", &c.CreateDate}} {
+		if d.t.IsZero() {
 			continue
 		}
-		if utf8.RuneCountInString(*f.v) > 256 {
-			return cm.Contact{}, fmt.Errorf("%s is longer than 256 characters", f.name)
+		*d.t = d.t.UTC().Truncate(time.Millisecond)
+		if y := d.t.Year(); y < 0 || y > 9999 {
+			return cm.Contact{}, fmt.Errorf("%s: %s is outside the years 0000 to 9999 in UTC", d.name, d.t.Format(time.RFC3339))
 		}
-		local, domain, ok := strings.Cut(*f.v, "@")
-		if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || strings.ContainsAny(*f.v, " \t\r\n") {
-			return cm.Contact{}, fmt.Errorf("%s %q is not a valid email address", f.name, *f.v)
-		}
-	}
-	for i, p := range c.Phones() {
-		if p == nil {
-			continue
-		}
-		if utf8.RuneCountInString(p.Display) > 512 {
-			return cm.Contact{}, fmt.Errorf("%s display is longer than 512 characters", [4]string{"workPhone", "cellPhone", "homePhone", "otherPhone"}[i])
-		}
-		normalizePhone(p)
-	}
-	switch c.Type {
-	case "", cm.TypeCurated, cm.TypeIdentified, cm.TypeEphemeral:
-	default:
-		return cm.Contact{}, fmt.Errorf("type %q is not one of Curated, Identified, Ephemeral", c.Type)
-	}
-	if !c.ModifyDate.IsZero() {
-		c.ModifyDate = c.ModifyDate.UTC()
-	}
-	if !c.CreateDate.IsZero() {
-		c.CreateDate = c.CreateDate.UTC()
 	}
 	return c, nil
+}
+
+// trailing returns an error when data, decoded by dec, holds more than one
+// JSON value.
+func trailing(data []byte, dec *json.Decoder) error {
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
+		return errors.New("more than one JSON value on the line")
+	}
+	return nil
+}
+
+// invalidUTF8 returns the index of the first byte of b that is not part of
+// valid UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // normalizePhone fills e164 and countryCode when the display parses, as the
@@ -114,73 +141,101 @@ func normalizePhone(p *cm.PhoneNumber) {
 	p.CountryCode = phonenumbers.GetRegionCodeForNumber(n)
 }
 
-// LoadContacts reads JSONL: one ExternalContact per line (blank lines are
-// skipped). Errors name the line number; every contact needs an id and ids
-// must be distinct.
-func LoadContacts(r io.Reader) ([]cm.Contact, error) {
+// bom is the UTF-8 byte order mark some tools write at the start of a file.
+const bom = "\ufeff"
+
+// jsonLines calls fn with each non-blank line of r (a UTF-8 byte order mark
+// before the first line is ignored) and its number, and stops at the first
+// error, which it prefixes with name and the line number ("name:3: "). A
+// line that is not valid UTF-8 is an error naming the byte.
+// max is the longest line accepted.
+func jsonLines(r io.Reader, name string, max int, fn func(line int, b []byte) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	var out []cm.Contact
-	seen := map[string]int{}
+	sc.Buffer(make([]byte, 0, 64<<10), max)
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
+		b := sc.Bytes()
+		if i := invalidUTF8(b); i >= 0 {
+			return fmt.Errorf("%s:%d: invalid UTF-8 at byte %d of the line (0x%02x)", name, line, i+1, b[i])
+		}
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte(bom))
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
-		c, err := DecodeContact(b)
+		if err := fn(line, b); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s:%d: %w", name, line+1, err)
+	}
+	return nil
+}
+
+// LoadContacts reads JSONL: one ExternalContact per line (blank lines are
+// skipped), decoded as DecodeContact does but refusing unknown fields (they
+// usually mean a wrong file). Every contact needs an id and ids must be
+// distinct. Errors start with name and the line number
+// ("contacts.jsonl:3: ..."), then the field when one is to blame.
+func LoadContacts(r io.Reader, name string) ([]cm.Contact, error) {
+	var out []cm.Contact
+	seen := map[string]int{}
+	err := jsonLines(r, name, 16<<20, func(line int, b []byte) error {
+		c, err := decodeContact(b, true)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return err
 		}
 		if c.ID == "" {
-			return nil, fmt.Errorf("line %d: contact has no id", line)
+			return errors.New("contact has no id")
 		}
 		if prev, dup := seen[c.ID]; dup {
-			return nil, fmt.Errorf("line %d: contact id %s already appeared on line %d", line, c.ID, prev)
+			return fmt.Errorf("contact id %s already appeared on line %d", c.ID, prev)
 		}
 		seen[c.ID] = line
 		c.SelfURI = ""
 		out = append(out, c)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("line %d: %w", line+1, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // LoadActivity reads JSONL activity: {"externalContactId","conversationId",
-// "start","end"} or {"externalContactId","caseId","status"} per line. Errors
-// name the line number.
-func LoadActivity(r io.Reader) ([]Activity, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+// "start","end"} or {"externalContactId","caseId","status"} per line (blank
+// lines are skipped; unknown fields are errors). Errors start with name and
+// the line number ("activity.jsonl:3: ...").
+func LoadActivity(r io.Reader, name string) ([]Activity, error) {
 	var out []Activity
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err := jsonLines(r, name, 1<<20, func(_ int, b []byte) error {
 		var a Activity
-		if err := json.Unmarshal(b, &a); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&a); err != nil {
+			return err
+		}
+		if err := trailing(b, dec); err != nil {
+			return err
 		}
 		switch {
 		case a.ExternalContactID == "":
-			return nil, fmt.Errorf("line %d: externalContactId is missing", line)
+			return errors.New("externalContactId is missing")
 		case a.ConversationID == "" && a.CaseID == "":
-			return nil, fmt.Errorf("line %d: need a conversationId or a caseId", line)
+			return errors.New("need a conversationId or a caseId")
 		case a.ConversationID != "" && a.CaseID != "":
-			return nil, fmt.Errorf("line %d: a line is either a conversation or a case, not both", line)
+			return errors.New("a line is either a conversation or a case, not both")
 		case a.CaseID != "" && a.Status == "":
 			a.Status = "Open"
 		}
 		out = append(out, a)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("line %d: %w", line+1, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

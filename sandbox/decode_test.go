@@ -39,18 +39,18 @@ func TestLoadContacts(t *testing.T) {
 {"id":"b","lastName":"Bo","mergedTo":{"id":"c"},"canonicalContact":{"id":"c"}}
 {"id":"c","mergeSet":[{"id":"b"},{"id":"c"}]}
 `
-	cs, err := LoadContacts(strings.NewReader(good))
+	cs, err := LoadContacts(strings.NewReader(good), "c.jsonl")
 	if err != nil || len(cs) != 3 || cs[1].MergedTo.ID != "c" {
 		t.Fatalf("%v %+v", err, cs)
 	}
 	for in, want := range map[string]string{
-		`{"id":"a"}` + "\n" + `{"id":"b",}`:                "line 2",
-		`{"id":"a"}` + "\n\n" + `{"firstName":"x"}`:        "line 3: contact has no id",
-		`{"id":"a"}` + "\n" + `{"id":"a"}`:                 "line 2: contact id a already appeared on line 1",
-		`{"id":"a","type":"Nope"}`:                         "line 1",
-		`{"id":"a"}` + "\n" + `{"id":"b","workEmail":"x"}`: "line 2",
+		`{"id":"a"}` + "\n" + `{"id":"b",}`:                "c.jsonl:2: ",
+		`{"id":"a"}` + "\n\n" + `{"firstName":"x"}`:        "c.jsonl:3: contact has no id",
+		`{"id":"a"}` + "\n" + `{"id":"a"}`:                 "c.jsonl:2: contact id a already appeared on line 1",
+		`{"id":"a","type":"Nope"}`:                         "c.jsonl:1: type: ",
+		`{"id":"a"}` + "\n" + `{"id":"b","workEmail":"x"}`: "c.jsonl:2: workEmail: ",
 	} {
-		if _, err := LoadContacts(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := LoadContacts(strings.NewReader(in), "c.jsonl"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", in, err, want)
 		}
 	}
@@ -61,7 +61,7 @@ func TestLoadContacts(t *testing.T) {
 	if got.ID != "c" || e.sb.Len() != 2 {
 		t.Fatalf("alias from file: %s, Len %d", got.ID, e.sb.Len())
 	}
-	if _, err := New(Config{Load: strings.NewReader(`{"id":"a"}` + "\n" + `oops`)}); err == nil || !strings.Contains(err.Error(), "line 2") {
+	if _, err := New(Config{Load: strings.NewReader(`{"id":"a"}` + "\n" + `oops`)}); err == nil || !strings.HasPrefix(err.Error(), "sandbox: contacts:2: ") {
 		t.Fatalf("New with a bad file: %v", err)
 	}
 }
@@ -73,7 +73,7 @@ func TestLoadActivity(t *testing.T) {
 {"externalContactId":"d","caseId":"k2","status":"Closed"}
 {"externalContactId":"e","caseId":"k3"}
 `
-	acts, err := LoadActivity(strings.NewReader(in))
+	acts, err := LoadActivity(strings.NewReader(in), "a.jsonl")
 	if err != nil || len(acts) != 5 || acts[4].Status != "Open" {
 		t.Fatalf("%v %+v", err, acts)
 	}
@@ -82,12 +82,12 @@ func TestLoadActivity(t *testing.T) {
 		t.Fatalf("active %v", got)
 	}
 	for in, want := range map[string]string{
-		`{"conversationId":"v"}`:    "line 1: externalContactId",
+		`{"conversationId":"v"}`:    "a.jsonl:1: externalContactId",
 		`{"externalContactId":"a"}`: "conversationId or a caseId",
-		"\n" + `{"externalContactId":"a","conversationId":"v","caseId":"k"}`: "line 2",
-		`{"externalContactId":"a","conversationId":"v","start":"x"}`:         "line 1",
+		"\n" + `{"externalContactId":"a","conversationId":"v","caseId":"k"}`: "a.jsonl:2: ",
+		`{"externalContactId":"a","conversationId":"v","start":"x"}`:         "a.jsonl:1: ",
 	} {
-		if _, err := LoadActivity(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := LoadActivity(strings.NewReader(in), "a.jsonl"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", in, err, want)
 		}
 	}

@@ -71,7 +71,9 @@ func (s *Sandbox) handleToken(w http.ResponseWriter, r *http.Request) {
 
 // handleTokensMe serves GET|HEAD /api/v2/tokens/me.
 func (s *Sandbox) handleTokensMe(w http.ResponseWriter, r *http.Request) {
-	org := map[string]any{"id": s.orgID, "name": "Sandbox Organization", "selfUri": "/api/v2/organizations/" + s.orgID}
+	// organization and homeOrganization are {id, name}, as TokenInfo
+	// declares them (no selfUri).
+	org := map[string]string{"id": s.orgID, "name": "Sandbox Organization"}
 	s.writeJSON(w, http.StatusOK, map[string]any{
 		"organization":     org,
 		"homeOrganization": org,
@@ -104,10 +106,10 @@ type cursors struct {
 }
 
 type cursorListing struct {
-	Entities []cm.Contact `json:"entities"`
-	Cursors  *cursors     `json:"cursors,omitempty"`
-	SelfURI  string       `json:"selfUri"`
-	NextURI  string       `json:"nextUri,omitempty"`
+	Entities []wireContact `json:"entities"`
+	Cursors  *cursors      `json:"cursors,omitempty"`
+	SelfURI  string        `json:"selfUri"`
+	NextURI  string        `json:"nextUri,omitempty"`
 }
 
 // handleScan serves the cursor-paged scan endpoints.
@@ -140,7 +142,7 @@ func (s *Sandbox) handleScan(w http.ResponseWriter, r *http.Request) {
 		page[i].SelfURI = contactPath + page[i].ID
 	}
 	self := r.URL.Path + "?" + q.Encode()
-	out := cursorListing{Entities: page, SelfURI: self}
+	out := cursorListing{Entities: wireAll(page), SelfURI: self}
 	if more && len(page) > 0 {
 		cur := base64.RawURLEncoding.EncodeToString([]byte("c1:" + page[len(page)-1].ID))
 		out.Cursors = &cursors{After: cur}
@@ -208,7 +210,7 @@ func (s *Sandbox) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return base + v.Encode()
 	}
 	out := map[string]any{
-		"entities": page, "pageSize": size, "pageNumber": num, "total": total, "pageCount": pages,
+		"entities": wireAll(page), "pageSize": size, "pageNumber": num, "total": total, "pageCount": pages,
 		"selfUri": uri(num), "firstUri": uri(1), "lastUri": uri(max(pages, 1)),
 	}
 	if num < pages && (num+1)*size <= 1000 {
@@ -255,9 +257,9 @@ func (s *Sandbox) handleGet(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.RLock()
 	c := s.resolveLocked(id)
-	var out cm.Contact
+	var out wireContact
 	if c != nil {
-		out = withSelf(*c)
+		out = wire(withSelf(*c))
 	}
 	s.mu.RUnlock()
 	if c == nil {
@@ -275,7 +277,7 @@ func (s *Sandbox) handleGetUnresolved(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, errNotFound(id))
 		return
 	}
-	s.writeJSON(w, http.StatusOK, c)
+	s.writeJSON(w, http.StatusOK, wire(c))
 }
 
 // handleDelete serves DELETE /contacts/{id}: an ancestor id deletes its
@@ -296,11 +298,11 @@ type bulkError struct {
 }
 
 type bulkResult struct {
-	ID      string      `json:"id"`
-	Success bool        `json:"success"`
-	Entity  *cm.Contact `json:"entity,omitempty"`
-	Error   *bulkError  `json:"error,omitempty"`
-	Status  int         `json:"status"`
+	ID      string       `json:"id"`
+	Success bool         `json:"success"`
+	Entity  *wireContact `json:"entity,omitempty"`
+	Error   *bulkError   `json:"error,omitempty"`
+	Status  int          `json:"status"`
 }
 
 // handleBulk serves POST /bulk/contacts and /bulk/contacts/unresolved.
@@ -334,7 +336,7 @@ func (s *Sandbox) handleBulk(w http.ResponseWriter, r *http.Request) {
 			errIdx = append(errIdx, i)
 			continue
 		}
-		cp := withSelf(*c)
+		cp := wire(withSelf(*c))
 		results[i] = bulkResult{ID: e.ID, Success: true, Entity: &cp, Status: http.StatusOK}
 	}
 	s.mu.RUnlock()
@@ -391,11 +393,11 @@ func (s *Sandbox) handleLookup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, http.StatusBadRequest, "bad.request", fmt.Sprintf("Unknown identifier type %q.", req.Type))
 		return
 	}
-	var found *cm.Contact
+	var found *wireContact
 	s.mu.RLock()
 	for _, id := range s.ids {
 		if c := s.byID[id]; c != nil && !c.IsMerged() && match(c) {
-			cp := withSelf(*c)
+			cp := wire(withSelf(*c))
 			found = &cp
 			break
 		}
@@ -520,7 +522,7 @@ func (s *Sandbox) doMerge(w http.ResponseWriter, r *http.Request, op string, ids
 				s.writeAPIError(w, r, res.err)
 				return
 			}
-			s.writeJSON(w, http.StatusOK, res.c)
+			s.writeJSON(w, http.StatusOK, wire(res.c))
 		case <-r.Context().Done():
 		}
 		return
@@ -648,8 +650,8 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	}
 	type conversation struct {
 		ConversationID    string        `json:"conversationId"`
-		ConversationStart time.Time     `json:"conversationStart"`
-		ConversationEnd   *time.Time    `json:"conversationEnd,omitempty"`
+		ConversationStart msTime        `json:"conversationStart"`
+		ConversationEnd   *msTime       `json:"conversationEnd,omitempty"`
 		Participants      []participant `json:"participants"`
 	}
 	var hits []conversation
@@ -705,10 +707,10 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if keep {
-			cv := conversation{ConversationID: a.ConversationID, ConversationStart: a.Start.UTC(),
+			cv := conversation{ConversationID: a.ConversationID, ConversationStart: msTime(a.Start),
 				Participants: []participant{{ExternalContactID: a.ExternalContactID, Purpose: "customer"}}}
 			if !active && !a.End.IsZero() {
-				e := a.End.UTC()
+				e := msTime(a.End)
 				cv.ConversationEnd = &e
 			}
 			hits = append(hits, cv)
@@ -721,9 +723,9 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortStableFunc(hits, func(a, b conversation) int {
 		if q.Order == "desc" {
-			return b.ConversationStart.Compare(a.ConversationStart)
+			return time.Time(b.ConversationStart).Compare(time.Time(a.ConversationStart))
 		}
-		return a.ConversationStart.Compare(b.ConversationStart)
+		return time.Time(a.ConversationStart).Compare(time.Time(b.ConversationStart))
 	})
 	out := map[string]any{"totalHits": len(hits)}
 	lo := (num - 1) * size

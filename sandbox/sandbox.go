@@ -26,37 +26,43 @@ import (
 // ConflictOnActivity.
 type Config struct {
 	// Contacts is the number of contacts to generate (ignored when Load is
-	// set). Zero gives an empty organization.
+	// set). Zero gives an empty organization; negative is an error.
 	Contacts int
 	// Seed seeds the generator and the sandbox's own random decisions (new
 	// ids, fault draws).
 	Seed int64
-	// Load, when set, is read as JSONL: one ExternalContact per line with the
-	// Genesys JSON names. A bad line is an error naming its line number.
+	// Load, when set, is read as JSONL by LoadContacts: one ExternalContact
+	// per line with the Genesys JSON names. A bad line is an error naming the
+	// input and the line ("sandbox: contacts.jsonl:3: ..."); the input's
+	// name is its Name() when it has one, as an *os.File does, else
+	// "contacts".
 	Load io.Reader
-	// Activity, when set, is read as JSONL activity: lines
+	// Activity, when set, is read as JSONL activity by LoadActivity: lines
 	// {"externalContactId","conversationId","start","end"} for conversations
 	// (no end = active) or {"externalContactId","caseId","status"} for cases.
-	// When nil, the generator's activity is used (see ActivityRate).
+	// When nil, the generator's activity is used (see ActivityRate). Errors
+	// are named like those of Load (default name "activity").
 	Activity io.Reader
 	// ActivityRate is the fraction of generated contacts with an active
-	// conversation or an open case (default 0).
+	// conversation or an open case, in [0,1] (default 0).
 	ActivityRate float64
 	// DupRate is the fraction of generated contacts that belong to a
-	// duplicate cluster (default 0.2).
+	// duplicate cluster, at most 1 (default 0.2; negative: none).
 	DupRate float64
 	// RateLimit is the number of requests per minute per token (default 300;
 	// negative = unlimited).
 	RateLimit int
 	// Faults are the fault probabilities (see ParseFaults).
 	Faults Faults
-	// TokenTTL is the lifetime of access tokens (default 24h); requests with
-	// an expired token get 401.
+	// TokenTTL is the lifetime of access tokens (default 24h; negative is an
+	// error); requests with an expired token get 401.
 	TokenTTL time.Duration
 	// GatewayTimeout is how long the gateway waits for a merge before it
-	// answers 504 (default 60s). The merge still completes.
+	// answers 504 (default 60s; negative is an error). The merge still
+	// completes.
 	GatewayTimeout time.Duration
-	// MergeLatency is the processing time of a merge per input id (default 0).
+	// MergeLatency is the processing time of a merge per input id (default
+	// 0; negative is an error).
 	MergeLatency time.Duration
 	// ClientID and ClientSecret are the accepted OAuth client credentials
 	// (defaults "sandbox-client" / "sandbox-secret").
@@ -162,34 +168,69 @@ type Sandbox struct {
 	stats  Stats
 }
 
-// New builds a Sandbox from cfg: it loads cfg.Load or generates cfg.Contacts
-// contacts, then reads cfg.Activity. Errors name the bad line of an input.
+// WithDefaults returns c with the defaults stated on its fields filled in
+// where c leaves them zero. It does not turn on ConflictOnActivity (see
+// DefaultConfig) and leaves invalid values for New to refuse.
+func (c Config) WithDefaults() Config {
+	if c.RateLimit == 0 {
+		c.RateLimit = 300
+	}
+	if c.TokenTTL == 0 {
+		c.TokenTTL = 24 * time.Hour
+	}
+	if c.GatewayTimeout == 0 {
+		c.GatewayTimeout = 60 * time.Second
+	}
+	if c.ClientID == "" {
+		c.ClientID = "sandbox-client"
+	}
+	if c.ClientSecret == "" {
+		c.ClientSecret = "sandbox-secret"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// validate names the first field of c that holds a value New cannot use.
+func (c Config) validate() error {
+	switch {
+	case c.Contacts < 0:
+		return fmt.Errorf("Contacts %d is negative", c.Contacts)
+	case !(c.ActivityRate >= 0 && c.ActivityRate <= 1):
+		return fmt.Errorf("ActivityRate %v is not a fraction in [0,1]", c.ActivityRate)
+	case !(c.DupRate <= 1):
+		return fmt.Errorf("DupRate %v is more than 1 (it is a fraction)", c.DupRate)
+	case c.TokenTTL < 0:
+		return fmt.Errorf("TokenTTL %v is negative", c.TokenTTL)
+	case c.GatewayTimeout < 0:
+		return fmt.Errorf("GatewayTimeout %v is negative", c.GatewayTimeout)
+	case c.MergeLatency < 0:
+		return fmt.Errorf("MergeLatency %v is negative", c.MergeLatency)
+	}
+	return c.Faults.validate()
+}
+
+// inputName is the name of an input in errors: its Name() (an *os.File's
+// path), else def.
+func inputName(r io.Reader, def string) string {
+	if n, ok := r.(interface{ Name() string }); ok && n.Name() != "" {
+		return n.Name()
+	}
+	return def
+}
+
+// New builds a Sandbox from cfg: it fills the defaults (Config.WithDefaults),
+// refuses invalid fields with an error naming the field, loads cfg.Load or
+// generates cfg.Contacts contacts, then reads cfg.Activity. Errors start
+// with "sandbox: " and name the bad line of an input.
 func New(cfg Config) (*Sandbox, error) {
-	if cfg.RateLimit == 0 {
-		cfg.RateLimit = 300
-	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 24 * time.Hour
-	}
-	if cfg.GatewayTimeout <= 0 {
-		cfg.GatewayTimeout = 60 * time.Second
-	}
-	if cfg.ClientID == "" {
-		cfg.ClientID = "sandbox-client"
-	}
-	if cfg.ClientSecret == "" {
-		cfg.ClientSecret = "sandbox-secret"
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.MergeLatency < 0 {
-		return nil, fmt.Errorf("sandbox: MergeLatency %v is negative", cfg.MergeLatency)
-	}
-	if err := cfg.Faults.validate(); err != nil {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	seed := uint64(cfg.Seed)
@@ -207,9 +248,9 @@ func New(cfg Config) (*Sandbox, error) {
 	var contacts []cm.Contact
 	var acts []Activity
 	if cfg.Load != nil {
-		cs, err := LoadContacts(cfg.Load)
+		cs, err := LoadContacts(cfg.Load, inputName(cfg.Load, "contacts"))
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: load: %w", err)
+			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 		contacts = cs
 	} else if cfg.Contacts > 0 {
@@ -228,9 +269,9 @@ func New(cfg Config) (*Sandbox, error) {
 		}
 	}
 	if cfg.Activity != nil {
-		a, err := LoadActivity(cfg.Activity)
+		a, err := LoadActivity(cfg.Activity, inputName(cfg.Activity, "activity"))
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: activity: %w", err)
+			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 		acts = a
 	}

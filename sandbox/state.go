@@ -244,7 +244,8 @@ func (s *Sandbox) applyMerge(op string, ids []string, override *cm.Contact) (cm.
 		}
 	}
 	res.ID = id
-	res.CreateDate, res.ModifyDate = now, now
+	// The platform keeps record dates to the millisecond.
+	res.CreateDate, res.ModifyDate = now.Truncate(time.Millisecond), now.Truncate(time.Millisecond)
 	self := ref(id)
 	res.CanonicalContact = &self
 	var set []cm.Ref
