@@ -7,6 +7,7 @@ import (
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -39,7 +40,7 @@ func BenchmarkUpsertContacts(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		dsn  func(testing.TB) string
-	}{{"sqlite", sqliteDSN}, {"postgres", pgDSN}} {
+	}{{"sqlite", testdb.SQLite}, {"postgres", testdb.Postgres}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s, err := store.Open(context.Background(), bc.dsn(b), store.Options{Normalizer: benchNorm, Logger: quietLogger()})
 			if err != nil {
@@ -119,11 +120,13 @@ func testSaveProposalsScale(t testing.TB, dsn string, n int) {
 // TestSaveProposalsScale checks one SaveProposals call of 20,000 groups
 // (2,000 with -short); BenchmarkSaveProposals200k runs the full size.
 func TestSaveProposalsScaleSQLite(t *testing.T) {
-	testSaveProposalsScale(t, sqliteDSN(t), proposalScale())
+	t.Parallel()
+	testSaveProposalsScale(t, testdb.SQLite(t), proposalScale())
 }
 
 func TestSaveProposalsScalePostgres(t *testing.T) {
-	testSaveProposalsScale(t, pgDSN(t), proposalScale())
+	t.Parallel()
+	testSaveProposalsScale(t, testdb.Postgres(t), proposalScale())
 }
 
 func proposalScale() int {
@@ -139,7 +142,7 @@ func BenchmarkSaveProposals200k(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		dsn  func(testing.TB) string
-	}{{"sqlite", sqliteDSN}, {"postgres", pgDSN}} {
+	}{{"sqlite", testdb.SQLite}, {"postgres", testdb.Postgres}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const n = 200000
 			ctx := context.Background()

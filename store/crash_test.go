@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -286,12 +287,14 @@ func verifyLedger(t *testing.T, dsn string, printed int) {
 // TestLedgerCrashSQLite kills a child process (SIGKILL) at random points of
 // its transition loop, restarts it, and verifies the ledger.
 func TestLedgerCrashSQLite(t *testing.T) {
-	testLedgerCrash(t, sqliteDSN(t))
+	t.Parallel()
+	testLedgerCrash(t, testdb.SQLite(t))
 }
 
 // TestLedgerCrashPostgres is TestLedgerCrashSQLite on PostgreSQL.
 func TestLedgerCrashPostgres(t *testing.T) {
-	testLedgerCrash(t, pgDSN(t))
+	t.Parallel()
+	testLedgerCrash(t, testdb.Postgres(t))
 }
 
 // crashBlockArgs is the job whose worker the test kills.
@@ -428,10 +431,10 @@ func (immediateRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now()
 
 func TestRescueSQLite(t *testing.T) {
 	t.Parallel()
-	testRescue(t, sqliteDSN(t))
+	testRescue(t, testdb.SQLite(t))
 }
 
 func TestRescuePostgres(t *testing.T) {
 	t.Parallel()
-	testRescue(t, pgDSN(t))
+	testRescue(t, testdb.Postgres(t))
 }

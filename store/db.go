@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	cm "github.com/contactmerge/contactmerge"
 )
 
 // errNoRows is what the backends return for a query that found no row; each
@@ -39,17 +41,13 @@ type tx interface {
 	// bulkInsert inserts many rows into table (COPY on Postgres, a prepared
 	// statement on SQLite).
 	bulkInsert(ctx context.Context, table string, cols []string, rows [][]any) error
-	// execMany runs q once per argument list and returns each run's count
-	// of affected rows (a prepared statement on SQLite, a pipelined batch on
-	// Postgres).
-	execMany(ctx context.Context, q string, args [][]any) ([]int64, error)
-	// refreshGroups applies refreshSQL to each row of arguments (survivor,
-	// confidence, merged, unkept, explanation, hash, updated_at, id, state)
-	// and returns each row's count of updated groups.
-	refreshGroups(ctx context.Context, args [][]any) ([]int64, error)
-	// deleteGroups deletes each (id, state) group still in that state and
-	// returns each row's count of deleted groups.
-	deleteGroups(ctx context.Context, args [][]any) ([]int64, error)
+	// refreshGroups rewrites the content of groups a match run found again,
+	// each only if it is still in the state read, and reports for each
+	// whether it did.
+	refreshGroups(ctx context.Context, gs []groupRefresh) ([]bool, error)
+	// deleteGroups deletes groups, each only if it is still in the state
+	// read, and reports for each whether it did.
+	deleteGroups(ctx context.Context, keys []groupKey) ([]bool, error)
 	// upsertContacts writes contact rows, replacing stored ones only when
 	// the incoming modify_date is not older.
 	upsertContacts(ctx context.Context, cs []contactRow) error
@@ -78,13 +76,22 @@ type backend interface {
 	close() error
 }
 
-// refreshSQL updates a group a match run found again.
-const refreshSQL = `UPDATE groups SET survivor_id = ?, confidence = ?, merged = ?, unkept = ?,
-	explanation = ?, content_hash = ?, version = version + 1, updated_at = ?
-	WHERE id = ? AND state = ?`
+// groupKey names a group in the state it was read in.
+type groupKey struct {
+	id    string
+	state cm.GroupState
+}
 
-// deleteGroupSQL deletes a group only if it is still in the state read.
-const deleteGroupSQL = "DELETE FROM groups WHERE id = ? AND state = ?"
+// groupRefresh is the new content of a group a match run found again: the
+// columns that feed its content hash. The group's version is bumped.
+type groupRefresh struct {
+	key                         groupKey
+	survivorID                  string
+	confidence                  float64
+	merged, unkept, explanation []byte // JSON; nil is NULL
+	hash                        string
+	updatedAt                   int64 // unix microseconds
+}
 
 // contactRow is a contact ready for writing.
 type contactRow struct {
@@ -158,15 +165,10 @@ func anys(ss []string) []any {
 	return out
 }
 
-// chunks splits ids into slices of at most n.
-func chunks[T any](s []T, n int) [][]T {
-	var out [][]T
-	for len(s) > n {
-		out = append(out, s[:n])
-		s = s[n:]
+// jsonArg binds nil JSON as SQL NULL.
+func jsonArg(b []byte) any {
+	if b == nil {
+		return nil
 	}
-	if len(s) > 0 {
-		out = append(out, s)
-	}
-	return out
+	return b
 }

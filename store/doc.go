@@ -11,9 +11,9 @@
 //   - PostgreSQL (pgx/v5 pool), selected by a postgres:// or postgresql://
 //     URL. Every table, River's included, lives in the connection's current
 //     schema (set search_path in the URL to choose one). Bulk writes use
-//     COPY, unnest arrays and pipelined batches; Transition locks the group
-//     row (SELECT ... FOR UPDATE); ledger appends hold a transaction-scoped
-//     advisory lock so sequence numbers become visible in commit order.
+//     COPY and unnest arrays; Transition locks the group row (SELECT ...
+//     FOR UPDATE); ledger appends hold a transaction-scoped advisory lock
+//     so sequence numbers become visible in commit order.
 //
 // Both pass the conformance suite in store/storetest.
 //

@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -75,9 +77,24 @@ func jobClient(tb testing.TB, s store.Store, maxWorkers int) store.JobClient {
 	return c
 }
 
+// jobCounts returns the number of River jobs in each state that has any,
+// straight from River's table.
+func jobCounts(tb testing.TB, dsn string) map[rivertype.JobState]int {
+	tb.Helper()
+	out := make(map[rivertype.JobState]int)
+	for _, r := range rawQuery(tb, dsn, "SELECT state, count(*) FROM river_job GROUP BY state") {
+		n, err := strconv.Atoi(r[1])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[rivertype.JobState(r[0])] = n
+	}
+	return out
+}
+
 // runJobs inserts n noop jobs with InsertMany, works them on a started
 // client, and returns the time from insert to the last completion.
-func runJobs(tb testing.TB, s store.Store, n int) time.Duration {
+func runJobs(tb testing.TB, s store.Store, dsn string, n int) time.Duration {
 	tb.Helper()
 	ctx := context.Background()
 	c := jobClient(tb, s, 100)
@@ -105,10 +122,7 @@ func runJobs(tb testing.TB, s store.Store, n int) time.Duration {
 	// completed rows instead.
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		counts, err := s.JobCounts(ctx)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		counts := jobCounts(tb, dsn)
 		if counts[rivertype.JobStateCompleted] >= n {
 			return time.Since(start)
 		}
@@ -122,19 +136,25 @@ func runJobs(tb testing.TB, s store.Store, n int) time.Duration {
 func testJobsComplete(t *testing.T, dsn string) {
 	s := openStore(t, dsn)
 	const n = 500
-	d := runJobs(t, s, n)
-	counts, err := s.JobCounts(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if counts[rivertype.JobStateCompleted] != n {
+	d := runJobs(t, s, dsn, n)
+	if counts := jobCounts(t, dsn); counts[rivertype.JobStateCompleted] != n {
 		t.Fatalf("job counts = %v", counts)
 	}
 	t.Logf("%s: %d jobs in %v (%.0f jobs/s)", s.Kind(), n, d, n/d.Seconds())
 }
 
-func TestJobsSQLite(t *testing.T)   { testJobsComplete(t, sqliteDSN(t)) }
-func TestJobsPostgres(t *testing.T) { testJobsComplete(t, pgDSN(t)) }
+// Every test of this package opens its own database (a SQLite file or a
+// PostgreSQL schema from testdb), so they run in parallel.
+
+func TestJobsSQLite(t *testing.T) {
+	t.Parallel()
+	testJobsComplete(t, testdb.SQLite(t))
+}
+
+func TestJobsPostgres(t *testing.T) {
+	t.Parallel()
+	testJobsComplete(t, testdb.Postgres(t))
+}
 
 // BenchmarkJobs10k measures completed jobs per second for 10,000 trivial
 // jobs inserted with InsertMany, on each store.
@@ -143,17 +163,18 @@ func BenchmarkJobs10k(b *testing.B) {
 		name string
 		dsn  func(testing.TB) string
 	}{
-		{"sqlite", sqliteDSN},
-		{"postgres", pgDSN},
+		{"sqlite", testdb.SQLite},
+		{"postgres", testdb.Postgres},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			const n = 10000
 			var total time.Duration
 			for range b.N {
 				b.StopTimer()
-				s := openStore(b, bc.dsn(b))
+				dsn := bc.dsn(b)
+				s := openStore(b, dsn)
 				b.StartTimer()
-				total += runJobs(b, s, n)
+				total += runJobs(b, s, dsn, n)
 			}
 			b.ReportMetric(float64(n*b.N)/total.Seconds(), "jobs/s")
 		})
@@ -220,5 +241,12 @@ func testUniqueGroupJobs(t *testing.T, dsn string) {
 	}
 }
 
-func TestUniqueGroupJobsSQLite(t *testing.T)   { testUniqueGroupJobs(t, sqliteDSN(t)) }
-func TestUniqueGroupJobsPostgres(t *testing.T) { testUniqueGroupJobs(t, pgDSN(t)) }
+func TestUniqueGroupJobsSQLite(t *testing.T) {
+	t.Parallel()
+	testUniqueGroupJobs(t, testdb.SQLite(t))
+}
+
+func TestUniqueGroupJobsPostgres(t *testing.T) {
+	t.Parallel()
+	testUniqueGroupJobs(t, testdb.Postgres(t))
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -26,9 +27,6 @@ const (
 
 // pgDefaultMaxConns is the pool size when the URL sets no pool_max_conns.
 const pgDefaultMaxConns = 10
-
-// pgBatch is how many statements one pipelined batch carries.
-const pgBatch = 1000
 
 // pgBackend is a PostgreSQL database reached through a pgxpool. All tables,
 // River's included, live in the connection's current schema (the first
@@ -224,35 +222,11 @@ func (t *pgTx) bulkInsert(ctx context.Context, table string, cols []string, rs [
 	return err
 }
 
-func (t *pgTx) execMany(ctx context.Context, q string, args [][]any) ([]int64, error) {
-	q = rebind(q)
-	out := make([]int64, 0, len(args))
-	for _, c := range chunks(args, pgBatch) {
-		b := &pgx.Batch{}
-		for _, a := range c {
-			b.Queue(q, a...)
-		}
-		br := t.t.SendBatch(ctx, b)
-		for range c {
-			tag, err := br.Exec()
-			if err != nil {
-				_ = br.Close()
-				return nil, err
-			}
-			out = append(out, tag.RowsAffected())
-		}
-		if err := br.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // pgSetChunk bounds the rows of one set-based UPDATE or DELETE.
 const pgSetChunk = 20000
 
-// affectedByID maps the ids a set statement returned to per-row counts.
-func affectedByID(rs pgx.Rows, ids []string) ([]int64, error) {
+// appliedByID reports for each of ids whether a set statement returned it.
+func appliedByID(rs pgx.Rows, ids []string) ([]bool, error) {
 	hit := make(map[string]bool, len(ids))
 	for rs.Next() {
 		var id string
@@ -266,19 +240,16 @@ func affectedByID(rs pgx.Rows, ids []string) ([]int64, error) {
 	if err := rs.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]int64, len(ids))
+	out := make([]bool, len(ids))
 	for i, id := range ids {
-		if hit[id] {
-			out[i] = 1
-		}
+		out[i] = hit[id]
 	}
 	return out, nil
 }
 
 // jsonText is a nullable JSON argument as text for a text[] array.
-func jsonText(v any) *string {
-	b, ok := v.([]byte)
-	if !ok || b == nil {
+func jsonText(b []byte) *string {
+	if b == nil {
 		return nil
 	}
 	s := string(b)
@@ -286,54 +257,55 @@ func jsonText(v any) *string {
 }
 
 // refreshGroups updates the groups of a chunk in one statement (unnest).
-func (t *pgTx) refreshGroups(ctx context.Context, args [][]any) ([]int64, error) {
-	out := make([]int64, 0, len(args))
-	for _, c := range chunks(args, pgSetChunk) {
+func (t *pgTx) refreshGroups(ctx context.Context, gs []groupRefresh) ([]bool, error) {
+	out := make([]bool, 0, len(gs))
+	for c := range slices.Chunk(gs, pgSetChunk) {
 		n := len(c)
 		surv, hash, ids, states := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		conf := make([]float64, n)
 		merged, unkept, expl := make([]*string, n), make([]*string, n), make([]*string, n)
-		for i, a := range c {
-			surv[i], conf[i], merged[i], unkept[i], expl[i] = a[0].(string), a[1].(float64), jsonText(a[2]), jsonText(a[3]), jsonText(a[4])
-			hash[i], ids[i], states[i] = a[5].(string), a[7].(string), a[8].(string)
+		upd := make([]int64, n)
+		for i, g := range c {
+			surv[i], conf[i], merged[i], unkept[i], expl[i] = g.survivorID, g.confidence, jsonText(g.merged), jsonText(g.unkept), jsonText(g.explanation)
+			hash[i], upd[i], ids[i], states[i] = g.hash, g.updatedAt, g.key.id, string(g.key.state)
 		}
 		rs, err := t.t.Query(ctx, `UPDATE groups g SET survivor_id = u.survivor_id, confidence = u.confidence,
 				merged = u.merged::json, unkept = u.unkept::json, explanation = u.explanation::json,
-				content_hash = u.hash, version = g.version + 1, updated_at = $9
-			FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-				AS u (survivor_id, confidence, merged, unkept, explanation, hash, id, state)
+				content_hash = u.hash, version = g.version + 1, updated_at = u.updated_at
+			FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[], $9::text[])
+				AS u (survivor_id, confidence, merged, unkept, explanation, hash, updated_at, id, state)
 			WHERE g.id = u.id AND g.state = u.state
-			RETURNING g.id`, surv, conf, merged, unkept, expl, hash, ids, states, c[0][6])
+			RETURNING g.id`, surv, conf, merged, unkept, expl, hash, upd, ids, states)
 		if err != nil {
 			return nil, err
 		}
-		n2, err := affectedByID(rs, ids)
+		applied, err := appliedByID(rs, ids)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, n2...)
+		out = append(out, applied...)
 	}
 	return out, nil
 }
 
 // deleteGroups deletes the groups of a chunk in one statement (unnest).
-func (t *pgTx) deleteGroups(ctx context.Context, args [][]any) ([]int64, error) {
-	out := make([]int64, 0, len(args))
-	for _, c := range chunks(args, pgSetChunk) {
+func (t *pgTx) deleteGroups(ctx context.Context, keys []groupKey) ([]bool, error) {
+	out := make([]bool, 0, len(keys))
+	for c := range slices.Chunk(keys, pgSetChunk) {
 		ids, states := make([]string, len(c)), make([]string, len(c))
-		for i, a := range c {
-			ids[i], states[i] = a[0].(string), a[1].(string)
+		for i, k := range c {
+			ids[i], states[i] = k.id, string(k.state)
 		}
 		rs, err := t.t.Query(ctx, `DELETE FROM groups g USING unnest($1::text[], $2::text[]) AS u (id, state)
 			WHERE g.id = u.id AND g.state = u.state RETURNING g.id`, ids, states)
 		if err != nil {
 			return nil, err
 		}
-		n, err := affectedByID(rs, ids)
+		applied, err := appliedByID(rs, ids)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, n...)
+		out = append(out, applied...)
 	}
 	return out, nil
 }
@@ -342,7 +314,7 @@ func (t *pgTx) deleteGroups(ctx context.Context, args [][]any) ([]int64, error) 
 const pgUpsertChunk = 5000
 
 func (t *pgTx) upsertContacts(ctx context.Context, cs []contactRow) error {
-	for _, c := range chunks(cs, pgUpsertChunk) {
+	for c := range slices.Chunk(cs, pgUpsertChunk) {
 		ids := make([]string, len(c))
 		divs := make([]string, len(c))
 		types := make([]string, len(c))

@@ -17,12 +17,19 @@ import (
 	cm "github.com/contactmerge/contactmerge"
 )
 
-// SQLite settings. WAL lets readers run beside the single writer;
-// synchronous=NORMAL is durable against process crashes (kill -9) in WAL
-// mode, only a power loss may drop the last commits. The writer gets a 64 MiB
-// page cache so that bulk transactions do not spill to the WAL midway, and
-// checkpoints run every 8192 pages (32 MiB of WAL) instead of 1000.
+// sqlitePragmas are the settings of every connection: wait up to 10 s for
+// a lock, enforce foreign keys, and synchronous=NORMAL, which in WAL mode is
+// durable against process crashes (kill -9); only a power loss may drop the
+// last commits.
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+
+// sqliteWriterPragmas are the writer connection's own settings. WAL lets
+// readers run beside the single writer. The writer gets a 64 MiB page cache
+// so that bulk transactions do not spill to the WAL midway, temporary tables
+// in memory, and checkpoints every 8192 pages (32 MiB of WAL) instead of
+// 1000. Its transactions BEGIN IMMEDIATE.
+const sqliteWriterPragmas = "&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)" +
+	"&_pragma=wal_autocheckpoint(8192)&_txlock=immediate"
 
 // sqliteBackend keeps two pools on one file: w, the single writer
 // connection (River uses it too), and r, read-only connections.
@@ -49,9 +56,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, cm.Errorf(cm.EINVALID, "SQLite path %q must not contain '?' or '#'", path)
 	}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+
-		"&_pragma=journal_mode(WAL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"+
-		"&_pragma=wal_autocheckpoint(8192)&_txlock=immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+sqliteWriterPragmas)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -66,11 +71,14 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 		if err == nil {
 			break
 		}
-		if !sqliteBusy(err) || ctx.Err() != nil || delay >= 100*time.Millisecond && time.Since(start) > sqliteOpenWait {
+		if !sqliteBusy(err) || delay >= 100*time.Millisecond && time.Since(start) > sqliteOpenWait {
 			w.Close()
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
-		time.Sleep(delay)
+		if err := sleepCtx(ctx, delay); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	r, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
 	if err != nil {
@@ -80,6 +88,18 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	return &sqliteBackend{path: path, w: w, r: r}, nil
+}
+
+// sleepCtx waits for d or until ctx is done, returning ctx's error then.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (b *sqliteBackend) kind() string      { return "sqlite" }
@@ -241,31 +261,50 @@ func (t *sqliteTx) batched(ctx context.Context, rs [][]any, stmt func(n int) str
 	return nil
 }
 
-func (t *sqliteTx) execMany(ctx context.Context, q string, args [][]any) ([]int64, error) {
+// refreshSQL updates a group a match run found again, if it is still in
+// the state read.
+const refreshSQL = `UPDATE groups SET survivor_id = ?, confidence = ?, merged = ?, unkept = ?,
+	explanation = ?, content_hash = ?, version = version + 1, updated_at = ?
+	WHERE id = ? AND state = ?`
+
+// deleteGroupSQL deletes a group only if it is still in the state read.
+const deleteGroupSQL = "DELETE FROM groups WHERE id = ? AND state = ?"
+
+func (t *sqliteTx) refreshGroups(ctx context.Context, gs []groupRefresh) ([]bool, error) {
+	return t.execEach(ctx, refreshSQL, len(gs), func(i int) []any {
+		g := &gs[i]
+		return []any{g.survivorID, g.confidence, jsonArg(g.merged), jsonArg(g.unkept), jsonArg(g.explanation),
+			g.hash, g.updatedAt, g.key.id, string(g.key.state)}
+	})
+}
+
+func (t *sqliteTx) deleteGroups(ctx context.Context, keys []groupKey) ([]bool, error) {
+	return t.execEach(ctx, deleteGroupSQL, len(keys), func(i int) []any {
+		return []any{keys[i].id, string(keys[i].state)}
+	})
+}
+
+// execEach runs the prepared statement q n times with args(i) and reports
+// for each run whether it affected a row.
+func (t *sqliteTx) execEach(ctx context.Context, q string, n int, args func(i int) []any) ([]bool, error) {
 	st, err := t.t.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	out := make([]int64, len(args))
-	for i, a := range args {
-		res, err := st.ExecContext(ctx, a...)
+	out := make([]bool, n)
+	for i := range n {
+		res, err := st.ExecContext(ctx, args(i)...)
 		if err != nil {
 			return nil, err
 		}
-		if out[i], err = res.RowsAffected(); err != nil {
+		c, err := res.RowsAffected()
+		if err != nil {
 			return nil, err
 		}
+		out[i] = c == 1
 	}
 	return out, nil
-}
-
-func (t *sqliteTx) refreshGroups(ctx context.Context, args [][]any) ([]int64, error) {
-	return t.execMany(ctx, refreshSQL, args)
-}
-
-func (t *sqliteTx) deleteGroups(ctx context.Context, args [][]any) ([]int64, error) {
-	return t.execMany(ctx, deleteGroupSQL, args)
 }
 
 func (t *sqliteTx) upsertContacts(ctx context.Context, cs []contactRow) error {

@@ -41,13 +41,6 @@ type Store interface {
 	// through; on PostgreSQL an empty cfg.Schema is set to the store's
 	// schema. Stop the client before closing the store.
 	NewJobClient(cfg *river.Config) (JobClient, error)
-	// GroupIDsByMember returns, for each given contact id that belongs to
-	// any stored group, the ids of those groups in order (contacts in no
-	// group are absent).
-	GroupIDsByMember(ctx context.Context, memberIDs []string) (map[string][]string, error)
-	// JobCounts returns the number of River jobs in each state that has
-	// any, straight from the job table.
-	JobCounts(ctx context.Context) (map[rivertype.JobState]int, error)
 }
 
 // JobClient is what both *river.Client[*sql.Tx] and *river.Client[pgx.Tx]
@@ -135,23 +128,4 @@ func (s *dbStore) NewJobClient(cfg *river.Config) (JobClient, error) {
 		return nil, cm.Errorf(cm.EINVALID, "NewJobClient needs a River config")
 	}
 	return s.jobs(cfg)
-}
-
-// JobCounts returns the number of River jobs in each state that has any.
-func (s *dbStore) JobCounts(ctx context.Context) (map[rivertype.JobState]int, error) {
-	rs, err := s.b.reader().query(ctx, "SELECT state, count(*) FROM river_job GROUP BY state")
-	if err != nil {
-		return nil, s.b.translate(fmt.Errorf("count jobs: %w", err))
-	}
-	defer rs.Close()
-	out := make(map[rivertype.JobState]int)
-	for rs.Next() {
-		var st string
-		var n int64
-		if err := rs.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[rivertype.JobState(st)] = int(n)
-	}
-	return out, rs.Err()
 }

@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -21,42 +23,108 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// sqliteDSN returns a fresh SQLite file in t's temp dir.
-func sqliteDSN(t testing.TB) string { return testdb.SQLite(t) }
-
-func sqliteExec(t *testing.T, dsn, q string) error {
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	_, err = db.ExecContext(context.Background(), q)
-	return err
-}
-
-// pgBaseURL returns TEST_DATABASE_URL or skips t.
-func pgBaseURL(t testing.TB) string { return testdb.PostgresURL(t) }
-
-// pgDSN creates a fresh schema, dropped at cleanup, and returns a URL whose
-// search_path selects it.
-func pgDSN(t testing.TB) string { return testdb.Postgres(t) }
-
-func pgExec(t *testing.T, dsn, q string) error {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, q)
-	return err
-}
-
 func TestConformanceSQLite(t *testing.T) {
-	storetest.Run(t, storetest.Harness{NewDSN: func(t *testing.T) string { return sqliteDSN(t) }, Exec: sqliteExec})
+	t.Parallel()
+	storetest.Run(t, storetest.Harness{NewDSN: testdb.SQLite, Exec: rawExec, Query: rawQuery})
 }
 
 func TestConformancePostgres(t *testing.T) {
-	pgBaseURL(t)
-	storetest.Run(t, storetest.Harness{NewDSN: func(t *testing.T) string { return pgDSN(t) }, Exec: pgExec})
+	testdb.PostgresURL(t)
+	t.Parallel()
+	storetest.Run(t, storetest.Harness{NewDSN: testdb.Postgres, Exec: rawExec, Query: rawQuery})
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database (else it is a
+// SQLite file).
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// rawExec runs q on the database named by dsn, bypassing the store.
+func rawExec(tb testing.TB, dsn, q string) error {
+	ctx := context.Background()
+	if isPostgres(dsn) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, q)
+		return err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, q)
+	return err
+}
+
+// rawQuery runs q on the database named by dsn, bypassing the store, and
+// returns its rows with every value formatted as text. It fails tb on error.
+func rawQuery(tb testing.TB, dsn, q string) [][]string {
+	tb.Helper()
+	ctx := context.Background()
+	var out [][]string
+	if isPostgres(dsn) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		rs, err := conn.Query(ctx, q)
+		if err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			vals, err := rs.Values()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			r := make([]string, len(vals))
+			for i, v := range vals {
+				r[i] = fmt.Sprint(v)
+			}
+			out = append(out, r)
+		}
+		if err := rs.Err(); err != nil {
+			tb.Fatalf("%s: %v", q, err)
+		}
+		return out
+	}
+	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.QueryContext(ctx, q)
+	if err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for rs.Next() {
+		vals := make([]sql.NullString, len(cols))
+		dest := make([]any, len(cols))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		if err := rs.Scan(dest...); err != nil {
+			tb.Fatal(err)
+		}
+		r := make([]string, len(cols))
+		for i, v := range vals {
+			r[i] = v.String
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return out
 }

@@ -1,0 +1,228 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// supersedable reports whether a match run may delete a group in state st
+// when it no longer proposes it.
+func supersedable(st cm.GroupState) bool {
+	switch st {
+	case cm.StateProposed, cm.StateApproved, cm.StateRejected, cm.StateQuarantined:
+		return true
+	}
+	return false
+}
+
+// refreshable reports whether a match run may update a group in state st.
+func refreshable(st cm.GroupState) bool {
+	switch st {
+	case cm.StateProposed, cm.StateApproved, cm.StateRejected:
+		return true
+	}
+	return false
+}
+
+// existingGroup is what SaveProposals needs to know of a stored group.
+type existingGroup struct {
+	state cm.GroupState
+	hash  string
+}
+
+// proposal is a group of a match run with its encoded columns.
+type proposal struct {
+	g cm.Group
+	e encodedGroup
+}
+
+// prepareProposals sorts each group's members, defaults its id, encodes it
+// (in parallel for large runs) and keeps the last group of each id, in id
+// order. EINVALID for a group with neither id nor members.
+func prepareProposals(groups []cm.Group) ([]proposal, error) {
+	all := make([]proposal, len(groups))
+	errs := make([]error, len(groups))
+	parallelFor(len(groups), func(i int) {
+		g := groups[i]
+		g.Members = cm.SortedIDs(g.Members)
+		if g.ID == "" {
+			if len(g.Members) == 0 {
+				errs[i] = cm.Errorf(cm.EINVALID, "group %d has neither id nor members", i)
+				return
+			}
+			g.ID = cm.GroupID(g.Members)
+		}
+		e, err := encodeGroup(&g)
+		if err != nil {
+			errs[i] = cm.Errorf(cm.EINVALID, "group %s: %v", g.ID, err)
+			return
+		}
+		all[i] = proposal{g, e}
+	})
+	if err := firstErr(errs); err != nil {
+		return nil, err
+	}
+	in := make([]proposal, 0, len(all))
+	idx := make(map[string]int, len(all))
+	for _, p := range all {
+		if j, ok := idx[p.g.ID]; ok {
+			in[j] = p
+			continue
+		}
+		idx[p.g.ID] = len(in)
+		in = append(in, p)
+	}
+	// Key order keeps B-tree inserts local (ids are hashes).
+	slices.SortFunc(in, func(a, b proposal) int { return strings.Compare(a.g.ID, b.g.ID) })
+	return in, nil
+}
+
+// SaveProposals writes the groups of a match run; see cm.Store. Group ids
+// default to cm.GroupID(members); members are sorted. New groups start
+// proposed at version 1 with a ""→proposed transition row. Refreshed groups
+// (proposed, approved or rejected, with a changed survivor, confidence,
+// merged record, unkept values or explanation) get version+1 and a
+// state→state transition row; unchanged groups are left alone. Superseded
+// groups are deleted (with their decisions) and get a note row.
+func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor string) (cm.ProposalResult, error) {
+	var res cm.ProposalResult
+	now := s.clock()
+	in, err := prepareProposals(groups)
+	if err != nil {
+		return res, err
+	}
+	proposed := make(map[string]bool, len(in))
+	for _, p := range in {
+		proposed[p.g.ID] = true
+	}
+	err = s.inTx(ctx, func(t tx) error {
+		res = cm.ProposalResult{}
+		if err := s.b.lockProposals(ctx, t); err != nil {
+			return err
+		}
+		existing, err := loadExisting(ctx, t)
+		if err != nil {
+			return err
+		}
+
+		var newGroups, newMembers, ledger [][]any
+		var refresh []groupRefresh
+		for i := range in {
+			p := &in[i]
+			ex, ok := existing[p.g.ID]
+			if !ok {
+				g := p.g
+				g.State = cm.StateProposed
+				g.Attempts, g.CanonicalID, g.Reason, g.RetryAt, g.Quarantines = 0, "", "", time.Time{}, 0
+				r := newGroupRows(g, p.e, now, actor, "proposed by match")
+				newGroups = append(newGroups, r.group)
+				newMembers = append(newMembers, r.members...)
+				ledger = append(ledger, r.ledger)
+				res.Created++
+				continue
+			}
+			res.Kept++
+			if ex.hash == p.e.hash || !refreshable(ex.state) {
+				continue
+			}
+			refresh = append(refresh, groupRefresh{
+				key: groupKey{id: p.g.ID, state: ex.state}, survivorID: p.g.SurvivorID, confidence: p.g.Confidence,
+				merged: p.e.merged, unkept: p.e.unkept, explanation: p.e.explanation, hash: p.e.hash,
+				updatedAt: micros(now),
+			})
+		}
+		if len(newGroups) > 0 {
+			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+			if err := t.bulkInsert(ctx, "groups", groupColumns(), newGroups); err != nil {
+				return fmt.Errorf("insert groups: %w", err)
+			}
+			if err := t.bulkInsert(ctx, "group_members", memberColumns(), newMembers); err != nil {
+				return fmt.Errorf("insert group members: %w", err)
+			}
+		}
+		if len(refresh) > 0 {
+			applied, err := t.refreshGroups(ctx, refresh)
+			if err != nil {
+				return fmt.Errorf("refresh groups: %w", err)
+			}
+			for i, ok := range applied {
+				if ok {
+					k := refresh[i].key
+					ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+						At: now, Kind: cm.LedgerTransition, GroupID: k.id, From: k.state, To: k.state,
+						Actor: actor, Detail: "refreshed by match",
+					}))
+				}
+			}
+		}
+		var gone []groupKey
+		for _, id := range slices.Sorted(maps.Keys(existing)) {
+			if st := existing[id].state; !proposed[id] && supersedable(st) {
+				gone = append(gone, groupKey{id: id, state: st})
+			}
+		}
+		if len(gone) > 0 {
+			// The state read above must still hold: a group that moved on
+			// concurrently (say to ready) is not superseded.
+			deleted, err := t.deleteGroups(ctx, gone)
+			if err != nil {
+				return fmt.Errorf("supersede groups: %w", err)
+			}
+			var ids []string
+			for i, ok := range deleted {
+				if !ok {
+					continue
+				}
+				ids = append(ids, gone[i].id)
+				ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+					At: now, Kind: cm.LedgerNote, GroupID: gone[i].id, From: gone[i].state, Actor: actor,
+					Detail: "superseded by match: group no longer proposed",
+				}))
+				res.Superseded++
+			}
+			for c := range slices.Chunk(ids, chunkSize) {
+				for _, table := range []string{"group_members", "decisions"} {
+					if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
+						return fmt.Errorf("supersede %s: %w", table, err)
+					}
+				}
+			}
+		}
+		if len(ledger) == 0 {
+			return nil
+		}
+		if err := s.b.lockLedger(ctx, t); err != nil {
+			return err
+		}
+		return t.bulkInsert(ctx, "ledger", ledgerColumns(), ledger)
+	})
+	return res, err
+}
+
+// loadExisting reads the state and content hash of every stored group.
+func loadExisting(ctx context.Context, t tx) (map[string]existingGroup, error) {
+	existing := make(map[string]existingGroup)
+	rs, err := t.query(ctx, "SELECT id, state, content_hash FROM groups")
+	if err != nil {
+		return nil, fmt.Errorf("load groups: %w", err)
+	}
+	for rs.Next() {
+		var id, st, h string
+		if err := rs.Scan(&id, &st, &h); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		existing[id] = existingGroup{cm.GroupState(st), h}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	return existing, nil
+}
