@@ -12,7 +12,7 @@ import (
 
 // errNoRows is what the backends return for a query that found no row; each
 // backend translates its driver's own sentinel into it.
-var errNoRows = errors.New("store: no rows") //nolint:gochecknoglobals // immutable sentinel
+var errNoRows = errors.New("store: no rows")
 
 // rows is the subset of *sql.Rows and pgx.Rows the core needs.
 type rows interface {

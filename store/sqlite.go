@@ -154,7 +154,10 @@ func (b *sqliteBackend) migrate(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
 	}
-	if _, err := m.MigrateTx(ctx, st.t, rivermigrate.DirectionUp, nil); err != nil {
+	// MigrateTx is deprecated because some PostgreSQL migrations cannot
+	// share a transaction; on SQLite the one IMMEDIATE transaction is what
+	// serializes concurrent Opens (storetest's Migrations test).
+	if _, err := m.MigrateTx(ctx, st.t, rivermigrate.DirectionUp, nil); err != nil { //nolint:staticcheck // SA1019: see above
 		return fmt.Errorf("river migrations: %w", err)
 	}
 	return st.t.Commit()
