@@ -21,6 +21,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,7 +116,8 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&c); err != nil {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: "not an ExternalContact JSON object: " + jsonMsg(err, lead)})
+			field, msg := decodeMsg(err, raw, lead)
+			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Field: field, Msg: msg})
 			continue
 		}
 		if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
@@ -156,18 +159,85 @@ func utf8Msg(c byte, pos int) string {
 	return fmt.Sprintf("invalid UTF-8 at byte %d of the line (0x%02x); save the file as UTF-8", pos, c)
 }
 
-func jsonMsg(err error, lead int) string {
+// decodeMsg explains why raw did not decode as a contact, naming the field
+// to blame when there is one (encoding/json does not name a date that does
+// not parse). lead is the number of bytes of the line before raw.
+func decodeMsg(err error, raw []byte, lead int) (field, msg string) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	const notContact = "not an ExternalContact JSON object: "
+	if f, ok := unknownField(err); ok {
+		return f, "unknown field (not an ExternalContact field: a typo, or another kind of file?)"
+	}
 	switch {
 	case errors.As(err, &se):
-		return fmt.Sprintf("%v (at byte %d)", se, int64(lead)+se.Offset)
+		return "", fmt.Sprintf("%s%v (at byte %d)", notContact, se, int64(lead)+se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "", notContact + "the line ends inside the object"
 	case errors.As(err, &te) && te.Field == "":
-		return fmt.Sprintf("expected a JSON object, got a JSON %s", te.Value)
+		return "", notContact + "got a JSON " + te.Value
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
+		return te.Field, fmt.Sprintf("expected %s, got a JSON %s", jsonKind(te.Type), te.Value)
 	}
-	return err.Error()
+	if f, v, ok := badDate(raw); ok {
+		return f, fmt.Sprintf("%s is not an ISO-8601 date-time such as 2026-01-02T03:04:05.000Z", v)
+	}
+	return "", notContact + err.Error()
+}
+
+// unknownField returns the field named by the error of a decoder that
+// disallows unknown fields.
+func unknownField(err error) (string, bool) {
+	rest, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	f, uerr := strconv.Unquote(rest)
+	return f, uerr == nil
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a JSON number"
+	}
+	return t.String()
+}
+
+// badDate finds the date field of a JSON object that does not parse.
+func badDate(raw []byte) (field string, value json.RawMessage, ok bool) {
+	var d struct {
+		ModifyDate json.RawMessage `json:"modifyDate"`
+		CreateDate json.RawMessage `json:"createDate"`
+	}
+	if json.Unmarshal(raw, &d) != nil {
+		return "", nil, false
+	}
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"modifyDate", d.ModifyDate}, {"createDate", d.CreateDate}} {
+		var t time.Time
+		if len(f.v) > 0 && json.Unmarshal(f.v, &t) != nil {
+			return f.name, f.v, true
+		}
+	}
+	return "", nil, false
 }
 
 // validate checks what the platform would refuse ((*cm.Contact).Validate)
@@ -300,7 +370,7 @@ func ReadCSV(r io.Reader, name string) (Result, error) {
 	for i, h := range header {
 		if !utf8.ValidString(h) {
 			p := u.find(cr, i)
-			return res, cm.Errorf(cm.EINVALID, "%s:%d: column %d: the header is not UTF-8: %s", name, p.line, i+1, utf8Msg(p.b, p.col))
+			return res, cm.Errorf(cm.EINVALID, "%s:%d: column %d: %s", name, p.line, i+1, utf8Msg(p.b, p.col))
 		}
 		h = strings.TrimSpace(h)
 		col, problem := csvColumn(h)

@@ -66,7 +66,7 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 		t.Errorf("activity: %v\nwant %s", err, want)
 	}
 	_, err = New(Config{Load: strings.NewReader(`{"id":"a","bogus":1}`)})
-	if want := `sandbox: contacts:1: json: unknown field "bogus"`; err == nil || err.Error() != want {
+	if want := `sandbox: contacts:1: bogus: unknown field (a typo, or another kind of file?)`; err == nil || err.Error() != want {
 		t.Errorf("reader without a name: %v\nwant %s", err, want)
 	}
 }
@@ -74,10 +74,10 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 // A file to load used to accept unknown fields (a wrong file loaded as
 // nothing); DecodeContact, which reads request bodies, still ignores them.
 func TestLoadRejectsUnknownFields(t *testing.T) {
-	if _, err := LoadContacts(strings.NewReader(`{"id":"a","fristName":"Ann"}`), "c.jsonl"); err == nil || err.Error() != `c.jsonl:1: json: unknown field "fristName"` {
+	if _, err := LoadContacts(strings.NewReader(`{"id":"a","fristName":"Ann"}`), "c.jsonl"); err == nil || err.Error() != `c.jsonl:1: fristName: unknown field (a typo, or another kind of file?)` {
 		t.Errorf("contacts: %v", err)
 	}
-	if _, err := LoadActivity(strings.NewReader(`{"externalContactId":"a","conversationId":"v","ended":"x"}`), "a.jsonl"); err == nil || err.Error() != `a.jsonl:1: json: unknown field "ended"` {
+	if _, err := LoadActivity(strings.NewReader(`{"externalContactId":"a","conversationId":"v","ended":"x"}`), "a.jsonl"); err == nil || err.Error() != `a.jsonl:1: ended: unknown field (a typo, or another kind of file?)` {
 		t.Errorf("activity: %v", err)
 	}
 	if c, err := DecodeContact([]byte(`{"id":"a","fristName":"Ann"}`)); err != nil || c.ID != "a" {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -50,16 +52,7 @@ func decodeContact(data []byte, strict bool) (cm.Contact, error) {
 	if len(data) == 0 || data[0] != '{' {
 		return c, fmt.Errorf("a contact must be a JSON object")
 	}
-	if strict {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return cm.Contact{}, err
-		}
-		if err := trailing(data, dec); err != nil {
-			return cm.Contact{}, err
-		}
-	} else if err := json.Unmarshal(data, &c); err != nil {
+	if err := decodeJSON(data, &c, strict, "modifyDate", "createDate"); err != nil {
 		return cm.Contact{}, err
 	}
 	for _, v := range []*string{&c.FirstName, &c.MiddleName, &c.LastName, &c.Salutation, &c.Title, &c.WorkEmail, &c.PersonalEmail, &c.OtherEmail} {
@@ -91,13 +84,70 @@ func decodeContact(data []byte, strict bool) (cm.Contact, error) {
 	return c, nil
 }
 
-// trailing returns an error when data, decoded by dec, holds more than one
-// JSON value.
-func trailing(data []byte, dec *json.Decoder) error {
-	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
-		return errors.New("more than one JSON value on the line")
+// decodeJSON decodes the JSON object data into v; strict refuses unknown
+// fields. Its errors name the field to blame where there is one, including
+// the date fields (times) whose values do not parse, which encoding/json
+// does not name.
+func decodeJSON(data []byte, v any, strict bool, times ...string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
 	}
-	return nil
+	err := dec.Decode(v)
+	if err == nil {
+		if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
+			return errors.New("more than one JSON value on the line")
+		}
+		return nil
+	}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	if rest, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if f, uerr := strconv.Unquote(rest); uerr == nil {
+			return fmt.Errorf("%s: unknown field (a typo, or another kind of file?)", f)
+		}
+	}
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("%w (byte %d of the object)", err, se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("the line ends inside the JSON object")
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("%s: expected %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) == nil {
+		for _, name := range times {
+			var t time.Time
+			if raw, ok := fields[name]; ok && json.Unmarshal(raw, &t) != nil {
+				return fmt.Errorf("%s: %s is not an ISO-8601 date-time such as 2026-01-02T03:04:05.000Z", name, raw)
+			}
+		}
+	}
+	return err
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a JSON string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a JSON number"
+	}
+	return t.String()
 }
 
 // invalidUTF8 returns the index of the first byte of b that is not part of
@@ -213,12 +263,10 @@ func LoadActivity(r io.Reader, name string) ([]Activity, error) {
 	var out []Activity
 	err := jsonLines(r, name, 1<<20, func(_ int, b []byte) error {
 		var a Activity
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&a); err != nil {
-			return err
+		if b = bytes.TrimSpace(b); b[0] != '{' {
+			return errors.New("an activity must be a JSON object")
 		}
-		if err := trailing(b, dec); err != nil {
+		if err := decodeJSON(b, &a, true, "start", "end"); err != nil {
 			return err
 		}
 		switch {

@@ -196,23 +196,27 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// validate names the first field of c that holds a value New cannot use.
+// validate names the first field of c that holds a value New cannot use
+// (its errors start with "sandbox: ", as all of New's).
 func (c Config) validate() error {
 	switch {
 	case c.Contacts < 0:
-		return fmt.Errorf("Contacts %d is negative", c.Contacts)
+		return fmt.Errorf("sandbox: Contacts %d is negative", c.Contacts)
 	case !(c.ActivityRate >= 0 && c.ActivityRate <= 1):
-		return fmt.Errorf("ActivityRate %v is not a fraction in [0,1]", c.ActivityRate)
+		return fmt.Errorf("sandbox: ActivityRate %v is not a fraction in [0,1]", c.ActivityRate)
 	case !(c.DupRate <= 1):
-		return fmt.Errorf("DupRate %v is more than 1 (it is a fraction)", c.DupRate)
+		return fmt.Errorf("sandbox: DupRate %v is more than 1 (it is a fraction)", c.DupRate)
 	case c.TokenTTL < 0:
-		return fmt.Errorf("TokenTTL %v is negative", c.TokenTTL)
+		return fmt.Errorf("sandbox: TokenTTL %v is negative", c.TokenTTL)
 	case c.GatewayTimeout < 0:
-		return fmt.Errorf("GatewayTimeout %v is negative", c.GatewayTimeout)
+		return fmt.Errorf("sandbox: GatewayTimeout %v is negative", c.GatewayTimeout)
 	case c.MergeLatency < 0:
-		return fmt.Errorf("MergeLatency %v is negative", c.MergeLatency)
+		return fmt.Errorf("sandbox: MergeLatency %v is negative", c.MergeLatency)
 	}
-	return c.Faults.validate()
+	if err := c.Faults.validate(); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }
 
 // inputName is the name of an input in errors: its Name() (an *os.File's
@@ -231,7 +235,7 @@ func inputName(r io.Reader, def string) string {
 func New(cfg Config) (*Sandbox, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, err
 	}
 	seed := uint64(cfg.Seed)
 	s := &Sandbox{
