@@ -111,6 +111,7 @@ func FuzzDecodeContact(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	addLoadCorpusLines(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := DecodeContact(data)
 		if err != nil {
