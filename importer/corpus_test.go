@@ -55,7 +55,7 @@ func corpus() map[string]corpusCase {
 			"bad-type.jsonl:1: type: \"Archived\" is not Curated, Identified or Ephemeral",
 		}, contacts: 0},
 		// A BOM is skipped, and columns still count its bytes.
-		"bom-header-parse-error.csv": {err: "bom-header-parse-error.csv:1: cannot read the CSV header: parse error at column 12: bare \" in non-quoted-field"},
+		"bom-header-parse-error.csv": {err: "bom-header-parse-error.csv:1: cannot read the CSV header: parse error: bare \" in non-quoted-field (column 12)"},
 		// A BOM is skipped, and byte offsets still count it.
 		"bom-invalid-utf8.jsonl": {invalid: []string{
 			"bom-invalid-utf8.jsonl:1: invalid UTF-8 at byte 27 of the line (0xff); save the file as UTF-8",
@@ -124,7 +124,7 @@ func corpus() map[string]corpusCase {
 		}, contacts: 0},
 		// A quote inside the first field (used to panic in FieldPos).
 		"quote-in-first-field.csv": {invalid: []string{
-			"quote-in-first-field.csv:2: parse error at column 3: bare \" in non-quoted-field",
+			"quote-in-first-field.csv:2: parse error: bare \" in non-quoted-field (column 3)",
 		}, contacts: 1},
 		// Two spellings of one field (used to let the last win).
 		"repeated-alias.csv": {err: "repeated-alias.csv:1: \"city\" (column 2) and \"Address.City\" (column 3) both set city"},
@@ -152,7 +152,7 @@ func corpus() map[string]corpusCase {
 		}, contacts: 1},
 		// A quoted field never closed.
 		"unterminated-quote.csv": {invalid: []string{
-			"unterminated-quote.csv:3: parse error at column 12: extraneous or missing \" in quoted-field",
+			"unterminated-quote.csv:3: parse error: extraneous or missing \" in quoted-field (column 12)",
 		}, contacts: 1},
 		// A phone given as a string instead of an object.
 		"wrong-type.jsonl": {invalid: []string{

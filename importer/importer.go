@@ -359,7 +359,7 @@ func ReadCSV(r io.Reader, name string) (Result, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return res, cm.Errorf(cm.EINVALID, "%s:%d: cannot read the CSV header: %s", name, pe.Line, u.parseMsg(pe))
+			return res, cm.Errorf(cm.EINVALID, "%s:%d: cannot read the CSV header: %s", name, pe.StartLine, u.parseMsg(pe))
 		}
 		return res, cm.Errorf(cm.EINVALID, "%s:1: cannot read the CSV header: %v", name, err)
 	}
@@ -403,7 +403,7 @@ func ReadCSV(r io.Reader, name string) (Result, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: pe.Line, Msg: u.parseMsg(pe)})
+			res.Invalid = append(res.Invalid, LineError{File: name, Line: pe.StartLine, Msg: u.parseMsg(pe)})
 			continue
 		}
 		if err != nil {

@@ -90,9 +90,10 @@ func TestReadCSVUnknownColumn(t *testing.T) {
 // still read.
 func TestReadCSVParseError(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"id,firstName\nab\"c,Ann\nb,Bo\n", `x.csv:2: parse error at column 3: bare " in non-quoted-field`},
-		{"id,firstName\nb,Bo\n\"abc,Ann\n", `x.csv:3: parse error at column 10: extraneous or missing " in quoted-field`},
-		{"id,firstName\n\"a\"b,Ann\nb,Bo\n", `x.csv:2: parse error at column 3: extraneous or missing " in quoted-field`},
+		{"id,firstName\nab\"c,Ann\nb,Bo\n", `x.csv:2: parse error: bare " in non-quoted-field (column 3)`},
+		{"id,firstName\nb,Bo\n\"abc,Ann\n", `x.csv:3: parse error: extraneous or missing " in quoted-field (column 10)`},
+		{"id,firstName\n\"c1\nx\"y,Ann\nb,Bo\n", `x.csv:2: parse error: extraneous or missing " in quoted-field (line 3, column 2)`},
+		{"id,firstName\n\"a\"b,Ann\nb,Bo\n", `x.csv:2: parse error: extraneous or missing " in quoted-field (column 3)`},
 	} {
 		res, err := importer.ReadCSV(strings.NewReader(c.in), "x.csv")
 		if err != nil {
@@ -182,7 +183,7 @@ func TestReadBOM(t *testing.T) {
 		t.Fatalf("JSONL offset after a BOM: %v", res.Invalid)
 	}
 	_, err = importer.ReadCSV(strings.NewReader("\ufeffid,first\"Name\n"), "x.csv")
-	if err == nil || err.Error() != `x.csv:1: cannot read the CSV header: parse error at column 12: bare " in non-quoted-field` {
+	if err == nil || err.Error() != `x.csv:1: cannot read the CSV header: parse error: bare " in non-quoted-field (column 12)` {
 		t.Fatalf("CSV header offset after a BOM: %v", err)
 	}
 }

@@ -90,16 +90,19 @@ func (u *utf8Reader) forget(line int) {
 	u.bad = u.bad[n:]
 }
 
-// parseMsg describes a CSV syntax error (its line is the LineError's),
-// counting columns in the file's bytes.
+// parseMsg describes a CSV syntax error, for a LineError on the line the
+// record starts on, in the words of the decision CSV's errors (review):
+// "parse error: ERR (column C)", or "(line L, column C)" when the error is
+// on a later line of the record. Columns count the file's bytes (a byte
+// order mark included).
 func (u *utf8Reader) parseMsg(pe *csv.ParseError) string {
 	col := pe.Column
 	if pe.Line == 1 {
 		col += u.bomLen
 	}
-	msg := fmt.Sprintf("parse error at column %d: %v", col, pe.Err)
-	if pe.StartLine != pe.Line {
-		msg += fmt.Sprintf(" (in the record that starts on line %d)", pe.StartLine)
+	where := fmt.Sprintf("column %d", col)
+	if pe.Line != pe.StartLine {
+		where = fmt.Sprintf("line %d, column %d", pe.Line, col)
 	}
-	return msg
+	return fmt.Sprintf("parse error: %v (%s)", pe.Err, where)
 }

@@ -29,9 +29,13 @@
 // with an active conversation or an open case answers 409 without naming it
 // (Config.ConflictOnActivity). Errors use the platform's body
 // {"message","code","status","contextId"} and every response carries an
-// ININ-Correlation-Id.
+// ININ-Correlation-Id. Datetimes are written as the platform writes them, in
+// UTC with exactly three digits of milliseconds (TimeLayout), and record
+// dates are kept to the millisecond.
 //
-// Data comes from a JSONL file (LoadContacts) or from Generate, which builds
+// Data comes from a JSONL file (LoadContacts, strict: unknown fields, bytes
+// that are not UTF-8 and contacts the platform would refuse are errors
+// naming the file, line and field) or from Generate, which builds
 // realistic contact-center contacts with known duplicate clusters (typos,
 // nicknames, reformatted phones, email variants, moved addresses, missing
 // fields) and look-alikes that are not duplicates (families sharing a home
