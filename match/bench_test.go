@@ -222,7 +222,7 @@ func BenchmarkScorePairs(b *testing.B) {
 	in := NewMemoryInput(org.Contacts, cfg)
 	d := newDataset()
 	for i, id := range in.ids {
-		d.addEncoded(id, in.norms[i])
+		d.addEncoded(id, in.norms[i], in.fp)
 	}
 	d.finish()
 	nick := newNicknames(cfg.Nicknames)
@@ -241,4 +241,22 @@ func BenchmarkScorePairs(b *testing.B) {
 		n += len(br.pairs)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "cmp/s/core")
+}
+
+// BenchmarkReadNorms measures the normalize phase's work on stored norms:
+// validating (version, fingerprint, bounds) and interning 100,000 norms.
+func BenchmarkReadNorms(b *testing.B) {
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 100000, Seed: 7, DupRate: 0.2})
+	in := NewMemoryInput(org.Contacts, DefaultConfig())
+	b.ResetTimer()
+	for b.Loop() {
+		d := newDataset()
+		d.presize(len(in.ids))
+		for i, id := range in.ids {
+			if !d.addEncoded(id, in.norms[i], in.fp) {
+				b.Fatal("stored norm not usable")
+			}
+		}
+		d.finish()
+	}
 }

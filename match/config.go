@@ -1,12 +1,14 @@
 package match
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
+	"maps"
+	"math"
 	"runtime"
+	"slices"
 	"strings"
+
+	"github.com/nyaruka/phonenumbers"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -268,62 +270,6 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads a JSON file and overlays it on DefaultConfig: fields the
-// file sets replace the defaults (a "comparisons" entry replaces that field's
-// whole comparison). Unknown keys, bad JSON and invalid values return an
-// EINVALID error naming the file.
-func LoadConfig(path string) (Config, error) {
-	cfg := DefaultConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
-	}
-	// Decode comparisons separately so that an entry overlays one field
-	// instead of replacing the whole map.
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
-		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
-	}
-	comps := top["comparisons"]
-	delete(top, "comparisons")
-	rest, err := json.Marshal(top)
-	if err != nil {
-		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
-	}
-	if err := strictDecode(rest, &cfg); err != nil {
-		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
-	}
-	if len(comps) > 0 && !bytes.Equal(bytes.TrimSpace(comps), []byte("null")) {
-		var cs map[string]json.RawMessage
-		if err := json.Unmarshal(comps, &cs); err != nil {
-			return cfg, cm.Errorf(cm.EINVALID, "match config %s: comparisons: %v", path, err)
-		}
-		if cfg.Comparisons == nil {
-			cfg.Comparisons = map[string]Comparison{}
-		}
-		for field, raw := range cs {
-			var c Comparison
-			if err := strictDecode(raw, &c); err != nil {
-				return cfg, cm.Errorf(cm.EINVALID, "match config %s: comparisons.%s: %v", path, field, err)
-			}
-			cfg.Comparisons[field] = c
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, cm.Errorf(cm.EINVALID, "match config %s: %v", path, err)
-	}
-	return cfg, nil
-}
-
-func strictDecode(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	return nil
-}
-
 // isKnownField reports whether f names a comparison field.
 func isKnownField(f string) bool {
 	switch f {
@@ -349,91 +295,145 @@ func isKnownLevelKind(k string) bool {
 	return false
 }
 
-// Validate reports the first invalid field of c as an EINVALID error.
+// Validate reports the first invalid field of c as an EINVALID error
+// "path: problem", where path uses the JSON names of the configuration file
+// (e.g. "comparisons.phone.levels[1].kind"). Fields are checked in a fixed
+// order, so the same config always reports the same field.
 func (c *Config) Validate() error {
-	bad := func(format string, args ...any) error { return cm.Errorf(cm.EINVALID, format, args...) }
+	if fe := c.check(); fe != nil {
+		return cm.Errorf(cm.EINVALID, "%s", fe.Error())
+	}
+	return nil
+}
+
+// fieldError is an invalid config value: path names it with JSON field
+// names, "a.b[2].c".
+type fieldError struct {
+	path, problem string
+}
+
+func (e *fieldError) Error() string {
+	if e.path == "" {
+		return e.problem
+	}
+	return e.path + ": " + e.problem
+}
+
+// check returns the first invalid field of c, or nil.
+func (c *Config) check() *fieldError {
+	bad := func(path, format string, args ...any) *fieldError {
+		return &fieldError{path: path, problem: fmt.Sprintf(format, args...)}
+	}
+	region := strings.ToUpper(c.DefaultRegion)
 	switch {
 	case c.MatchThreshold <= 0 || c.MatchThreshold >= 1:
-		return bad("matchThreshold %v: must be in (0,1)", c.MatchThreshold)
+		return bad("matchThreshold", "%v must be in (0,1)", c.MatchThreshold)
 	case c.ApproveThreshold < 0 || c.ApproveThreshold > 1:
-		return bad("approveThreshold %v: must be in [0,1]", c.ApproveThreshold)
+		return bad("approveThreshold", "%v must be in [0,1]", c.ApproveThreshold)
 	case c.MaxGroupSize < 2 || c.MaxGroupSize > 52:
-		return bad("maxGroupSize %d: must be in [2,52] (52 is the platform's merge-set limit)", c.MaxGroupSize)
+		return bad("maxGroupSize", "%d must be in [2,52] (52 is the platform's merge-set limit)", c.MaxGroupSize)
 	case c.MaxBlockSize < 2:
-		return bad("maxBlockSize %d: must be at least 2", c.MaxBlockSize)
+		return bad("maxBlockSize", "%d must be at least 2", c.MaxBlockSize)
+	case region != "" && !phonenumbers.GetSupportedRegions()[region]:
+		return bad("defaultRegion", "%q is not a region phone numbers are known for (a two-letter ISO 3166 code such as \"US\" or \"GB\")", c.DefaultRegion)
 	case c.Workers < 0:
-		return bad("workers %d: must not be negative", c.Workers)
+		return bad("workers", "%d must not be negative", c.Workers)
 	case c.EMIterations < 0:
-		return bad("emIterations %d: must not be negative", c.EMIterations)
+		return bad("emIterations", "%d must not be negative", c.EMIterations)
+	case c.USamplePairs < 0:
+		return bad("uSamplePairs", "%d must not be negative", c.USamplePairs)
 	case c.MinLinkDensity < 0 || c.MinLinkDensity > 1:
-		return bad("minLinkDensity %v: must be in [0,1]", c.MinLinkDensity)
+		return bad("minLinkDensity", "%v must be in [0,1]", c.MinLinkDensity)
 	case c.CannotLinkWeight > 0:
-		return bad("cannotLinkWeight %v: must not be positive", c.CannotLinkWeight)
+		return bad("cannotLinkWeight", "%v must not be positive", c.CannotLinkWeight)
 	case len(c.Blocking) == 0:
-		return bad("blocking: at least one rule is needed")
+		return bad("blocking", "at least one rule is needed")
 	}
 	for i, r := range c.Blocking {
+		p := fmt.Sprintf("blocking[%d]", i)
 		if len(r.Keys) == 0 {
-			return bad("blocking[%d] %q: no keys", i, r.Name)
+			return bad(p+".keys", "rule %q has no keys", r.Name)
 		}
 		if r.MaxBlockSize < 0 || r.MaxBlockSize == 1 {
-			return bad("blocking[%d] %q: maxBlockSize %d must be 0 (the global limit) or at least 2", i, r.Name, r.MaxBlockSize)
+			return bad(p+".maxBlockSize", "%d must be 0 (the global limit) or at least 2", r.MaxBlockSize)
 		}
-		for _, k := range r.Keys {
-			if !isKnownBlockKey(k) {
-				return bad("blocking[%d] %q: unknown key %q", i, r.Name, k)
+		for k, key := range r.Keys {
+			if !isKnownBlockKey(key) {
+				return bad(fmt.Sprintf("%s.keys[%d]", p, k), "unknown key %q", key)
 			}
 		}
 	}
-	check := func(name string, cmp Comparison) error {
-		names := map[string]bool{"different": true}
-		for i, l := range cmp.Levels {
-			if !isKnownLevelKind(l.Kind) {
-				return bad("comparisons.%s.levels[%d]: unknown kind %q", name, i, l.Kind)
-			}
-			if l.Name == "" || l.Name == "missing" || l.Name == "different" {
-				return bad("comparisons.%s.levels[%d]: name %q is empty or reserved", name, i, l.Name)
-			}
-			names[l.Name] = true
-			if (l.Kind == "jaroWinkler" || l.Kind == "sameNumber" || l.Kind == "sameStreet") && (l.Threshold <= 0 || l.Threshold > 1) {
-				return bad("comparisons.%s.levels[%d]: threshold %v must be in (0,1]", name, i, l.Threshold)
-			}
+	check := func(path string, cmp Comparison) *fieldError {
+		if len(cmp.Levels) == 0 && !cmp.Disabled {
+			return bad(path+".levels", `no levels (give at least one, or "disabled": true)`)
 		}
 		if len(cmp.Levels) > 30 {
-			return bad("comparisons.%s: at most 30 levels", name)
+			return bad(path+".levels", "%d levels, at most 30", len(cmp.Levels))
 		}
-		for w := range cmp.Weights {
+		names := map[string]bool{"different": true}
+		for i, l := range cmp.Levels {
+			p := fmt.Sprintf("%s.levels[%d]", path, i)
+			if !isKnownLevelKind(l.Kind) {
+				return bad(p+".kind", "unknown kind %q", l.Kind)
+			}
+			if l.Name == "" || l.Name == "missing" || l.Name == "different" {
+				return bad(p+".name", "%q is empty or reserved", l.Name)
+			}
+			if names[l.Name] {
+				return bad(p+".name", "%q names two levels", l.Name)
+			}
+			names[l.Name] = true
+			switch l.Kind {
+			case "jaroWinkler", "sameNumber", "sameStreet":
+				if l.Threshold <= 0 || l.Threshold > 1 {
+					return bad(p+".threshold", "%v must be in (0,1] for kind %s", l.Threshold, l.Kind)
+				}
+			case "levenshtein", "damerau":
+				if l.Threshold < 0 || l.Threshold != math.Trunc(l.Threshold) {
+					return bad(p+".threshold", "%v must be a whole number of edits, 0 or more, for kind %s", l.Threshold, l.Kind)
+				}
+			case "suffix":
+				if l.Threshold < 1 || l.Threshold != math.Trunc(l.Threshold) {
+					return bad(p+".threshold", "%v must be a whole number of characters, 1 or more, for kind suffix", l.Threshold)
+				}
+			}
+		}
+		for _, w := range slices.Sorted(maps.Keys(cmp.Weights)) {
 			if !names[w] {
-				return bad("comparisons.%s.weights: no level named %q", name, w)
+				return bad(path+".weights", "no level named %q", w)
 			}
 		}
 		return nil
 	}
-	for f, cmp := range c.Comparisons {
+	for _, f := range slices.Sorted(maps.Keys(c.Comparisons)) {
 		if !isKnownField(f) {
-			return bad("comparisons: unknown field %q", f)
+			return bad("comparisons."+f, "unknown field %q (known: firstName, middleName, lastName, email, phone, address, address1, address2, city, state, postalCode, country, custom.<field>, externalId.<source>)", f)
 		}
-		if err := check(f, cmp); err != nil {
-			return err
+		if fe := check("comparisons."+f, c.Comparisons[f]); fe != nil {
+			return fe
 		}
 	}
-	if err := check("customFieldComparison", c.CustomFieldComparison); err != nil {
-		return err
+	if fe := check("customFieldComparison", c.CustomFieldComparison); fe != nil {
+		return fe
 	}
-	if err := check("externalIdComparison", c.ExternalIDComparison); err != nil {
-		return err
+	if fe := check("externalIdComparison", c.ExternalIDComparison); fe != nil {
+		return fe
 	}
-	for _, o := range c.Survivor.Order {
+	for i, o := range c.Survivor.Order {
+		p := fmt.Sprintf("survivor.order[%d]", i)
 		switch o {
 		case "type", "complete", "oldest", "newest":
 		default:
-			return bad("survivor.order: unknown criterion %q", o)
+			return bad(p, "unknown criterion %q (type, complete, oldest or newest)", o)
+		}
+		if slices.Index(c.Survivor.Order, o) < i {
+			return bad(p, "%q is listed twice", o)
 		}
 	}
 	switch c.Survivor.FillFrom {
 	case "", "newest", "oldest":
 	default:
-		return bad("survivor.fillFrom %q: must be newest or oldest", c.Survivor.FillFrom)
+		return bad("survivor.fillFrom", "%q must be newest or oldest", c.Survivor.FillFrom)
 	}
 	return nil
 }

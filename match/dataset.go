@@ -180,9 +180,10 @@ func (d *dataset) colBytes(name []byte) *column {
 }
 
 // addEncoded adds one contact from its NormalizerFunc encoding without
-// building a Norm. It reports false when the encoding is unusable.
-func (d *dataset) addEncoded(id string, b []byte) bool {
-	if !usableNorm(b) {
+// building a Norm. It reports false when the encoding is unusable under the
+// normalization settings with fingerprint fp.
+func (d *dataset) addEncoded(id string, b []byte, fp uint64) bool {
+	if !usableNorm(b, fp) {
 		return false
 	}
 	d.addPart(d.n, b, 0)
@@ -192,9 +193,11 @@ func (d *dataset) addEncoded(id string, b []byte) bool {
 	return true
 }
 
-// usableNorm reports whether b is a complete encoding of this version.
-func usableNorm(b []byte) bool {
-	return len(b) > 0 && b[0] == NormVersion && validEncoding(b[1:])
+// usableNorm reports whether b is a complete encoding of this version made
+// under the normalization settings with fingerprint fp.
+func usableNorm(b []byte, fp uint64) bool {
+	return len(b) >= normHeader && b[0] == NormVersion &&
+		binary.LittleEndian.Uint64(b[1:normHeader]) == fp && validEncoding(b[normHeader:])
 }
 
 // addPart adds part of record r from its encoding: part 0 the division,
@@ -202,7 +205,7 @@ func usableNorm(b []byte) bool {
 // fields. The two parts touch disjoint columns, so two goroutines may add
 // them concurrently (only part 1 creates columns).
 func (d *dataset) addPart(r int, b []byte, part int) {
-	p := b[1:]
+	p := b[normHeader:]
 	next := func() []byte {
 		l, k := binary.Uvarint(p)
 		s := p[k : k+int(l)]
@@ -259,7 +262,7 @@ func (d *dataset) addPart(r int, b []byte, part int) {
 	d.key = key[:0]
 }
 
-// validEncoding checks that an encoding (after its version byte) is
+// validEncoding checks that an encoding (after its header) is
 // complete, so that addEncoded can walk it without bounds errors.
 func validEncoding(b []byte) bool {
 	skip := func() bool {

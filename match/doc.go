@@ -9,10 +9,15 @@
 //
 //  1. normalize: every contact has a compact normalized form (Norm), which
 //     stores compute on write with NormalizerFunc (a versioned binary
-//     encoding; first byte NormVersion). Emails are trimmed and lower-cased,
-//     with provider rules (Gmail ignores dots, several providers ignore
-//     "+tags", googlemail.com is gmail.com). Phones become E.164 (the
-//     record's e164 first, else its display parsed with its
+//     encoding: first byte NormVersion, then the NormFingerprint of the
+//     normalization settings, DefaultRegion and Email, it was made under).
+//     Run uses a stored norm only when its version and fingerprint are its
+//     own config's; it normalizes every other contact from its JSON
+//     (Stats.Normalized), so a store written under the default config still
+//     matches correctly with "defaultRegion": "GB". Emails are trimmed and
+//     lower-cased, with provider rules (Gmail ignores dots, several
+//     providers ignore "+tags", googlemail.com is gmail.com). Phones become
+//     E.164 (the record's e164 first, else its display parsed with its
 //     normalizationCountryCode or Config.DefaultRegion). Names are folded
 //     (Unicode marks removed, punctuation dropped, honorifics and suffixes
 //     removed); nicknames are resolved at comparison time (bob = robert,
@@ -98,7 +103,9 @@
 // `contactmerge match --config FILE` reads a JSON file with LoadConfig: the
 // file's keys overlay DefaultConfig (JSON names of Config's fields), except
 // that each entry of "comparisons" replaces the comparison of that field
-// alone. Unknown keys are errors naming the key and the file. Example:
+// alone. Every problem (bad JSON, a wrong type, an unknown or repeated key,
+// a value out of range such as "defaultRegion": "ZZ" or empty "levels") is
+// reported as "FILE:LINE:COL: field.path: problem". Example:
 //
 //	{
 //	  "matchThreshold": 0.995,

@@ -91,7 +91,7 @@ func EvaluateBlocking(ctx context.Context, cs []cm.Contact, truth [][]string, cf
 	in := NewMemoryInput(cs, cfg)
 	d := newDataset()
 	for i, id := range in.ids {
-		d.addEncoded(id, in.norms[i])
+		d.addEncoded(id, in.norms[i], in.fp)
 	}
 	d.finish()
 	br, err := block(ctx, d, &cfg, newNicknames(cfg.Nicknames))

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
+	"maps"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +17,17 @@ import (
 	cm "github.com/contactmerge/contactmerge"
 )
 
-// NormVersion is the first byte of every encoded normalized contact. Run
-// re-normalizes contacts whose stored norm has another version.
-const NormVersion byte = 1
+// NormVersion is the first byte of every encoded normalized contact. The
+// next 8 bytes are the little-endian NormFingerprint of the config that
+// produced it; the normalized fields follow. Run re-normalizes contacts whose
+// stored norm has another version or another fingerprint than its own
+// config's. Version 1 (before the fingerprint) is never read: such norms are
+// re-normalized.
+const NormVersion byte = 2
+
+// normHeader is the length of the encoding's header: the version byte and
+// the fingerprint.
+const normHeader = 1 + 8
 
 // KV is one normalized key/value pair (an external id or a custom field).
 type KV struct {
@@ -52,13 +63,19 @@ type normalizer struct {
 	plusTags   map[string]bool // domains that ignore +tags
 	dotless    map[string]bool // domains that ignore dots in the local part
 	domainEqui map[string]string
+	fp         uint64 // fingerprint of the fields above (set by newNormalizer)
 }
 
+// newNormalizer builds the normalizer of cfg, with its fingerprint.
 func newNormalizer(cfg Config) *normalizer {
-	return newNormalizerRules(cfg.DefaultRegion, cfg.Email)
+	n := newNormalizerRules(cfg.DefaultRegion, cfg.Email)
+	n.fp = n.fingerprint()
+	return n
 }
 
-// newNormalizerRules builds a normalizer from a region and email rules.
+// newNormalizerRules builds a normalizer from a region and email rules,
+// without the fingerprint (survivorship builds one per group and encodes
+// nothing).
 func newNormalizerRules(region string, rules EmailRules) *normalizer {
 	cfg := Config{DefaultRegion: region, Email: rules}
 	n := &normalizer{
@@ -82,21 +99,59 @@ func newNormalizerRules(region string, rules EmailRules) *normalizer {
 	return n
 }
 
+// fingerprint hashes every setting normalize reads (FNV-1a 64 over a
+// canonical, sorted rendering of the effective settings, so that configs
+// that normalize alike, such as "gb" and "GB", share a fingerprint).
+// Nicknames, honorifics, address abbreviations and the rest are either
+// resolved at comparison time or fixed by NormVersion.
+func (n *normalizer) fingerprint() uint64 {
+	h := fnv.New64a()
+	put := func(tag string, vals ...string) {
+		h.Write([]byte(tag))
+		for _, v := range vals {
+			h.Write([]byte{0})
+			h.Write([]byte(v))
+		}
+		h.Write([]byte{0xff})
+	}
+	put("region", n.region)
+	put("plusTags", slices.Sorted(maps.Keys(n.plusTags))...)
+	put("dotless", slices.Sorted(maps.Keys(n.dotless))...)
+	for _, from := range slices.Sorted(maps.Keys(n.domainEqui)) {
+		put("alias", from, n.domainEqui[from])
+	}
+	return h.Sum64()
+}
+
+// NormFingerprint returns the fingerprint of cfg's normalization settings
+// (DefaultRegion and Email; nothing else in Config changes a norm). Every
+// norm that NormalizerFunc(cfg) encodes carries it after the version byte,
+// and Run uses a stored norm only when it carries its own config's
+// fingerprint.
+func NormFingerprint(cfg Config) uint64 { return newNormalizer(cfg).fp }
+
 // NormalizerFunc returns the cm.Normalizer that stores keep beside each
 // contact: the versioned binary encoding of Normalize's result (first byte
-// NormVersion). It is safe for concurrent use.
+// NormVersion, then NormFingerprint(cfg)). It is safe for concurrent use.
+//
+// A store may be opened with the normalizer of any config: Run re-normalizes
+// the contacts whose stored norm was made under other normalization settings
+// (Stats.Normalized counts them), so a mismatch costs time, never
+// correctness.
 func NormalizerFunc(cfg Config) cm.Normalizer {
-	n := newNormalizer(cfg)
-	return func(c *cm.Contact) []byte {
-		nm := n.normalize(c)
-		return nm.encode(nil)
-	}
+	return newNormalizer(cfg).encoded
+}
+
+// encoded returns the encoding of c's normalized form.
+func (n *normalizer) encoded(c *cm.Contact) []byte {
+	nm := n.normalize(c)
+	return nm.encode(nil, n.fp)
 }
 
 // Normalize returns the normalized form of c under cfg's normalization
 // settings (default region, email provider rules).
 func Normalize(c *cm.Contact, cfg Config) Norm {
-	return newNormalizer(cfg).normalize(c)
+	return newNormalizerRules(cfg.DefaultRegion, cfg.Email).normalize(c)
 }
 
 func (n *normalizer) normalize(c *cm.Contact) Norm {
@@ -315,9 +370,12 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// encode appends the versioned binary form of nm to b.
-func (nm *Norm) encode(b []byte) []byte {
+// encode appends the versioned binary form of nm, made under the settings
+// with fingerprint fp, to b.
+func (nm *Norm) encode(b []byte, fp uint64) []byte {
+	b = slices.Grow(b, nm.encodedLen())
 	b = append(b, NormVersion)
+	b = binary.LittleEndian.AppendUint64(b, fp)
 	for _, s := range []string{nm.Division, nm.First, nm.Middle, nm.Last, nm.Address1, nm.StreetNum, nm.Unit, nm.Address2, nm.City, nm.State, nm.Postal, nm.Country} {
 		b = appendString(b, s)
 	}
@@ -328,6 +386,32 @@ func (nm *Norm) encode(b []byte) []byte {
 	b = appendStrings(b, nm.DateLike)
 	return b
 }
+
+// encodedLen returns the length of nm's encoding.
+func (nm *Norm) encodedLen() int {
+	n := normHeader
+	for _, s := range []string{nm.Division, nm.First, nm.Middle, nm.Last, nm.Address1, nm.StreetNum, nm.Unit, nm.Address2, nm.City, nm.State, nm.Postal, nm.Country} {
+		n += stringLen(s)
+	}
+	for _, ss := range [][]string{nm.Emails, nm.Phones, nm.DateLike} {
+		n += uvarintLen(len(ss))
+		for _, s := range ss {
+			n += stringLen(s)
+		}
+	}
+	for _, kvs := range [][]KV{nm.ExtIDs, nm.Custom} {
+		n += uvarintLen(len(kvs))
+		for _, kv := range kvs {
+			n += stringLen(kv.Key) + stringLen(kv.Value)
+		}
+	}
+	return n
+}
+
+func stringLen(s string) int { return uvarintLen(len(s)) + len(s) }
+
+// uvarintLen is the length of binary.AppendUvarint's encoding of x.
+func uvarintLen(x int) int { return (bits.Len64(uint64(x)|1) + 6) / 7 }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -356,14 +440,15 @@ func errNormFormat() error {
 	return errors.New("match: bad normalized contact encoding (truncated or another version)")
 }
 
-// DecodeNorm decodes an encoding produced by NormalizerFunc. It fails when
-// the version byte is not NormVersion or the data is truncated.
+// DecodeNorm decodes an encoding produced by NormalizerFunc, whatever its
+// fingerprint. It fails when the version byte is not NormVersion or the data
+// is truncated.
 func DecodeNorm(b []byte) (Norm, error) {
 	var nm Norm
-	if len(b) == 0 || b[0] != NormVersion {
+	if len(b) < normHeader || b[0] != NormVersion {
 		return nm, errNormFormat()
 	}
-	d := decoder{b: b[1:]}
+	d := decoder{b: b[normHeader:]}
 	for _, p := range []*string{&nm.Division, &nm.First, &nm.Middle, &nm.Last, &nm.Address1, &nm.StreetNum, &nm.Unit, &nm.Address2, &nm.City, &nm.State, &nm.Postal, &nm.Country} {
 		*p = d.str()
 	}

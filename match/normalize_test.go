@@ -94,6 +94,9 @@ func TestNormalizeRoundTrip(t *testing.T) {
 	if b[0] != NormVersion {
 		t.Fatalf("version byte %d", b[0])
 	}
+	if nm := Normalize(&c, cfg); nm.encodedLen() != len(b) {
+		t.Errorf("encodedLen %d, encoding has %d bytes", nm.encodedLen(), len(b))
+	}
 	got, err := DecodeNorm(b)
 	if err != nil {
 		t.Fatal(err)
@@ -110,11 +113,12 @@ func TestNormalizeRoundTrip(t *testing.T) {
 	if _, err := DecodeNorm(b[:len(b)-3]); err == nil {
 		t.Error("truncated norm decoded")
 	}
-	if !usableNorm(b) {
+	fp := NormFingerprint(cfg)
+	if !usableNorm(b, fp) {
 		t.Error("valid norm rejected")
 	}
 	for cut := 1; cut < len(b); cut++ {
-		if usableNorm(b[:cut]) {
+		if usableNorm(b[:cut], fp) {
 			t.Errorf("norm truncated to %d bytes accepted", cut)
 			break
 		}

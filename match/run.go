@@ -34,8 +34,11 @@ type Result struct {
 
 // Stats describes a match run.
 type Stats struct {
-	Contacts       int `json:"contacts"`
-	Normalized     int `json:"normalized"` // contacts normalized by this run (no usable stored norm)
+	Contacts int `json:"contacts"`
+	// Normalized counts the contacts this run normalized from their JSON
+	// because they had no usable stored norm: none, an old NormVersion, or
+	// one made under other normalization settings (NormFingerprint).
+	Normalized     int `json:"normalized"`
 	Blocks         int `json:"blocks"`
 	SkippedBlocks  int `json:"skippedBlocks"`
 	CandidatePairs int `json:"candidatePairs"` // distinct pairs from all blocking rules
@@ -68,15 +71,19 @@ func (s Stats) String() string {
 }
 
 // Run matches every contact of in: it reads the stored norms (normalizing
-// contacts whose norm is missing or of an old version), generates candidate
-// pairs, learns the model, scores, clusters and runs survivorship on the
-// groups' members (fetched with in.Contacts).
+// contacts whose norm is missing, of an old version or made under other
+// normalization settings than cfg's, see NormFingerprint; Stats.Normalized
+// counts them), generates candidate pairs, learns the model, scores,
+// clusters and runs survivorship on the groups' members (fetched with
+// in.Contacts).
 func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	stats := Stats{Durations: map[string]time.Duration{}, RefusedJoins: map[string]int{}, Workers: cfg.workers()}
 	t0 := time.Now()
+	normer := newNormalizer(cfg)
+	fp := normer.fp // stored norms made under other settings are re-normalized
 	d := newDataset()
 	var missing []string
 	// Reading (the store's I/O and decoding) and interning overlap: the
@@ -105,7 +112,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 			for b := range batches[part] {
 				for k, id := range b.ids {
 					norm := b.arena[b.off[k]:b.off[k+1]]
-					if !usableNorm(norm) {
+					if !usableNorm(norm, fp) {
 						if part == 0 {
 							miss = append(miss, id)
 						}
@@ -160,20 +167,8 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("match: read norms: %w", err)
 	}
 	if len(missing) > 0 {
-		nf := NormalizerFunc(cfg)
-		for lo := 0; lo < len(missing); lo += 1000 {
-			hi := min(len(missing), lo+1000)
-			cs, err := in.Contacts(ctx, missing[lo:hi])
-			if err != nil {
-				return nil, fmt.Errorf("match: read contacts: %w", err)
-			}
-			for _, id := range missing[lo:hi] {
-				c, ok := cs[id]
-				if !ok {
-					continue
-				}
-				d.addEncoded(id, nf(&c))
-			}
+		if err := normalizeMissing(ctx, in, normer, d, missing, cfg.workers()); err != nil {
+			return nil, err
 		}
 		stats.Normalized = len(missing)
 	}
@@ -196,6 +191,53 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	return &Result{Groups: groups, Stats: stats}, nil
 }
 
+// normalizeMissing fetches the contacts without a usable stored norm from
+// in, normalizes them with n and adds them to d in the order of missing.
+// Workers goroutines fetch and normalize batches of 1000 at once (all the
+// norms of a store written under another config can be missing).
+func normalizeMissing(ctx context.Context, in Input, n *normalizer, d *dataset, missing []string, workers int) error {
+	const size = 1000
+	batches := (len(missing) + size - 1) / size
+	workers = max(1, min(workers, batches))
+	for lo := 0; lo < batches; lo += workers {
+		hi := min(batches, lo+workers)
+		norms := make([][][]byte, hi-lo)
+		errs := make([]error, hi-lo)
+		var wg sync.WaitGroup
+		for k := lo; k < hi; k++ {
+			wg.Go(func() {
+				ids := missing[k*size : min(len(missing), (k+1)*size)]
+				cs, err := in.Contacts(ctx, ids)
+				if err != nil {
+					errs[k-lo] = err
+					return
+				}
+				out := make([][]byte, len(ids))
+				for i, id := range ids {
+					if c, ok := cs[id]; ok {
+						out[i] = n.encoded(&c)
+					}
+				}
+				norms[k-lo] = out
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return fmt.Errorf("match: read contacts: %w", err)
+			}
+		}
+		for k := lo; k < hi; k++ {
+			for i, b := range norms[k-lo] {
+				if b != nil {
+					d.addEncoded(missing[k*size+i], b, n.fp)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // MatchContacts matches contacts held in memory (tests, FEBRL, the demo).
 func MatchContacts(ctx context.Context, cs []cm.Contact, cfg Config) (*Result, error) {
 	return Run(ctx, NewMemoryInput(cs, cfg), cfg)
@@ -206,6 +248,7 @@ func MatchContacts(ctx context.Context, cs []cm.Contact, cfg Config) (*Result, e
 type MemoryInput struct {
 	ids   []string
 	norms [][]byte
+	fp    uint64 // NormFingerprint of the config that made norms
 	byID  map[string]*cm.Contact
 }
 
@@ -232,7 +275,8 @@ func NewMemoryInput(cs []cm.Contact, cfg Config) *MemoryInput {
 	})
 	m.ids = make([]string, len(idx))
 	m.norms = make([][]byte, len(idx))
-	nf := NormalizerFunc(cfg)
+	n := newNormalizer(cfg)
+	m.fp = n.fp
 	w := cfg.workers()
 	var wg sync.WaitGroup
 	for k := 0; k < w; k++ {
@@ -242,7 +286,7 @@ func NewMemoryInput(cs []cm.Contact, cfg Config) *MemoryInput {
 			for q := k; q < len(idx); q += w {
 				c := &cs[idx[q]]
 				m.ids[q] = c.ID
-				m.norms[q] = nf(c)
+				m.norms[q] = n.encoded(c)
 			}
 		}()
 	}

@@ -69,7 +69,7 @@ func TestTermFrequencyAdjustment(t *testing.T) {
 	in := NewMemoryInput(cs, cfg)
 	d := newDataset()
 	for i, id := range in.ids {
-		d.addEncoded(id, in.norms[i])
+		d.addEncoded(id, in.norms[i], in.fp)
 	}
 	d.finish()
 	s := newScorer(d, &cfg, newNicknames(nil))
