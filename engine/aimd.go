@@ -32,7 +32,8 @@ type AIMD struct {
 	alert        func(Alert)
 }
 
-// AIMDConfig configures an AIMD controller. Zero fields take the defaults.
+// AIMDConfig configures an AIMD controller. Zero fields take the defaults
+// of DefaultConfig().Concurrency.
 type AIMDConfig struct {
 	Initial      int              // default 5
 	Min          int              // default 1
@@ -41,6 +42,35 @@ type AIMDConfig struct {
 	MaxThrottled float64          // default 0.05 (5%)
 	Now          func() time.Time // default time.Now
 	Alert        func(Alert)      // called (synchronously) when the limit is halved
+}
+
+// defaultAIMD is the default adaptive concurrency.
+func defaultAIMD() AIMDConfig {
+	return AIMDConfig{Initial: 5, Min: 1, Max: 50, Window: 10 * time.Second, MaxThrottled: 0.05}
+}
+
+// withDefaults returns c with zero (or negative) fields set to the defaults.
+func (c AIMDConfig) withDefaults() AIMDConfig {
+	d := defaultAIMD()
+	if c.Initial <= 0 {
+		c.Initial = d.Initial
+	}
+	if c.Min <= 0 {
+		c.Min = d.Min
+	}
+	if c.Max <= 0 {
+		c.Max = d.Max
+	}
+	if c.Window <= 0 {
+		c.Window = d.Window
+	}
+	if c.MaxThrottled <= 0 {
+		c.MaxThrottled = d.MaxThrottled
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
 }
 
 // Alert is raised when the throttled share of a window exceeds the threshold.
@@ -57,24 +87,7 @@ type Alert struct {
 
 // NewAIMD returns a controller.
 func NewAIMD(cfg AIMDConfig) *AIMD {
-	if cfg.Initial <= 0 {
-		cfg.Initial = 5
-	}
-	if cfg.Min <= 0 {
-		cfg.Min = 1
-	}
-	if cfg.Max <= 0 {
-		cfg.Max = 50
-	}
-	if cfg.Window <= 0 {
-		cfg.Window = 10 * time.Second
-	}
-	if cfg.MaxThrottled <= 0 {
-		cfg.MaxThrottled = 0.05
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg = cfg.withDefaults()
 	a := &AIMD{
 		limit: min(max(cfg.Initial, cfg.Min), cfg.Max), min: cfg.Min, max: cfg.Max,
 		window: cfg.Window, maxThrottled: cfg.MaxThrottled, now: cfg.Now, alert: cfg.Alert,

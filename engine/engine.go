@@ -15,8 +15,8 @@ import (
 	"github.com/contactmerge/contactmerge/match"
 )
 
-// Config configures an Engine. Zero fields take the documented defaults
-// (WithDefaults).
+// Config configures an Engine. Zero fields take the defaults of
+// DefaultConfig (see WithDefaults).
 type Config struct {
 	// Owner names this worker in leases and the ledger. Default: host:pid.
 	Owner string
@@ -43,21 +43,27 @@ type Config struct {
 	// VerifySettle is how long after an ambiguous outcome the engine waits
 	// before it concludes from "no member changed" that the request was not
 	// applied (a merge may still complete in the background after a gateway
-	// timeout). Default 2× the HTTP timeout of merges, 2 min.
+	// timeout). Default 2 min.
 	VerifySettle time.Duration
 	// LeaseTTL is the lifetime of member leases. Default 2 min.
 	LeaseTTL time.Duration
 	// JobTimeout bounds one execution of a preflight or merge job (waits
 	// for the rate budget included); an interrupted merge is verified by the
-	// next execution. River's RescueStuckJobsAfter must exceed it: that is
-	// how long the job of a worker that died stays blocked. Default 2 min.
+	// next execution. Default 2 min.
 	JobTimeout time.Duration
-	// Concurrency configures the adaptive merge concurrency.
+	// RescueAfter is how long a job stays running before River takes it
+	// over (its worker died): RiverConfig sets RescueStuckJobsAfter to it.
+	// It must exceed JobTimeout. Default 3 min, or JobTimeout + 1 min when
+	// that is longer.
+	RescueAfter time.Duration
+	// Concurrency configures the adaptive merge concurrency. Zero fields
+	// take the defaults of DefaultConfig().Concurrency: initial 5, min 1,
+	// max 50, window 10 s, throttled share 5%.
 	Concurrency AIMDConfig
 	// AlertWebhook, when set, receives every alert as a JSON POST.
 	AlertWebhook string
 	// Survivor is the survivorship policy used when a group is re-planned on
-	// fresh data.
+	// fresh data. Default match.DefaultConfig().Survivor.
 	Survivor match.SurvivorPolicy
 	// Logger receives the engine's log; default discards.
 	Logger *slog.Logger
@@ -67,22 +73,45 @@ type Config struct {
 	Now func() time.Time
 }
 
+// DefaultConfig returns the engine's defaults: the values WithDefaults fills
+// in, and the defaults of the run and worker flags. Owner, Logger, Metrics
+// and Now are left empty (WithDefaults fills them per engine).
+func DefaultConfig() Config {
+	return Config{
+		PreflightBatch:   100,
+		MaxPerRequest:    10,
+		MaxMergeSet:      52,
+		ActivityLookback: 7 * 24 * time.Hour,
+		QuarantineBase:   5 * time.Minute,
+		QuarantineMax:    6 * time.Hour,
+		QuarantineGiveUp: 8,
+		VerifySettle:     2 * time.Minute,
+		LeaseTTL:         2 * time.Minute,
+		JobTimeout:       2 * time.Minute,
+		RescueAfter:      3 * time.Minute,
+		Concurrency:      defaultAIMD(),
+		Survivor:         match.DefaultConfig().Survivor,
+	}
+}
+
 // WithDefaults returns c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
 	if c.Owner == "" {
 		host, _ := os.Hostname()
 		c.Owner = fmt.Sprintf("%s:%d", cmp.Or(host, "worker"), os.Getpid())
 	}
-	c.PreflightBatch = cmp.Or(c.PreflightBatch, 100)
-	c.MaxPerRequest = cmp.Or(c.MaxPerRequest, 10)
-	c.MaxMergeSet = cmp.Or(c.MaxMergeSet, 52)
-	c.ActivityLookback = cmp.Or(c.ActivityLookback, 7*24*time.Hour)
-	c.QuarantineBase = cmp.Or(c.QuarantineBase, 5*time.Minute)
-	c.QuarantineMax = cmp.Or(c.QuarantineMax, 6*time.Hour)
-	c.QuarantineGiveUp = cmp.Or(c.QuarantineGiveUp, 8)
-	c.VerifySettle = cmp.Or(c.VerifySettle, 2*time.Minute)
-	c.LeaseTTL = cmp.Or(c.LeaseTTL, 2*time.Minute)
-	c.JobTimeout = cmp.Or(c.JobTimeout, 2*time.Minute)
+	c.PreflightBatch = cmp.Or(c.PreflightBatch, d.PreflightBatch)
+	c.MaxPerRequest = cmp.Or(c.MaxPerRequest, d.MaxPerRequest)
+	c.MaxMergeSet = cmp.Or(c.MaxMergeSet, d.MaxMergeSet)
+	c.ActivityLookback = cmp.Or(c.ActivityLookback, d.ActivityLookback)
+	c.QuarantineBase = cmp.Or(c.QuarantineBase, d.QuarantineBase)
+	c.QuarantineMax = cmp.Or(c.QuarantineMax, d.QuarantineMax)
+	c.QuarantineGiveUp = cmp.Or(c.QuarantineGiveUp, d.QuarantineGiveUp)
+	c.VerifySettle = cmp.Or(c.VerifySettle, d.VerifySettle)
+	c.LeaseTTL = cmp.Or(c.LeaseTTL, d.LeaseTTL)
+	c.JobTimeout = cmp.Or(c.JobTimeout, d.JobTimeout)
+	c.RescueAfter = cmp.Or(c.RescueAfter, max(d.RescueAfter, c.JobTimeout+time.Minute))
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -92,20 +121,26 @@ func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Concurrency.Now == nil {
+		c.Concurrency.Now = c.Now
+	}
+	c.Concurrency = c.Concurrency.withDefaults()
 	if len(c.Survivor.Order) == 0 {
-		c.Survivor = match.DefaultConfig().Survivor
+		c.Survivor = d.Survivor
 	}
 	return c
 }
 
 func (c Config) validate() error {
 	switch {
-	case c.MaxPerRequest < 2 || c.MaxPerRequest > 25:
-		return cm.Errorf(cm.EINVALID, "engine: MaxPerRequest must be between 2 and 25 (got %d)", c.MaxPerRequest)
+	case c.MaxPerRequest < 2 || c.MaxPerRequest > genesys.MergeMax:
+		return cm.Errorf(cm.EINVALID, "engine: MaxPerRequest must be between 2 and %d (got %d)", genesys.MergeMax, c.MaxPerRequest)
 	case c.PreflightBatch < 1:
 		return cm.Errorf(cm.EINVALID, "engine: PreflightBatch must be positive (got %d)", c.PreflightBatch)
 	case c.MaxMergeSet < 2:
 		return cm.Errorf(cm.EINVALID, "engine: MaxMergeSet must be at least 2 (got %d)", c.MaxMergeSet)
+	case c.RescueAfter <= c.JobTimeout:
+		return cm.Errorf(cm.EINVALID, "engine: RescueAfter (%s) must exceed JobTimeout (%s)", c.RescueAfter, c.JobTimeout)
 	}
 	return nil
 }
@@ -124,15 +159,43 @@ type Engine struct {
 	execSeq atomic.Int64
 }
 
-// New returns an Engine. The genesys client should be built with
-// ObserveRequest as (part of) its Observer so that the engine sees every
-// response for metrics and adaptive concurrency.
+// ClientFunc builds the engine's API client; observe must be (part of) the
+// client's genesys.Config.Observer.
+type ClientFunc func(observe func(genesys.RequestInfo)) (*genesys.Client, error)
+
+// NewWithClientFunc returns an Engine whose API client newClient builds with
+// the engine's observer (ObserveRequest), so that the engine sees every
+// response for metrics and adaptive concurrency without the caller wiring
+// it. It returns newClient's error as is.
+func NewWithClientFunc(st cm.Store, cfg Config, newClient ClientFunc) (*Engine, error) {
+	e, err := newEngine(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if e.api, err = newClient(e.ObserveRequest); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// New returns an Engine on an API client built by the caller, who passes
+// ObserveRequest (or NewObserver) as (part of) its Observer for metrics
+// and adaptive concurrency; NewWithClientFunc does that wiring itself.
 func New(st cm.Store, api *genesys.Client, cfg Config) (*Engine, error) {
+	e, err := newEngine(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.api = api
+	return e, nil
+}
+
+func newEngine(st cm.Store, cfg Config) (*Engine, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: st, api: api, log: cfg.Logger, met: cfg.Metrics}
+	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, met: cfg.Metrics}
 	alertFns := []func(Alert){e.logAlert}
 	if cfg.AlertWebhook != "" {
 		post := webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger)
@@ -141,9 +204,6 @@ func New(st cm.Store, api *genesys.Client, cfg Config) (*Engine, error) {
 		alertFns = append(alertFns, func(a Alert) { go post(a) })
 	}
 	ac := cfg.Concurrency
-	if ac.Now == nil {
-		ac.Now = cfg.Now
-	}
 	userAlert := ac.Alert
 	ac.Alert = func(a Alert) {
 		for _, f := range alertFns {
@@ -163,28 +223,48 @@ func (e *Engine) Metrics() *Metrics { return e.met }
 // Concurrency returns the adaptive concurrency controller.
 func (e *Engine) Concurrency() *AIMD { return e.aimd }
 
+// Client returns the engine's API client.
+func (e *Engine) Client() *genesys.Client { return e.api }
+
 func (e *Engine) logAlert(a Alert) {
 	e.met.Add("contactmerge_alerts_total", 1)
 	e.log.Error("throttling alert", "message", a.Message, "requests", a.Requests, "throttled", a.Throttled)
 }
 
 // ObserveRequest records one HTTP attempt of the genesys client: request
-// and throttle counters by route and status, and the AIMD window. Pass it as
-// (part of) genesys.Config.Observer.
+// and throttle counters by route and status, and the AIMD window. It is
+// NewObserver(e.Metrics(), e.Concurrency()).
 func (e *Engine) ObserveRequest(ri genesys.RequestInfo) {
 	ObserveInto(e.met, ri)
-	e.aimd.Observe(ri.Throttled || ri.Status == http.StatusTooManyRequests)
+	e.aimd.Observe(throttled(ri))
 }
 
-// ObserveInto records a request in m (used by the engine and by commands
-// that run without an engine, such as scan).
+// NewObserver returns a genesys.Config.Observer that records every HTTP
+// attempt in m (see ObserveInto) and, when a is not nil, feeds a's
+// throttling window. Commands that run without an engine (scan) pass a nil
+// a.
+func NewObserver(m *Metrics, a *AIMD) func(genesys.RequestInfo) {
+	return func(ri genesys.RequestInfo) {
+		ObserveInto(m, ri)
+		if a != nil {
+			a.Observe(throttled(ri))
+		}
+	}
+}
+
+func throttled(ri genesys.RequestInfo) bool {
+	return ri.Throttled || ri.Status == http.StatusTooManyRequests
+}
+
+// ObserveInto records a request in m: contactmerge_requests_total by route
+// and status, contactmerge_throttled_total, and the rate-limit gauges.
 func ObserveInto(m *Metrics, ri genesys.RequestInfo) {
 	status := fmt.Sprint(ri.Status)
 	if ri.Status == 0 {
 		status = "error"
 	}
 	m.Add(fmt.Sprintf("contactmerge_requests_total{route=%q,status=%q}", ri.Route, status), 1)
-	if ri.Throttled || ri.Status == http.StatusTooManyRequests {
+	if throttled(ri) {
 		m.Add("contactmerge_throttled_total", 1)
 	}
 	if ri.RateLimit.Allowed > 0 {

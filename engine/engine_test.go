@@ -32,21 +32,12 @@ type pipeline struct {
 
 func newPipeline(t *testing.T, st store.Store, o *testorg.Org, owner string, ecfg engine.Config) *pipeline {
 	t.Helper()
-	var eng *engine.Engine
-	api := o.Client(t, func(ri genesys.RequestInfo) {
-		if eng != nil {
-			eng.ObserveRequest(ri)
-		}
-	})
 	ecfg.Owner = owner
-	var err error
-	if eng, err = engine.New(st, api, ecfg); err != nil {
+	eng, err := engine.NewWithClientFunc(st, ecfg, o.NewClient)
+	if err != nil {
 		t.Fatal(err)
 	}
-	jc, err := st.NewJobClient(&river.Config{
-		Workers: eng.Workers(), Queues: eng.Queues(),
-		FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond,
-	})
+	jc, err := st.NewJobClient(eng.RiverConfig(river.Config{FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +292,7 @@ func TestNaiveBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := testorg.Requests(o.SB.Stats())
-	res := engine.Naive(ctx, api, groups, 5)
+	res := naive(ctx, api, groups, 5)
 	used := testorg.Requests(o.SB.Stats()) - before
 	wrong := naiveWrong(o, groups, res)
 	t.Logf("naive:  %d groups, %d requests (%.2f per group), %.0f groups/min, %d believed merged, %d believed failed, %d wrong (merged twice or misjudged), %d throttled",
@@ -328,7 +319,7 @@ func TestNaiveBaseline(t *testing.T) {
 // naiveWrong counts groups whose outcome the naive script misjudged: a
 // group merged more than once, or believed failed while merged (or the
 // reverse).
-func naiveWrong(o *testorg.Org, groups []cm.Group, res engine.NaiveResult) int {
+func naiveWrong(o *testorg.Org, groups []cm.Group, res naiveResult) int {
 	mergesOf := map[string]int{} // original contact → merges it took part in
 	for _, op := range o.SB.Oplog() {
 		for _, id := range op.Inputs {

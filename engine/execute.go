@@ -2,12 +2,13 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/genesys"
@@ -22,13 +23,22 @@ type Outcome struct {
 	// Enqueue lists groups that became runnable (children of a split or of
 	// a re-plan) and need a preflight or a merge job.
 	Enqueue []string
+
+	// again is internal to Execute: the step left the group in a state
+	// Execute drives on at once (a round recorded with more to go, an
+	// attempt verified as not applied). Execute never returns it set.
+	again bool
 }
 
 const mergeRoute = "POST /api/v2/externalcontacts/contacts/merge"
 
-// maxAttempts bounds the merge attempts of one round whose outcomes were
-// ambiguous and verified as not applied.
+// maxAttempts bounds the attempts of one merge request (one round of a
+// group) whose outcomes were ambiguous and verified as not applied. Each
+// round has its own idempotency key and counts its attempts afresh.
 const maxAttempts = 6
+
+// maxSteps bounds the rounds and verify→submit steps of one Execute call.
+const maxSteps = 64
 
 // Execute drives one group towards a known state: it takes leases on its
 // members, verifies any earlier ambiguous attempt, commits the intent
@@ -72,7 +82,7 @@ func (e *Engine) Execute(ctx context.Context, groupID string) (Outcome, error) {
 	}()
 	lease := &cm.Lease{Owner: owner, Token: token}
 
-	for range 64 { // rounds and verify→submit steps; bounded for safety
+	for range maxSteps {
 		if g, err = e.store.Group(ctx, groupID); err != nil {
 			return Outcome{}, err
 		}
@@ -80,16 +90,16 @@ func (e *Engine) Execute(ctx context.Context, groupID string) (Outcome, error) {
 			return Outcome{State: g.State, RetryIn: time.Millisecond}, nil // canonical changed: re-lock
 		}
 		var out Outcome
-		var done bool
 		switch g.State {
 		case cm.StateInFlight, cm.StateUnknown:
-			out, done, err = e.verify(ctx, g, lease)
+			out, err = e.verify(ctx, g, lease)
 		case cm.StateReady:
-			out, done, err = e.submit(ctx, g, lease)
+			out, err = e.submit(ctx, g, lease)
 		default:
 			return Outcome{State: g.State}, nil
 		}
-		if err != nil || done {
+		if err != nil || !out.again {
+			out.again = false
 			return out, err
 		}
 	}
@@ -107,8 +117,7 @@ func lockSet(g cm.Group) []string {
 }
 
 // pending returns the members not yet merged (still in the snapshot), the
-// survivor first, and whether any member vanished without this group
-// merging it.
+// survivor first.
 func (e *Engine) pending(ctx context.Context, g cm.Group) ([]cm.Contact, error) {
 	snap, err := e.store.Contacts(ctx, g.Members)
 	if err != nil {
@@ -132,11 +141,52 @@ func (e *Engine) pending(ctx context.Context, g cm.Group) ([]cm.Contact, error) 
 	return out, nil
 }
 
-// submit sends the next merge round of a ready group.
-func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outcome, bool, error) {
+// round is one merge request of a group.
+type round struct {
+	ids     []string     // contactIds: the previous round's canonical contact, then pending members
+	inputs  []cm.Contact // their snapshot records, for the before-images
+	final   bool         // the last round: it carries the valueOverride
+	key     string       // idempotency key of this request
+	attempt int          // this attempt's number among the request's attempts
+}
+
+// nextRound builds the next merge request of g from its pending members.
+func (e *Engine) nextRound(ctx context.Context, g cm.Group, rest []cm.Contact) (round, error) {
+	var r round
+	if g.CanonicalID != "" {
+		canon, err := e.store.Contacts(ctx, []string{g.CanonicalID})
+		if err != nil {
+			return r, err
+		}
+		if c, ok := canon[g.CanonicalID]; ok {
+			r.inputs = append(r.inputs, c)
+		}
+		r.ids = append(r.ids, g.CanonicalID)
+	}
+	for _, c := range rest {
+		if len(r.ids) == e.cfg.MaxPerRequest {
+			break
+		}
+		r.inputs = append(r.inputs, c)
+		r.ids = append(r.ids, c.ID)
+	}
+	r.final = len(rest) <= len(r.ids)-boolInt(g.CanonicalID != "")
+	r.key = cm.IdempotencyKey(r.ids, g.PlanVersion)
+	// Attempts count per request: a new round (new inputs, new key) starts
+	// at 1, a repeat of the same request continues the count.
+	r.attempt = 1
+	if r.key == g.IdempotencyKey {
+		r.attempt = g.Attempts + 1
+	}
+	return r, nil
+}
+
+// submit sends the next merge round of a ready group: build the request,
+// commit the intent, send, classify the answer, settle the group.
+func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outcome, error) {
 	rest, err := e.pending(ctx, g)
 	if err != nil {
-		return Outcome{}, true, err
+		return Outcome{}, err
 	}
 	if g.CanonicalID == "" && len(rest) < len(g.Members) {
 		// A member left the snapshot without this group merging it (an
@@ -146,63 +196,49 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 			GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, To: cm.StateApproved, Lease: lease,
 			Detail: "a member changed since preflight; re-checking",
 		})
-		return Outcome{State: cm.StateApproved, Enqueue: []string{g.ID}}, true, ignoreConflict(err)
+		return Outcome{State: cm.StateApproved, Enqueue: []string{g.ID}}, ignoreConflict(err)
 	}
 	if g.CanonicalID != "" && len(rest) == 0 {
 		_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, To: cm.StateMerged, Lease: lease, Detail: "all rounds done"})
-		return Outcome{State: cm.StateMerged}, true, ignoreConflict(err)
+		return Outcome{State: cm.StateMerged}, ignoreConflict(err)
 	}
-
-	var inputs []cm.Contact
-	var ids []string
-	if g.CanonicalID != "" {
-		canon, err := e.store.Contacts(ctx, []string{g.CanonicalID})
-		if err != nil {
-			return Outcome{}, true, err
-		}
-		if c, ok := canon[g.CanonicalID]; ok {
-			inputs = append(inputs, c)
-		}
-		ids = append(ids, g.CanonicalID)
+	r, err := e.nextRound(ctx, g, rest)
+	if err != nil {
+		return Outcome{}, err
 	}
-	for _, c := range rest {
-		if len(ids) == e.cfg.MaxPerRequest {
-			break
-		}
-		inputs = append(inputs, c)
-		ids = append(ids, c.ID)
-	}
-	if len(ids) < 2 {
+	if len(r.ids) < 2 {
 		reason := "fewer than two contacts left to merge"
 		_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, To: cm.StateDropped, Lease: lease,
 			Detail: reason, Update: func(g *cm.Group) { g.Reason = reason }})
-		return Outcome{State: cm.StateDropped}, true, ignoreConflict(err)
+		return Outcome{State: cm.StateDropped}, ignoreConflict(err)
 	}
-	final := len(rest) <= len(ids)-boolInt(g.CanonicalID != "")
-	key := cm.IdempotencyKey(ids, g.PlanVersion)
-	attempt := g.Attempts + 1
 
 	// Intent first: after a crash from here on the group is verified
 	// before anything is sent again.
-	if _, err := e.transition(ctx, cm.Transition{
+	g, err = e.transition(ctx, cm.Transition{
 		GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, Version: g.Version, To: cm.StateInFlight, Lease: lease,
-		Detail: fmt.Sprintf("submit merge of %d contacts (attempt %d, key %s)", len(ids), attempt, key),
-		Update: func(g *cm.Group) { g.Attempts, g.IdempotencyKey = attempt, key },
-	}); err != nil {
-		return Outcome{}, true, ignoreConflict(err)
+		Detail: fmt.Sprintf("submit merge of %d contacts (attempt %d, key %s)", len(r.ids), r.attempt, r.key),
+		Update: func(g *cm.Group) { g.Attempts, g.IdempotencyKey = r.attempt, r.key },
+	})
+	if err != nil {
+		return Outcome{}, ignoreConflict(err)
 	}
 
-	req := &genesys.MergeRequest{ContactIDs: ids}
-	if final {
+	req := &genesys.MergeRequest{ContactIDs: r.ids}
+	if r.final {
 		req.ValueOverride = g.Merged
 	}
 	started := e.cfg.Now()
 	result, resp, err := e.api.Contacts.Merge(ctx, req)
 	e.met.Add("contactmerge_merge_requests_total", 1)
+	if err == nil && (result == nil || result.ID == "") {
+		// Applied, but the answer does not say into what: verify.
+		err = fmt.Errorf("%w: the merge answered without a contact id", genesys.ErrMalformedResponse)
+	}
 	api := cm.LedgerEvent{
-		Kind: cm.LedgerAPI, GroupID: g.ID, Attempt: attempt, IdempotencyKey: key,
-		Request:      fmt.Sprintf("%s contactIds=%s valueOverride=%t", mergeRoute, strings.Join(ids, ","), req.ValueOverride != nil),
-		BeforeImages: beforeImages(inputs), Unkept: g.Unkept,
+		Kind: cm.LedgerAPI, GroupID: g.ID, Attempt: r.attempt, IdempotencyKey: r.key,
+		Request:      mergeSummary(r.ids, req.ValueOverride != nil),
+		BeforeImages: beforeImages(r.inputs), Unkept: g.Unkept,
 		Detail: fmt.Sprintf("took %s", e.cfg.Now().Sub(started).Round(time.Millisecond)),
 	}
 	if resp != nil {
@@ -216,61 +252,55 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	// The outcome must be recorded even if the job's context ends now.
 	ctx = context.WithoutCancel(ctx)
 
-	switch {
-	case err == nil && result != nil:
+	v := classifyMerge(err, r.attempt)
+	switch v.kind {
+	case mergeApplied:
 		api.CanonicalID = result.ID
-		return e.recordMerged(ctx, g, lease, ids, result, final, []cm.LedgerEvent{api}, "merged")
-
-	case err != nil && isStatus(err, http.StatusConflict):
-		return e.bisect(ctx, g, lease, rest, api, apiErr)
-
-	case err != nil && isStatus(err, http.StatusTooManyRequests):
-		var rl *genesys.RateLimitError
-		wait := 5 * time.Second
-		if errors.As(err, &rl) && rl.RetryAfter > 0 {
-			wait = rl.RetryAfter
-		}
-		_, terr := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateReady, Lease: lease,
-			Detail: "throttled (429): not applied; retry after " + wait.String(), Events: []cm.LedgerEvent{api}})
-		return Outcome{State: cm.StateReady, RetryIn: wait}, true, terr
-
-	case err != nil && (genesys.IsAmbiguous(err) || attempt > 1 && isClientError(err)):
+		return e.recordMerged(ctx, g, lease, r.ids, result, r.final, []cm.LedgerEvent{api}, "merged")
+	case mergeConflict:
+		return e.bisect(ctx, g, lease, rest, api, err)
+	case mergeThrottled:
+		err := e.settle(ctx, g, lease, cm.StateReady, "throttled (429): not applied; retry after "+v.wait.String(), api)
+		return Outcome{State: cm.StateReady, RetryIn: v.wait}, err
+	case mergeAmbiguous:
 		// The platform may have applied the merge (a 504 whose merge goes on
 		// in the background, a reset after the request was written) — or an
-		// earlier ambiguous attempt did, which makes this one fail. Verify.
-		_, terr := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateUnknown, Lease: lease,
-			Detail: "outcome unknown: " + scrub(err), Events: []cm.LedgerEvent{api}})
-		return Outcome{State: cm.StateUnknown}, terr != nil, terr
-
-	case err != nil && (isStatus(err, http.StatusNotFound) || isStatus(err, http.StatusUnauthorized)):
+		// earlier ambiguous attempt did, which makes this one fail. Verify,
+		// at once unless the verdict asks for a pause.
+		err := e.settle(ctx, g, lease, cm.StateUnknown, "outcome unknown: "+shorten(err), api)
+		return Outcome{State: cm.StateUnknown, RetryIn: v.wait, again: err == nil && v.wait == 0}, err
+	case mergeStale:
 		// A member vanished since preflight (404) or the token was refused
 		// (401, not applied): back to preflight.
-		_, terr := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateReady, Lease: lease,
-			Detail: "not applied: " + scrub(err), Events: []cm.LedgerEvent{api}})
-		if terr != nil {
-			return Outcome{}, true, terr
+		if err := e.settle(ctx, g, lease, cm.StateReady, "not applied: "+shorten(err), api); err != nil {
+			return Outcome{}, err
 		}
-		_, terr = e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, To: cm.StateApproved, Lease: lease,
+		_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateReady}, To: cm.StateApproved, Lease: lease,
 			Detail: "re-checking the members"})
-		return Outcome{State: cm.StateApproved, Enqueue: []string{g.ID}}, true, terr
-
-	case err != nil && isClientError(err):
-		reason := "the platform refused the merge: " + scrub(err)
-		_, terr := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateFailed, Lease: lease,
-			Detail: reason, Update: func(g *cm.Group) { g.Reason = reason }, Events: []cm.LedgerEvent{api}})
-		return Outcome{State: cm.StateFailed}, true, terr
-
-	default: // context cancelled mid-request, or an error of unknown kind: treat as ambiguous
-		_, terr := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateUnknown, Lease: lease,
-			Detail: "outcome unknown: " + scrub(err), Events: []cm.LedgerEvent{api}})
-		return Outcome{State: cm.StateUnknown, RetryIn: time.Second}, true, terr
+		return Outcome{State: cm.StateApproved, Enqueue: []string{g.ID}}, err
+	default: // mergeRefused
+		reason := "the platform refused the merge: " + shorten(err) + partialNote(g, len(rest))
+		return Outcome{State: cm.StateFailed}, e.settle(ctx, g, lease, cm.StateFailed, reason, api)
 	}
+}
+
+// settle records what an attempt came to: g leaves its state (in_flight
+// after submit, in_flight or unknown in verify) for to, with detail as the
+// ledger's transition detail and, for failed, as the group's reason, and
+// events recorded with it. It returns the store's error as is.
+func (e *Engine) settle(ctx context.Context, g cm.Group, lease *cm.Lease, to cm.GroupState, detail string, events ...cm.LedgerEvent) error {
+	t := cm.Transition{GroupID: g.ID, From: []cm.GroupState{g.State}, To: to, Lease: lease, Detail: detail, Events: events}
+	if to == cm.StateFailed {
+		t.Update = func(g *cm.Group) { g.Reason = detail }
+	}
+	_, err := e.transition(ctx, t)
+	return err
 }
 
 // recordMerged records a completed round: the inputs leave the snapshot, the
 // result enters it, and the group is merged (last round) or ready (more).
 func (e *Engine) recordMerged(ctx context.Context, g cm.Group, lease *cm.Lease, inputs []string, result *cm.Contact,
-	final bool, events []cm.LedgerEvent, how string) (Outcome, bool, error) {
+	final bool, events []cm.LedgerEvent, how string) (Outcome, error) {
 	to := cm.StateReady
 	if final {
 		to = cm.StateMerged
@@ -285,134 +315,42 @@ func (e *Engine) recordMerged(ctx context.Context, g cm.Group, lease *cm.Lease, 
 		Events: events, UpsertContacts: upsert, DeleteContacts: del,
 	})
 	if err != nil {
-		return Outcome{}, true, err
+		return Outcome{}, err
 	}
-	return Outcome{State: to}, final, nil
+	return Outcome{State: to, again: !final}, nil
 }
 
-// verify settles an in_flight or unknown group by reading the unresolved
-// records of every contact the attempt could have consumed: if they now
-// point (mergedTo) at one new contact, the merge happened; if none changed
-// and the settle time has passed, it did not, and the group is ready again.
-func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outcome, bool, error) {
-	rest, err := e.pending(ctx, g)
+// beforeImages encodes the contacts a merge consumes for the ledger.
+func beforeImages(cs []cm.Contact) json.RawMessage {
+	b, err := json.Marshal(cs)
 	if err != nil {
-		return Outcome{}, true, err
+		return nil
 	}
-	ids := make([]string, 0, len(rest)+1)
-	if g.CanonicalID != "" {
-		ids = append(ids, g.CanonicalID)
-	}
-	for _, c := range rest {
-		ids = append(ids, c.ID)
-	}
-	results, _, err := e.api.Contacts.BulkGetUnresolved(ctx, ids)
-	e.met.Add("contactmerge_verify_requests_total", 1)
-	if err != nil {
-		return Outcome{State: g.State, RetryIn: 2 * time.Second}, true, nil // try again shortly
-	}
-	targets := map[string][]string{}
-	for _, r := range results {
-		if r.Success && r.Entity != nil && r.Entity.IsMerged() {
-			targets[r.Entity.MergedTo.ID] = append(targets[r.Entity.MergedTo.ID], r.ID)
-		}
-	}
-	switch len(targets) {
-	case 0:
-		age := e.cfg.Now().Sub(g.UpdatedAt)
-		if age < e.cfg.VerifySettle {
-			if g.State == cm.StateInFlight { // found after a crash
-				_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateUnknown, Lease: lease,
-					Detail: "found in flight after a restart; verifying"})
-				if err != nil {
-					return Outcome{}, true, ignoreConflict(err)
-				}
-			}
-			return Outcome{State: cm.StateUnknown, RetryIn: e.cfg.VerifySettle - age}, true, nil
-		}
-		if g.Attempts >= maxAttempts {
-			reason := fmt.Sprintf("gave up after %d attempts whose outcome was unknown and not applied", g.Attempts)
-			_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight, cm.StateUnknown}, To: cm.StateFailed, Lease: lease,
-				Detail: reason, Update: func(g *cm.Group) { g.Reason = reason }})
-			return Outcome{State: cm.StateFailed}, true, ignoreConflict(err)
-		}
-		_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight, cm.StateUnknown}, To: cm.StateReady, Lease: lease,
-			Detail: fmt.Sprintf("verified: not applied (no member changed in %s)", age.Round(time.Second))})
-		return Outcome{State: cm.StateReady}, false, ignoreConflict(err)
-	case 1:
-		var target string
-		var inputs []string
-		for t, in := range targets {
-			target, inputs = t, in
-		}
-		fresh, _, err := e.api.Contacts.BulkGet(ctx, []string{target})
-		if err != nil || len(fresh) != 1 || fresh[0].Entity == nil {
-			return Outcome{State: g.State, RetryIn: 2 * time.Second}, true, nil
-		}
-		result := fresh[0].Entity
-		final := len(rest) == len(inputs)-boolInt(g.CanonicalID != "" && slices.Contains(inputs, g.CanonicalID))
-		note := cm.LedgerEvent{Kind: cm.LedgerNote, GroupID: g.ID, CanonicalID: result.ID, Attempt: g.Attempts, IdempotencyKey: g.IdempotencyKey,
-			Detail: fmt.Sprintf("verified: the merge was applied (inputs %s now point to %s)", strings.Join(inputs, ","), target)}
-		return e.recordMerged(ctx, g, lease, inputs, result, final, []cm.LedgerEvent{note}, "verified merged")
-	default:
-		reason := fmt.Sprintf("anomaly: members were merged into different contacts %v; nothing more is sent", targets)
-		_, err := e.transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight, cm.StateUnknown}, To: cm.StateFailed, Lease: lease,
-			Detail: reason, Update: func(g *cm.Group) { g.Reason = reason }})
-		e.met.Add("contactmerge_anomalies_total", 1)
-		return Outcome{State: cm.StateFailed}, true, ignoreConflict(err)
-	}
+	return b
 }
 
-// bisect handles a 409: the platform refused the whole merge because some
-// member is busy, without saying which. The group is split into two halves
-// that share the survivor (so that they end as one contact) and are retried
-// independently; a pair that still conflicts is quarantined. A single busy
-// member is isolated in O(log n) requests.
-func (e *Engine) bisect(ctx context.Context, g cm.Group, lease *cm.Lease, rest []cm.Contact, api cm.LedgerEvent,
-	apiErr *genesys.APIError) (Outcome, bool, error) {
-	msg := "409 conflict"
-	if apiErr != nil && apiErr.Message != "" {
-		msg += ": " + apiErr.Message
+// partialNote says, for a group part-way through its rounds, how far the
+// platform got: "" when no round was applied yet. pending is the number of
+// members not merged yet.
+func partialNote(g cm.Group, pending int) string {
+	if g.CanonicalID == "" {
+		return ""
 	}
-	if g.CanonicalID != "" || len(rest) <= 2 {
-		// Nothing to halve: quarantine; preflight re-plans and re-checks
-		// activity when it comes back.
-		_, err := e.quarantine(ctx, g, cm.StateInFlight, lease, "conflict: "+msg, e.cfg.Now(), nil, nil, api)
-		return Outcome{State: cm.StateQuarantined}, true, ignoreConflict(err)
-	}
-	k := (len(rest) + 1) / 2
-	a := rest[:k]
-	b := append([]cm.Contact{rest[0]}, rest[k:]...)
-	children := []cm.Group{e.plan(g, g.SurvivorID, a), e.plan(g, g.SurvivorID, b)}
-	for i := range children {
-		children[i].State = cm.StateReady
-		children[i].Reason = "bisected after " + msg
-	}
-	_, err := e.transition(ctx, cm.Transition{
-		GroupID: g.ID, From: []cm.GroupState{cm.StateInFlight}, To: cm.StateSplit, Lease: lease,
-		Detail:   fmt.Sprintf("%s; bisected into %s (%d) and %s (%d)", msg, children[0].ID, len(a), children[1].ID, len(b)),
-		Update:   func(g *cm.Group) { g.Reason = "bisected after " + msg },
-		Children: children, Events: []cm.LedgerEvent{api},
-	})
-	if err != nil {
-		return Outcome{}, true, ignoreConflict(err)
-	}
-	e.met.Add("contactmerge_bisections_total", 1)
-	return Outcome{State: cm.StateSplit, Enqueue: []string{children[0].ID, children[1].ID}}, true, nil
+	return fmt.Sprintf("; %d of %d members are already one contact %s (earlier rounds were applied), %d not merged yet",
+		len(g.Members)-pending, len(g.Members), g.CanonicalID, pending)
 }
 
-func isStatus(err error, status int) bool {
-	var ae *genesys.APIError
-	if errors.As(err, &ae) {
-		return ae.Status == status
-	}
-	var rl *genesys.RateLimitError
-	return errors.As(err, &rl) && status == http.StatusTooManyRequests
-}
+// shortenRunes is the longest error text shorten keeps.
+const shortenRunes = 300
 
-func isClientError(err error) bool {
-	var ae *genesys.APIError
-	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500
+// shorten returns err's text for the ledger, cut to shortenRunes runes
+// (the genesys client already keeps secrets out of its errors).
+func shorten(err error) string {
+	s := err.Error()
+	if utf8.RuneCountInString(s) <= shortenRunes {
+		return s
+	}
+	return string([]rune(s)[:shortenRunes]) + "…"
 }
 
 func ignoreConflict(err error) error {
@@ -427,14 +365,4 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// scrub shortens an error for the ledger (the genesys client already keeps
-// secrets out of its errors).
-func scrub(err error) string {
-	s := err.Error()
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

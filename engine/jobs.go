@@ -28,6 +28,15 @@ const (
 	QueueRetry     = "retry"
 )
 
+// jobMaxAttempts is the River attempts of every engine job (merge job
+// failures are transient; permanent ones end in a group state instead).
+const jobMaxAttempts = 20
+
+// groupJobOpts are the insert options of the engine's per-group jobs.
+func groupJobOpts(queue string) river.InsertOpts {
+	return river.InsertOpts{Queue: queue, MaxAttempts: jobMaxAttempts, UniqueOpts: store.GroupUniqueOpts()}
+}
+
 // MergeArgs is the merge job of one group. It carries the id only.
 type MergeArgs struct {
 	GroupID string `json:"group_id"`
@@ -38,7 +47,7 @@ func (MergeArgs) Kind() string { return "contactmerge.merge" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (MergeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueMerge, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+	return groupJobOpts(QueueMerge)
 }
 
 // PreflightArgs is the preflight job of a batch of approved groups.
@@ -51,7 +60,7 @@ func (PreflightArgs) Kind() string { return "contactmerge.preflight" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (PreflightArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueuePreflight, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+	return groupJobOpts(QueuePreflight)
 }
 
 // RetryArgs brings a quarantined group back to approved at its retry time.
@@ -64,10 +73,11 @@ func (RetryArgs) Kind() string { return "contactmerge.quarantine_retry" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (RetryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueRetry, MaxAttempts: 20, UniqueOpts: store.GroupUniqueOpts()}
+	return groupJobOpts(QueueRetry)
 }
 
-// Workers returns the engine's River workers, to be passed in river.Config.
+// Workers returns the engine's River workers, to be passed in river.Config
+// (RiverConfig does).
 func (e *Engine) Workers() *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &mergeWorker{e: e})
@@ -76,13 +86,43 @@ func (e *Engine) Workers() *river.Workers {
 	return w
 }
 
-// Queues returns the queue configuration the engine's workers need.
+// Queues returns the queue configuration the engine's workers need
+// (RiverConfig sets it).
 func (e *Engine) Queues() map[string]river.QueueConfig {
 	return map[string]river.QueueConfig{
 		QueueMerge:     {MaxWorkers: max(e.aimd.max, 1)},
 		QueuePreflight: {MaxWorkers: 2},
 		QueueRetry:     {MaxWorkers: 2},
 	}
+}
+
+// Default polling of the job client RiverConfig returns: short, since a
+// run waits on its jobs.
+const (
+	defaultFetchCooldown     = 20 * time.Millisecond
+	defaultFetchPollInterval = 100 * time.Millisecond
+)
+
+// RiverConfig returns base completed with what the engine's jobs need:
+// Workers and Queues, JobTimeout (Config.JobTimeout) and
+// RescueStuckJobsAfter (Config.RescueAfter), and FetchCooldown and
+// FetchPollInterval (defaultFetchCooldown, defaultFetchPollInterval) when
+// base leaves them zero. Everything else of base (Logger, retention, …) is
+// kept. Build the job client from it (store.Store.NewJobClient); Run
+// attaches it.
+func (e *Engine) RiverConfig(base river.Config) *river.Config {
+	c := base
+	c.Workers = e.Workers()
+	c.Queues = e.Queues()
+	c.JobTimeout = e.cfg.JobTimeout
+	c.RescueStuckJobsAfter = e.cfg.RescueAfter
+	if c.FetchCooldown == 0 {
+		c.FetchCooldown = defaultFetchCooldown
+	}
+	if c.FetchPollInterval == 0 {
+		c.FetchPollInterval = defaultFetchPollInterval
+	}
+	return &c
 }
 
 // Attach gives the engine the job client it enqueues follow-up jobs with.
@@ -92,9 +132,9 @@ func (e *Engine) Attach(j Jobs) { e.jobs = j }
 // nextRetry is the retry time of a failed job: exponential from 1 s,
 // capped at 30 s (River's default grows as attempt⁴ seconds, which leaves a
 // group idle for hours after a few transient errors).
-func nextRetry(attempt int) time.Time {
+func (e *Engine) nextRetry(attempt int) time.Time {
 	d := time.Second << min(max(attempt-1, 0), 5)
-	return time.Now().Add(min(d, 30*time.Second))
+	return e.cfg.Now().Add(min(d, 30*time.Second))
 }
 
 type mergeWorker struct {
@@ -117,7 +157,9 @@ func (w *mergeWorker) Work(ctx context.Context, job *river.Job[MergeArgs]) error
 }
 
 // NextRetry implements river.Worker.
-func (w *mergeWorker) NextRetry(job *river.Job[MergeArgs]) time.Time { return nextRetry(job.Attempt) }
+func (w *mergeWorker) NextRetry(job *river.Job[MergeArgs]) time.Time {
+	return w.e.nextRetry(job.Attempt)
+}
 
 // Timeout implements river.Worker (Config.JobTimeout).
 func (w *mergeWorker) Timeout(*river.Job[MergeArgs]) time.Duration { return w.e.cfg.JobTimeout }
@@ -137,7 +179,7 @@ func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs
 
 // NextRetry implements river.Worker.
 func (w *preflightWorker) NextRetry(job *river.Job[PreflightArgs]) time.Time {
-	return nextRetry(job.Attempt)
+	return w.e.nextRetry(job.Attempt)
 }
 
 // Timeout implements river.Worker (Config.JobTimeout).
@@ -149,7 +191,9 @@ type retryWorker struct {
 }
 
 // NextRetry implements river.Worker.
-func (w *retryWorker) NextRetry(job *river.Job[RetryArgs]) time.Time { return nextRetry(job.Attempt) }
+func (w *retryWorker) NextRetry(job *river.Job[RetryArgs]) time.Time {
+	return w.e.nextRetry(job.Attempt)
+}
 
 func (w *retryWorker) Work(ctx context.Context, job *river.Job[RetryArgs]) error {
 	g, err := w.e.store.Group(ctx, job.Args.GroupID)
@@ -165,12 +209,12 @@ func (w *retryWorker) Work(ctx context.Context, job *river.Job[RetryArgs]) error
 	if wait := g.RetryAt.Sub(w.e.cfg.Now()); wait > 0 {
 		return river.JobSnooze(wait)
 	}
-	return w.e.release(ctx, []string{g.ID})
+	return w.e.releaseQuarantined(ctx, []string{g.ID})
 }
 
-// release moves due quarantined groups back to approved and enqueues their
-// preflight.
-func (e *Engine) release(ctx context.Context, ids []string) error {
+// releaseQuarantined moves due quarantined groups back to approved and
+// enqueues their preflight.
+func (e *Engine) releaseQuarantined(ctx context.Context, ids []string) error {
 	var back []string
 	for _, id := range ids {
 		_, err := e.transition(ctx, cm.Transition{GroupID: id, From: []cm.GroupState{cm.StateQuarantined}, To: cm.StateApproved,

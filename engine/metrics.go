@@ -8,19 +8,20 @@ import (
 	"sync"
 )
 
-// Metrics is a small registry of counters and gauges. It is owned by whoever
-// builds the Engine (no globals) and read by status output, the summary and
-// the /metrics endpoint (WritePrometheus).
+// Metrics is a small registry of counters and gauges: contactmerge's only
+// one. It is owned by whoever builds the Engine (no globals), fed by the
+// engine and by the API client's observer (NewObserver), and read by Run's
+// Progress and Summary and by commands (the demo's figures). WritePrometheus
+// renders it for a /metrics endpoint. It is safe for concurrent use.
 type Metrics struct {
 	mu       sync.Mutex
 	counters map[string]float64
 	gauges   map[string]float64
-	help     map[string]string
 }
 
 // NewMetrics returns an empty registry.
 func NewMetrics() *Metrics {
-	return &Metrics{counters: map[string]float64{}, gauges: map[string]float64{}, help: map[string]string{}}
+	return &Metrics{counters: map[string]float64{}, gauges: map[string]float64{}}
 }
 
 // Add increases counter name (Prometheus style, labels included in the name,

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -19,11 +18,9 @@ import (
 
 // PreflightResult says what preflight did with a batch of groups.
 type PreflightResult struct {
-	Ready       []string // groups now ready to merge (including re-planned children)
-	Quarantined []string
-	Dropped     []string
-	Failed      []string
-	Requests    int // API requests the batch cost
+	// Ready lists the groups now ready to merge, re-planned children
+	// included.
+	Ready []string
 }
 
 // resolved is what a bulk read says about one requested contact id.
@@ -54,7 +51,8 @@ func (e *Engine) Preflight(ctx context.Context, groupIDs []string) (PreflightRes
 		}
 	}
 	ids = cm.SortedIDs(ids)
-	results, err := e.bulkGet(ctx, ids, &res.Requests)
+	requests := 0
+	results, err := e.bulkGet(ctx, ids, &requests)
 	if err != nil {
 		return res, fmt.Errorf("preflight: bulk read: %w", err)
 	}
@@ -71,42 +69,32 @@ func (e *Engine) Preflight(ctx context.Context, groupIDs []string) (PreflightRes
 			owner[m.ID] = r.live.ID
 		}
 	}
-	activity, err := e.activity(ctx, slices.Sorted(maps.Keys(owner)), owner, &res.Requests)
+	activity, err := e.activity(ctx, slices.Sorted(maps.Keys(owner)), owner, &requests)
 	if err != nil {
 		return res, fmt.Errorf("preflight: activity: %w", err)
 	}
 
 	now := e.cfg.Now()
 	for _, g := range groups {
-		outcome, err := e.preflightGroup(ctx, g, results, activity, now)
+		ready, err := e.preflightGroup(ctx, g, results, activity, now)
 		if cm.IsCode(err, cm.ECONFLICT) {
 			continue // another worker moved the group meanwhile
 		}
 		if err != nil {
 			return res, err
 		}
-		switch outcome.state {
-		case cm.StateReady:
-			res.Ready = append(res.Ready, outcome.ready...)
-		case cm.StateQuarantined:
-			res.Quarantined = append(res.Quarantined, g.ID)
-		case cm.StateDropped:
-			res.Dropped = append(res.Dropped, g.ID)
-		case cm.StateFailed:
-			res.Failed = append(res.Failed, g.ID)
-		}
+		res.Ready = append(res.Ready, ready...)
 	}
 	e.met.Add("contactmerge_preflight_groups_total", float64(len(groups)))
+	e.log.Debug("preflight", "groups", len(groups), "ready", len(res.Ready), "requests", requests)
 	return res, nil
 }
 
-type preflightOutcome struct {
-	state cm.GroupState
-	ready []string
-}
-
+// preflightGroup takes an approved group to ready (itself, or a re-planned
+// child), quarantined, dropped or failed, and returns the ids of what
+// became ready.
 func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[string]resolved,
-	activity map[string]string, now time.Time) (preflightOutcome, error) {
+	activity map[string]string, now time.Time) ([]string, error) {
 	members := g.Members
 	if g.CanonicalID != "" {
 		members = append(slices.Clone(members), g.CanonicalID)
@@ -135,6 +123,8 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 	}
 	fresh := slices.Collect(maps.Values(live))
 	slices.SortFunc(fresh, func(a, b cm.Contact) int { return strings.Compare(a.ID, b.ID) })
+	// Members not merged yet: the live contacts but the group's canonical.
+	pending := len(fresh) - boolInt(g.CanonicalID != "" && slices.ContainsFunc(fresh, func(c cm.Contact) bool { return c.ID == g.CanonicalID }))
 
 	if len(live) < 2 {
 		reason := "fewer than two live contacts remain: " + strings.Join(changes, "; ")
@@ -143,7 +133,7 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 			Update:         func(g *cm.Group) { g.Reason = reason },
 			DeleteContacts: gone, UpsertContacts: fresh,
 		})
-		return preflightOutcome{state: cm.StateDropped}, err
+		return nil, err
 	}
 
 	// Activity on any live member quarantines the whole group (the design:
@@ -155,27 +145,30 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 		}
 	}
 	if len(busy) > 0 {
-		return e.quarantine(ctx, g, cm.StateApproved, nil, strings.Join(busy, "; "), now, fresh, gone)
+		_, err := e.quarantine(ctx, g, nil, quarantineArgs{why: strings.Join(busy, "; "), now: now, fresh: fresh, gone: gone, pending: pending})
+		return nil, err
 	}
 
 	if size := mergeSetSize(fresh); size > e.cfg.MaxMergeSet {
-		reason := fmt.Sprintf("the merge set would hold about %d contacts, over the platform limit of %d", size, e.cfg.MaxMergeSet)
+		reason := fmt.Sprintf("the merge set would hold about %d contacts, over the platform limit of %d", size, e.cfg.MaxMergeSet) +
+			partialNote(g, pending)
 		_, err := e.transition(ctx, cm.Transition{
 			GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateFailed, Detail: reason,
 			Update: func(g *cm.Group) { g.Reason = reason },
 		})
-		return preflightOutcome{state: cm.StateFailed}, err
+		return nil, err
 	}
 
+	// Same survivor where possible: the reviewer's survivor, or the contact
+	// it was merged into (the canonical of a sibling group, or this group's
+	// own canonical contact after partial rounds).
+	survivor := g.SurvivorID
+	if r, ok := results[g.SurvivorID]; ok && r.live != nil {
+		survivor = r.live.ID
+	}
 	if len(changes) > 0 {
 		// Re-plan onto the live contacts: a child group replaces this one.
-		// Same survivor where possible: the reviewer's survivor, or the
-		// contact it was merged into (the canonical of a sibling group).
-		survivor := g.SurvivorID
-		if r, ok := results[g.SurvivorID]; ok && r.live != nil {
-			survivor = r.live.ID
-		}
-		child := e.plan(g, survivor, fresh)
+		child := e.replan(g, survivor, fresh)
 		reason := "re-planned: " + strings.Join(changes, "; ")
 		child.Reason = reason
 		_, err := e.transition(ctx, cm.Transition{
@@ -183,10 +176,10 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 			Update:   func(g *cm.Group) { g.Reason = reason },
 			Children: []cm.Group{child}, DeleteContacts: gone, UpsertContacts: fresh,
 		})
-		return preflightOutcome{state: cm.StateReady, ready: []string{child.ID}}, err
+		return []string{child.ID}, err
 	}
 
-	planned := e.plan(g, g.SurvivorID, fresh)
+	planned := e.replan(g, survivor, fresh)
 	_, err := e.transition(ctx, cm.Transition{
 		GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateReady, Detail: "preflight ok",
 		Update: func(g *cm.Group) {
@@ -194,13 +187,13 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 		},
 		UpsertContacts: fresh,
 	})
-	return preflightOutcome{state: cm.StateReady, ready: []string{g.ID}}, err
+	return []string{g.ID}, err
 }
 
-// plan returns a group over members with survivorship recomputed on their
+// replan returns a group over members with survivorship recomputed on their
 // current values. survivor (the reviewer's choice, or what it resolved to)
 // is kept when it is a member; otherwise the policy picks one.
-func (e *Engine) plan(parent cm.Group, survivor string, members []cm.Contact) cm.Group {
+func (e *Engine) replan(parent cm.Group, survivor string, members []cm.Contact) cm.Group {
 	ids := make([]string, len(members))
 	for i, c := range members {
 		ids[i] = c.ID
@@ -218,34 +211,44 @@ func (e *Engine) plan(parent cm.Group, survivor string, members []cm.Contact) cm
 	return g
 }
 
-// quarantine moves g from state from to quarantined with an exponential
-// retry time, or to failed once it has been quarantined QuarantineGiveUp
-// times. events are ledger rows recorded with the change.
-func (e *Engine) quarantine(ctx context.Context, g cm.Group, from cm.GroupState, lease *cm.Lease, why string, now time.Time,
-	fresh []cm.Contact, gone []string, events ...cm.LedgerEvent) (preflightOutcome, error) {
+// quarantineArgs are the particulars of a quarantine.
+type quarantineArgs struct {
+	why     string       // the activity or conflict
+	now     time.Time    // the retry time counts from it
+	fresh   []cm.Contact // snapshot contacts to upsert with the change (preflight)
+	gone    []string     // snapshot contacts to delete with it
+	pending int          // members not merged yet, for the reason of a partly merged group
+	events  []cm.LedgerEvent
+}
+
+// quarantine moves g from its state (approved in preflight, in_flight after
+// a 409) to quarantined with an exponential retry time, or to failed once
+// it has been quarantined QuarantineGiveUp times, and returns the state it
+// moved to.
+func (e *Engine) quarantine(ctx context.Context, g cm.Group, lease *cm.Lease, q quarantineArgs) (cm.GroupState, error) {
 	n := g.Quarantines + 1
 	if n > e.cfg.QuarantineGiveUp {
-		reason := fmt.Sprintf("gave up after %d quarantines: %s", g.Quarantines, why)
+		reason := fmt.Sprintf("gave up after %d quarantines: %s", g.Quarantines, q.why) + partialNote(g, q.pending)
 		_, err := e.transition(ctx, cm.Transition{
-			GroupID: g.ID, From: []cm.GroupState{from}, To: cm.StateFailed, Detail: reason, Lease: lease,
-			Update: func(g *cm.Group) { g.Reason = reason }, Events: events,
+			GroupID: g.ID, From: []cm.GroupState{g.State}, To: cm.StateFailed, Detail: reason, Lease: lease,
+			Update: func(g *cm.Group) { g.Reason = reason }, Events: q.events,
 		})
-		return preflightOutcome{state: cm.StateFailed}, err
+		return cm.StateFailed, err
 	}
-	retry := now.Add(e.quarantineDelay(n))
-	reason := "active: " + why
+	retry := q.now.Add(e.quarantineDelay(n))
+	reason := "active: " + q.why + partialNote(g, q.pending)
 	_, err := e.transition(ctx, cm.Transition{
-		GroupID: g.ID, From: []cm.GroupState{from}, To: cm.StateQuarantined,
+		GroupID: g.ID, From: []cm.GroupState{g.State}, To: cm.StateQuarantined,
 		Detail: fmt.Sprintf("%s; retry at %s", reason, retry.UTC().Format(time.RFC3339)),
 		Update: func(g *cm.Group) {
 			g.Reason, g.RetryAt, g.Quarantines = reason, retry, n
 		},
-		UpsertContacts: fresh, DeleteContacts: gone, Lease: lease, Events: events,
+		UpsertContacts: q.fresh, DeleteContacts: q.gone, Lease: lease, Events: q.events,
 	})
 	if err == nil {
 		e.enqueueRetry(ctx, g.ID, retry)
 	}
-	return preflightOutcome{state: cm.StateQuarantined}, err
+	return cm.StateQuarantined, err
 }
 
 // mergeSetSize estimates the size of the merge set a merge of members
@@ -335,13 +338,4 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 		}
 	}
 	return out, nil
-}
-
-// beforeImages encodes the contacts a merge consumes for the ledger.
-func beforeImages(cs []cm.Contact) json.RawMessage {
-	b, err := json.Marshal(cs)
-	if err != nil {
-		return nil
-	}
-	return b
 }

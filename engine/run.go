@@ -175,7 +175,7 @@ func (e *Engine) reconcile(ctx context.Context, olderThan time.Duration) error {
 			due = append(due, g.ID)
 		}
 	}
-	return e.release(ctx, due)
+	return e.releaseQuarantined(ctx, due)
 }
 
 func ids(gs []cm.Group) []string {

@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,9 +11,12 @@ import (
 	"github.com/contactmerge/contactmerge/genesys"
 )
 
+// DefaultScanName is the store name of the contact scan (ScanOptions.Name).
+const DefaultScanName = "contacts"
+
 // ScanOptions configures Scan.
 type ScanOptions struct {
-	// Name of the scan in the store. Default "contacts".
+	// Name of the scan in the store. Default DefaultScanName.
 	Name string
 	// PageSize is the scan page size (10..200). Default 200.
 	PageSize int
@@ -26,22 +31,22 @@ type ScanOptions struct {
 }
 
 // Scan reads every contact with the cursor-paged scan endpoint into the
-// snapshot. Each page is saved together with the cursor of the next one in a
-// single transaction, so an interrupted scan resumes where it stopped: no
-// page is fetched twice except the one in flight at the interruption, and no
-// contact is lost. A scan that completed starts over when run again.
+// snapshot, through the client's scan iterator (ContactsService.ScanAll).
+// Each page is saved together with the cursor of the next one in a single
+// transaction, so an interrupted scan resumes where it stopped: no page is
+// fetched twice except the one in flight at the interruption, and no
+// contact is lost. A scan that completed starts over when run again. A
+// platform that hands out a cursor twice ends the scan with an error
+// wrapping genesys.ErrScanCursorRepeated (the pages before it are saved).
 func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOptions) (cm.ScanState, error) {
-	if opts.Name == "" {
-		opts.Name = "contacts"
-	}
-	if opts.PageSize == 0 {
-		opts.PageSize = 200
-	}
+	opts.Name = cmp.Or(opts.Name, DefaultScanName)
+	opts.PageSize = cmp.Or(opts.PageSize, genesys.ScanLimitDefault)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.PageSize < 10 || opts.PageSize > 200 {
-		return cm.ScanState{}, cm.Errorf(cm.EINVALID, "scan: page size must be between 10 and 200 (got %d)", opts.PageSize)
+	if opts.PageSize < genesys.ScanLimitMin || opts.PageSize > genesys.ScanLimitMax {
+		return cm.ScanState{}, cm.Errorf(cm.EINVALID, "scan: page size must be between %d and %d (got %d)",
+			genesys.ScanLimitMin, genesys.ScanLimitMax, opts.PageSize)
 	}
 	state, err := st.ScanState(ctx, opts.Name)
 	if err != nil {
@@ -56,26 +61,44 @@ func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 	if state.StartedAt.IsZero() {
 		state.StartedAt = opts.Now()
 	}
-	for {
-		page, _, err := api.Contacts.Scan(ctx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID})
+	save := func(next cm.ScanState, page []cm.Contact) error {
+		next.UpdatedAt = opts.Now()
+		if err := st.SaveScanPage(ctx, next, page); err != nil {
+			return fmt.Errorf("save scan page %d: %w", next.Pages, err)
+		}
+		state = next
+		if opts.Progress != nil {
+			opts.Progress(state)
+		}
+		return nil
+	}
+	pages := api.Contacts.ScanAll(ctx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID})
+	for page, err := range pages {
+		if errors.Is(err, genesys.ErrScanCursorRepeated) {
+			// The page whose cursor repeats was saved: name it.
+			return state, fmt.Errorf("scan: after page %d (saved; the scan resumes from it): %w", state.Pages, err)
+		}
 		if err != nil {
 			return state, fmt.Errorf("scan page %d: %w", state.Pages+1, err)
 		}
 		next := state
 		next.Pages++
 		next.Contacts += int64(len(page.Entities))
-		next.Cursor = page.Cursors.After
-		next.Done = len(page.Entities) == 0 || page.Cursors.After == ""
-		next.UpdatedAt = opts.Now()
-		if err := st.SaveScanPage(ctx, next, page.Entities); err != nil {
-			return state, fmt.Errorf("save scan page %d: %w", next.Pages, err)
-		}
-		state = next
-		if opts.Progress != nil {
-			opts.Progress(state)
-		}
-		if state.Done {
-			return state, nil
+		next.Cursor = page.After()
+		next.Done = next.Cursor == ""
+		if err := save(next, page.Entities); err != nil {
+			return state, err
 		}
 	}
+	if !state.Done {
+		// The iterator ended on an empty page, which it does not yield: it
+		// was fetched, so it counts, and the scan is complete.
+		next := state
+		next.Pages++
+		next.Cursor, next.Done = "", true
+		if err := save(next, nil); err != nil {
+			return state, err
+		}
+	}
+	return state, nil
 }

@@ -6,6 +6,7 @@ package testorg
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -31,11 +32,22 @@ type Org struct {
 // New starts a sandbox with cfg on an httptest server closed at cleanup.
 func New(t testing.TB, cfg sandbox.Config) *Org {
 	t.Helper()
+	return NewWrapped(t, cfg, nil)
+}
+
+// NewWrapped is New with the sandbox's handler wrapped by wrap (nil: none),
+// for tests that script answers the sandbox does not give by itself.
+func NewWrapped(t testing.TB, cfg sandbox.Config, wrap func(http.Handler) http.Handler) *Org {
+	t.Helper()
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sb)
+	var h http.Handler = sb
+	if wrap != nil {
+		h = wrap(sb)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	rate := cfg.RateLimit
 	if rate <= 0 {
@@ -52,13 +64,19 @@ func (o *Org) Env() []string {
 // Client returns an API client for o; observe may be nil.
 func (o *Org) Client(t testing.TB, observe func(genesys.RequestInfo)) *genesys.Client {
 	t.Helper()
-	api, err := genesys.NewClient(context.Background(), genesys.Config{
-		Region: o.URL, ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RatePerMinute: o.Rate, Observer: observe,
-	})
+	api, err := o.NewClient(observe)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return api
+}
+
+// NewClient returns an API client for o with observe as its observer (nil:
+// none). It fits engine.NewWithClientFunc.
+func (o *Org) NewClient(observe func(genesys.RequestInfo)) (*genesys.Client, error) {
+	return genesys.NewClient(context.Background(), genesys.Config{
+		Region: o.URL, ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RatePerMinute: o.Rate, Observer: observe,
+	})
 }
 
 // OpenStore opens dsn and closes it at cleanup.
@@ -144,9 +162,9 @@ func (o *Org) Final(id string) string {
 // group without activity merged by the expected number of effective merges
 // (one for groups of at most maxPer), whose inputs are its members; no
 // contact in two merges; every group with activity quarantined; and the
-// ledger agreeing with the platform's oplog (each platform merge recorded
-// exactly once, as a 2xx API row or a verification note, and nothing
-// recorded that the platform did not do).
+// ledger agreeing with the platform's oplog (CheckLedgerMerges: each
+// platform merge recorded exactly once with its inputs, as a 2xx API row or
+// a verification note, and nothing recorded that the platform did not do).
 func CheckExactlyOnce(t testing.TB, st store.Store, o *Org, groups []cm.Group, maxPer int) {
 	t.Helper()
 	ctx := context.Background()
@@ -197,24 +215,40 @@ func CheckExactlyOnce(t testing.TB, st store.Store, o *Org, groups []cm.Group, m
 	if len(byResult) != wantMerges {
 		t.Errorf("platform applied %d merges, want %d", len(byResult), wantMerges)
 	}
-	recorded := map[string]int{}
-	err := st.Ledger(ctx, cm.LedgerFilter{}, func(ev cm.LedgerEvent) error {
-		if ev.CanonicalID != "" && (ev.Kind == cm.LedgerAPI && ev.Status/100 == 2 || ev.Kind == cm.LedgerNote) {
-			recorded[ev.CanonicalID]++
+	CheckLedgerMerges(t, st, o)
+}
+
+// CheckLedgerMerges asserts that the ledger records every merge the
+// platform applied exactly once (engine.AppliedMerges: a 2xx API row or a
+// verification note), with the inputs the platform merged, and records no
+// merge the platform did not apply.
+func CheckLedgerMerges(t testing.TB, st store.Store, o *Org) {
+	t.Helper()
+	byResult := map[string]sandbox.Op{}
+	for _, op := range o.SB.Oplog() {
+		if op.Op == "merge" {
+			byResult[op.Result] = op
 		}
-		return nil
-	})
+	}
+	applied, err := engine.AppliedMerges(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	recorded := map[string]int{}
+	for _, m := range applied {
+		recorded[m.Result]++
+		op, ok := byResult[m.Result]
+		if !ok {
+			t.Errorf("the ledger records a merge → %s that the platform never applied", m.Result)
+			continue
+		}
+		if !slices.Equal(cm.SortedIDs(m.Inputs), cm.SortedIDs(op.Inputs)) {
+			t.Errorf("ledger row %d: merge → %s of %v, the platform merged %v", m.Seq, m.Result, m.Inputs, op.Inputs)
+		}
 	}
 	for res := range byResult {
 		if recorded[res] != 1 {
 			t.Errorf("platform merge → %s recorded %d times in the ledger, want 1", res, recorded[res])
-		}
-	}
-	for res := range recorded {
-		if _, ok := byResult[res]; !ok {
-			t.Errorf("the ledger records a merge → %s that the platform never applied", res)
 		}
 	}
 }

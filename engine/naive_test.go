@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"context"
@@ -9,22 +9,22 @@ import (
 	"github.com/contactmerge/contactmerge/genesys"
 )
 
-// NaiveResult is what the naive baseline believes it did.
-type NaiveResult struct {
+// naiveResult is what the naive baseline believes it did.
+type naiveResult struct {
 	Merged   map[string]string // group id → canonical id it saw
 	Failed   map[string]string // group id → last error
 	Requests int
 	Elapsed  time.Duration
 }
 
-// Naive is the baseline contactmerge is measured against: the script most
+// naive is the baseline contactmerge is measured against: the script most
 // integrations start with. For each group it GETs every member, POSTs the
 // merge, and on any error waits a second and POSTs again (three tries). It
 // keeps no intent, verifies nothing and respects no budget beyond the
-// client's own 429 handling. It exists for the comparison in the benchmark;
-// never use it to merge real data.
-func Naive(ctx context.Context, api *genesys.Client, groups []cm.Group, workers int) NaiveResult {
-	res := NaiveResult{Merged: map[string]string{}, Failed: map[string]string{}}
+// client's own 429 handling. It exists for the comparison in
+// TestNaiveBaseline; never use it to merge real data.
+func naive(ctx context.Context, api *genesys.Client, groups []cm.Group, workers int) naiveResult {
+	res := naiveResult{Merged: map[string]string{}, Failed: map[string]string{}}
 	var mu sync.Mutex
 	start := time.Now()
 	work := make(chan cm.Group)

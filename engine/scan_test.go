@@ -1,0 +1,86 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
+)
+
+// TestScanStopsOnRepeatedCursor: a platform whose scan keeps handing out
+// the same after cursor ends the scan with an error naming the cursor and
+// the page, after saving the pages read; it used to loop until the context
+// ended.
+func TestScanStopsOnRepeatedCursor(t *testing.T) {
+	var fetched atomic.Int32
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.RateLimit = 10, -1
+	o := testorg.NewWrapped(t, cfg, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || r.URL.Path != "/api/v2/externalcontacts/scan/contacts" {
+				h.ServeHTTP(w, r)
+				return
+			}
+			n := fetched.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"entities":[{"id":"c%d","firstName":"Ann"}],"cursors":{"after":"loop"}}`, n)
+		})
+	})
+	st := testorg.OpenStore(t, testdb.SQLite(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	state, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{})
+	if !errors.Is(err, genesys.ErrScanCursorRepeated) || !strings.Contains(err.Error(), `"loop"`) || !strings.Contains(err.Error(), "after page 2") {
+		t.Fatalf("scan = %+v, %v; want a repeated-cursor error naming the cursor and the page (%d pages fetched)", state, err, fetched.Load())
+	}
+	if fetched.Load() != 2 || state.Pages != 2 || state.Done || state.Cursor != "loop" {
+		t.Errorf("fetched %d pages, state %+v; want both pages saved, not done", fetched.Load(), state)
+	}
+	if n, _ := st.CountContacts(ctx); n != 2 {
+		t.Errorf("store holds %d contacts, want the 2 of the pages read", n)
+	}
+	// Resuming from the saved cursor stops at once too.
+	if _, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{}); !errors.Is(err, genesys.ErrScanCursorRepeated) || fetched.Load() != 3 {
+		t.Errorf("resumed scan: %v after %d pages", err, fetched.Load())
+	}
+}
+
+// TestScanSavesEveryPageAndFinishes: a complete scan of the sandbox saves
+// every contact, counts the pages fetched (the closing empty page
+// included) and starts over when run again.
+func TestScanSavesEveryPageAndFinishes(t *testing.T) {
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.Seed, cfg.RateLimit = 95, 2, -1
+	o := testorg.New(t, cfg)
+	st := testorg.OpenStore(t, testdb.SQLite(t))
+	ctx := context.Background()
+	var progress []int
+	state, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{PageSize: 10, Progress: func(s cm.ScanState) { progress = append(progress, s.Pages) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := o.SB.Stats().Requests["GET /api/v2/externalcontacts/scan/contacts"][200]
+	n, _ := st.CountContacts(ctx)
+	if !state.Done || state.Name != engine.DefaultScanName || int(n) != o.SB.Len() || int(state.Contacts) != o.SB.Len() ||
+		state.Pages != fetched || len(progress) != state.Pages {
+		t.Errorf("state %+v, %d stored of %d, %d pages fetched, progress %v", state, n, o.SB.Len(), fetched, progress)
+	}
+	again, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{PageSize: 10})
+	if err != nil || !again.Done || again.Pages != state.Pages || !again.StartedAt.After(state.StartedAt) {
+		t.Errorf("second scan: %+v, %v", again, err)
+	}
+	if _, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{PageSize: 5}); err == nil {
+		t.Error("page size 5 accepted")
+	}
+}
