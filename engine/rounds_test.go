@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -20,10 +21,13 @@ import (
 // mergeFaults answers chosen merge requests (numbered from 1 in arrival
 // order) with a 503 without passing them to the sandbox: not applied, but
 // ambiguous to the client, as a real gateway's 503 is.
+// Requests in blank are applied by the sandbox, but their 200 comes back
+// with an empty object instead of the merged contact.
 type mergeFaults struct {
-	mu   sync.Mutex
-	n    int
-	fail map[int]bool
+	mu    sync.Mutex
+	n     int
+	fail  map[int]bool
+	blank map[int]bool
 }
 
 func (f *mergeFaults) wrap(h http.Handler) http.Handler {
@@ -31,12 +35,20 @@ func (f *mergeFaults) wrap(h http.Handler) http.Handler {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v2/externalcontacts/contacts/merge" {
 			f.mu.Lock()
 			f.n++
-			fail := f.fail[f.n]
+			fail, blank := f.fail[f.n], f.blank[f.n]
 			f.mu.Unlock()
-			if fail {
+			switch {
+			case fail:
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusServiceUnavailable)
 				_, _ = w.Write([]byte(`{"message":"service unavailable","code":"service.unavailable","status":503}`))
+				return
+			case blank:
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write([]byte(`{}`))
 				return
 			}
 		}
@@ -222,4 +234,52 @@ func TestMultiRoundGivingUpKeepsProgress(t *testing.T) {
 		t.Errorf("the first merge after re-approval did not continue from %s: %+v", got.CanonicalID, ops[min(7, len(ops)-1)])
 	}
 	checkRounds(t, st, o, g, engine.Rounds(20, 2), done.CanonicalID)
+}
+
+// TestMergeAnsweredWithoutContactIsVerified: a 2xx whose body names no
+// contact is applied but says nothing of the result; the outcome is unknown
+// and verified (never recorded with an empty canonical id), the group
+// merges, and each round is recorded once.
+func TestMergeAnsweredWithoutContactIsVerified(t *testing.T) {
+	ctx := context.Background()
+	faults := &mergeFaults{blank: map[int]bool{2: true}}
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.Seed, cfg.RateLimit = 30, 5, -1
+	o := testorg.NewWrapped(t, cfg, faults.wrap)
+	st := testorg.OpenStore(t, testdb.SQLite(t))
+	g := bigGroup(t, st, o, 4)
+	p := newPipeline(t, st, o, "w1", engine.Config{MaxPerRequest: 2, VerifySettle: 20 * time.Millisecond})
+	if _, err := p.eng.Run(ctx, p.jc, engine.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Group(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != cm.StateMerged || got.CanonicalID == "" {
+		testorg.DumpLedger(t, st, g.ID)
+		t.Fatalf("group ended %s, canonical %q (%s)", got.State, got.CanonicalID, got.Reason)
+	}
+	applied, _ := engine.AppliedMerges(ctx, st)
+	if len(applied) != 3 || !applied[1].Verified || applied[0].Verified || applied[2].Verified {
+		t.Errorf("applied merges = %+v, want the second one verified", applied)
+	}
+	// Every request has its api row, the blank answer's too (it used to be
+	// lost with the transaction the empty id made fail), and the blank
+	// answer made the outcome unknown.
+	apiRows, unknown := 0, 0
+	_ = st.Ledger(ctx, cm.LedgerFilter{GroupID: g.ID}, func(ev cm.LedgerEvent) error {
+		switch {
+		case ev.Kind == cm.LedgerAPI:
+			apiRows++
+		case ev.Kind == cm.LedgerTransition && ev.To == cm.StateUnknown:
+			unknown++
+		}
+		return nil
+	})
+	if apiRows != 3 || unknown != 1 {
+		testorg.DumpLedger(t, st, g.ID)
+		t.Errorf("%d api rows and %d moves to unknown, want 3 and 1", apiRows, unknown)
+	}
+	checkRounds(t, st, o, g, engine.Rounds(4, 2), got.CanonicalID)
 }
