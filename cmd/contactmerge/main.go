@@ -1,17 +1,24 @@
 // Command contactmerge finds duplicate Genesys Cloud External Contacts and
 // merges them exactly once, with an audit ledger. Run `contactmerge demo`
 // first; `contactmerge --help` lists the commands.
+//
+// Each command follows cli/cli's template, one file per command named after
+// it: an options struct holding the command's dependencies (taken from the
+// Factory) and its flags; newCmdX(f, runF), which parses and checks the
+// flags into the options and then calls runF when it is set (tests) or
+// xRun (production); and xRun(ctx, opts), which does the work. Errors map
+// to exit codes in one place, reportError.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,9 +27,6 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
-	"github.com/contactmerge/contactmerge/genesys"
-	"github.com/contactmerge/contactmerge/match"
-	"github.com/contactmerge/contactmerge/store"
 )
 
 func main() {
@@ -48,86 +52,6 @@ type IO struct {
 	TTY bool
 }
 
-// Factory gives commands their dependencies without globals (cli/cli's
-// cmdutil.Factory). Everything that talks to the outside is built lazily.
-type Factory struct {
-	IO     IO
-	Getenv func(string) string
-	Logger *slog.Logger
-	Now    func() time.Time
-	// Metrics collects request counters of the commands' API clients.
-	Metrics *engine.Metrics
-}
-
-// DBPath returns the store DSN: CONTACTMERGE_DB or ./contactmerge.db.
-func (f *Factory) DBPath() string {
-	if v := f.Getenv("CONTACTMERGE_DB"); v != "" {
-		return v
-	}
-	return "contactmerge.db"
-}
-
-// OpenStore opens the configured store with the matcher's normalizer.
-func (f *Factory) OpenStore(ctx context.Context, cfg match.Config) (store.Store, error) {
-	return store.Open(ctx, f.DBPath(), store.Options{Normalizer: match.NormalizerFunc(cfg), Logger: f.Logger, Now: f.Now})
-}
-
-// Credentials returns the OAuth client from the environment; the secret may
-// also come from the file named by GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE.
-func (f *Factory) Credentials() (region, id, secret string, err error) {
-	region = f.Getenv("GENESYSCLOUD_REGION")
-	id = f.Getenv("GENESYSCLOUD_OAUTHCLIENT_ID")
-	secret = f.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	if secret == "" {
-		if path := f.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE"); path != "" {
-			b, rerr := os.ReadFile(path)
-			if rerr != nil {
-				return "", "", "", cm.Errorf(cm.EINVALID, "reading GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE: %v", rerr)
-			}
-			secret = strings.TrimSpace(string(b))
-		}
-	}
-	var missing []string
-	for name, v := range map[string]string{"GENESYSCLOUD_REGION": region, "GENESYSCLOUD_OAUTHCLIENT_ID": id, "GENESYSCLOUD_OAUTHCLIENT_SECRET": secret} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return "", "", "", cm.Errorf(cm.EINVALID, "missing configuration: set %s (a region key such as us-east-1 or a base URL such as the sandbox's http://127.0.0.1:8089)", strings.Join(sorted(missing), ", "))
-	}
-	return region, id, secret, nil
-}
-
-// Client builds a Genesys Cloud client from the environment. maxRate is a
-// ceiling in requests per minute (0: the token's whole budget). observe,
-// when set, sees every request (the engine's metrics and adaptive
-// concurrency).
-func (f *Factory) Client(ctx context.Context, maxRate int, observe func(genesys.RequestInfo)) (*genesys.Client, error) {
-	region, id, secret, err := f.Credentials()
-	if err != nil {
-		return nil, err
-	}
-	return f.ClientFor(ctx, region, id, secret, maxRate, observe)
-}
-
-// ClientFor builds a client for explicit settings (the demo uses it for its
-// in-process sandbox). ratePerMinute is a ceiling (0: none).
-func (f *Factory) ClientFor(ctx context.Context, region, id, secret string, ratePerMinute int, observe func(genesys.RequestInfo)) (*genesys.Client, error) {
-	met := f.Metrics
-	return genesys.NewClient(ctx, genesys.Config{
-		Region: region, ClientID: id, ClientSecret: secret, Logger: f.Logger, RatePerMinute: ratePerMinute,
-		UserAgent: "contactmerge",
-		Observer: func(ri genesys.RequestInfo) {
-			if observe != nil {
-				observe(ri) // the engine records into the same registry
-				return
-			}
-			engine.ObserveInto(met, ri)
-		},
-	})
-}
-
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, getenv func(string) string) int {
 	tty := false
@@ -145,7 +69,7 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Write
 		Now:     time.Now,
 		Metrics: engine.NewMetrics(),
 	}
-	root := newRootCmd(f)
+	root := newCmdRoot(f)
 	root.SetArgs(args)
 	root.SetIn(in)
 	root.SetOut(out)
@@ -162,6 +86,12 @@ type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
+
+// usageErrorf returns a usageError with a formatted message.
+func usageErrorf(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+
+// flagError makes cobra's flag parsing errors usage errors.
+func flagError(_ *cobra.Command, err error) error { return &usageError{err} }
 
 // reportError prints err once and maps it to an exit code: the only place
 // that does so.
@@ -183,7 +113,7 @@ func reportError(w io.Writer, err error) int {
 	}
 }
 
-func newRootCmd(f *Factory) *cobra.Command {
+func newCmdRoot(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "contactmerge",
 		Short: "Find and merge duplicate Genesys Cloud External Contacts, exactly once",
@@ -200,19 +130,19 @@ Start with 'contactmerge demo'.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
-		newDemoCmd(f),
-		newSandboxCmd(f),
-		newAuthCmd(f),
-		newScanCmd(f),
-		newImportCmd(f),
-		newMatchCmd(f),
-		newPlanCmd(f),
-		newRunCmd(f),
-		newStatusCmd(f),
-		newReportCmd(f),
-		newWorkerCmd(f),
+		newCmdDemo(f, nil),
+		newCmdSandbox(f, nil),
+		newCmdAuth(f),
+		newCmdScan(f, nil),
+		newCmdImport(f, nil),
+		newCmdMatch(f, nil),
+		newCmdPlan(f),
+		newCmdRun(f, nil),
+		newCmdStatus(f, nil),
+		newCmdReport(f, nil),
+		newCmdWorker(f, nil),
 	)
 	return root
 }
@@ -234,6 +164,8 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// actor is who a command records in the ledger: the --actor flag, else
+// $USER, else "cli".
 func actor(f *Factory, flag string) string {
 	switch {
 	case flag != "":
@@ -242,4 +174,11 @@ func actor(f *Factory, flag string) string {
 		return f.Getenv("USER")
 	}
 	return "cli"
+}
+
+// writeJSON writes v as indented JSON (the --json output of the commands).
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/match"
+	"github.com/contactmerge/contactmerge/review"
 	"github.com/contactmerge/contactmerge/sandbox"
-	"github.com/contactmerge/contactmerge/store"
 )
 
 type demoOptions struct {
+	Factory *Factory // the demo derives its own (withEnv) for its store and sandbox
+
 	contacts     int
 	seed         int64
 	asJSON       bool
@@ -28,10 +30,11 @@ type demoOptions struct {
 	faults       string
 	activityRate float64
 	keep         bool
+	faultSpec    sandbox.Faults // faults, parsed
 }
 
-func newDemoCmd(f *Factory) *cobra.Command {
-	o := &demoOptions{}
+func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
+	o := &demoOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try everything against an emulated organization: scan → match → approve → run",
@@ -42,7 +45,22 @@ the default confidence threshold, and run. The summary checks the result against
 sandbox's ground truth: detection precision and recall, groups merged, quarantined and failed,
 API requests per merged group, and whether every merge happened exactly once.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), f, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.contacts < 10 {
+				return cm.Errorf(cm.EINVALID, "--contacts must be at least 10")
+			}
+			if o.faults != "" {
+				faults, err := sandbox.ParseFaults(o.faults)
+				if err != nil {
+					return cm.Errorf(cm.EINVALID, "--faults: %v", err)
+				}
+				o.faultSpec = faults
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return demoRun(cmd.Context(), o)
+		},
 	}
 	fl := cmd.Flags()
 	fl.IntVar(&o.contacts, "contacts", 2000, "contacts in the synthetic organization")
@@ -83,28 +101,20 @@ type DemoResult struct {
 	Store             string  `json:"store,omitempty"`
 }
 
-func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
-	start := time.Now()
+func demoRun(ctx context.Context, o *demoOptions) error {
+	f := o.Factory
+	start := f.Now()
+	since := func(t time.Time) time.Duration { return f.Now().Sub(t).Round(time.Millisecond) }
 	say := func(format string, args ...any) {
 		if !o.asJSON {
 			fmt.Fprintf(f.IO.Out, format+"\n", args...)
 		}
 	}
-	if o.contacts < 10 {
-		return cm.Errorf(cm.EINVALID, "--contacts must be at least 10")
-	}
 
 	// 1. The emulated organization, served on a loopback port.
 	scfg := sandbox.DefaultConfig()
 	scfg.Contacts, scfg.Seed, scfg.RateLimit, scfg.ActivityRate = o.contacts, o.seed, o.rateLimit, o.activityRate
-	scfg.GatewayTimeout, scfg.Logger = time.Second, f.Logger
-	if o.faults != "" {
-		faults, err := sandbox.ParseFaults(o.faults)
-		if err != nil {
-			return cm.Errorf(cm.EINVALID, "--faults: %v", err)
-		}
-		scfg.Faults = faults
-	}
+	scfg.GatewayTimeout, scfg.Logger, scfg.Faults = time.Second, f.Logger, o.faultSpec
 	sb, err := sandbox.New(scfg)
 	if err != nil {
 		return err
@@ -114,17 +124,24 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 		return err
 	}
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			f.Logger.Error("demo sandbox", "err", err)
 		}
 	}()
-	defer srv.Close()
+	defer func() {
+		srv.Close()
+		<-served
+	}()
 	base := "http://" + ln.Addr().String()
 	say("sandbox: %d contacts at %s (%d duplicate clusters, %d contacts busy in a conversation, limit %d requests/min, faults %s)",
 		sb.Len(), base, len(sb.Truth()), len(sb.ActiveContacts()), o.rateLimit, o.faults)
 
-	// 2. A temporary SQLite store.
+	// 2. A temporary SQLite store. From here on the demo is an ordinary
+	// user of the Factory whose environment names that store and the
+	// sandbox.
 	dir, err := os.MkdirTemp("", "contactmerge-demo-")
 	if err != nil {
 		return err
@@ -133,30 +150,35 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 		defer os.RemoveAll(dir)
 	}
 	dbPath := filepath.Join(dir, "demo.db")
+	df := f.withEnv(map[string]string{
+		"CONTACTMERGE_DB":                 dbPath,
+		"GENESYSCLOUD_REGION":             base,
+		"GENESYSCLOUD_OAUTHCLIENT_ID":     scfg.ClientID,
+		"GENESYSCLOUD_OAUTHCLIENT_SECRET": scfg.ClientSecret,
+	})
 	mcfg := match.DefaultConfig()
-	st, err := store.Open(ctx, dbPath, store.Options{Normalizer: match.NormalizerFunc(mcfg), Logger: f.Logger})
+	st, err := df.OpenStore(ctx, mcfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	// 3. Scan.
+	// 3. Scan, counting its requests apart from the run's.
 	scanMet := engine.NewMetrics()
-	scanClient, err := genesys.NewClient(ctx, genesys.Config{Region: base, ClientID: scfg.ClientID, ClientSecret: scfg.ClientSecret,
-		RatePerMinute: o.rateLimit, Logger: f.Logger, Observer: func(ri genesys.RequestInfo) { engine.ObserveInto(scanMet, ri) }})
+	scanClient, err := df.Client(ctx, o.rateLimit, func(ri genesys.RequestInfo) { engine.ObserveInto(scanMet, ri) })
 	if err != nil {
 		return err
 	}
-	t := time.Now()
-	state, err := engine.Scan(ctx, scanClient, st, engine.ScanOptions{})
+	t := f.Now()
+	state, err := engine.Scan(ctx, scanClient, st, engine.ScanOptions{Now: f.Now})
 	if err != nil {
 		return err
 	}
 	res := DemoResult{Contacts: int(state.Contacts), TrueGroups: len(sb.Truth()), ScanRequests: int(scanMet.Sum("contactmerge_requests_total"))}
-	say("scan:  %d contacts in %d pages (%s)", state.Contacts, state.Pages, time.Since(t).Round(time.Millisecond))
+	say("scan:  %d contacts in %d pages (%s)", state.Contacts, state.Pages, since(t))
 
 	// 4. Match and approve by policy.
-	t = time.Now()
+	t = f.Now()
 	mres, err := match.Run(ctx, st, mcfg)
 	if err != nil {
 		return err
@@ -170,23 +192,22 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 	}
 	res.Found = len(mres.Groups)
 	res.Precision, res.Recall, res.F1, _, _, _ = match.PairwiseScores(found, sb.Truth())
-	if res.Approved, err = decideWhere(ctx, st, true, "demo (policy)", "confidence at or above the approve threshold",
-		cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}, MinConfidence: mcfg.ApproveThreshold}, time.Now); err != nil {
+	if res.Approved, err = review.ApproveAbove(ctx, st, mcfg.ApproveThreshold, "demo", f.Now); err != nil {
 		return err
 	}
 	say("match: %d groups found in %s — precision %.4f, recall %.4f against the ground truth; %d approved (confidence ≥ %.3f)",
-		res.Found, time.Since(t).Round(time.Millisecond), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
+		res.Found, since(t), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
 
 	// 5. Run.
 	ro := &runOptions{maxPerRequest: 10, concurrency: 5, maxConc: 50, settle: 3 * time.Second, jobTimeout: 2 * time.Minute, rescueAfter: 3 * time.Minute}
-	p, err := buildPipeline(ctx, f, st, ro, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) {
-		return f.ClientFor(ctx, base, scfg.ClientID, scfg.ClientSecret, o.rateLimit, obs)
+	p, err := buildPipeline(ctx, df, st, ro, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) {
+		return df.Client(ctx, o.rateLimit, obs)
 	})
 	if err != nil {
 		return err
 	}
-	t = time.Now()
-	sum, err := runEngine(ctx, f, p, false)
+	t = f.Now()
+	sum, err := runEngine(ctx, df, p, false)
 	if err != nil {
 		return err
 	}
@@ -195,11 +216,37 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 	res.RunRequests, res.RequestsPerMerged, res.Throttled = sum.Requests, sum.RequestsPerMerged, sum.Throttled
 	res.Verified = f.Metrics.Get("contactmerge_verify_requests_total")
 	say("run:   %d groups merged, %d quarantined (busy contacts; retried later), %d failed, in %s",
-		res.Merged, res.Quarantined, res.Failed, time.Since(t).Round(time.Millisecond))
+		res.Merged, res.Quarantined, res.Failed, since(t))
 
 	// 6. Check against the sandbox: every merge exactly once.
-	stats := sb.Stats()
-	for _, n := range stats.Faults {
+	merged, err := st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
+	if err != nil {
+		return err
+	}
+	checkExactlyOnce(&res, sb, merged, ro.maxPerRequest)
+	res.ElapsedSeconds = f.Now().Sub(start).Seconds()
+	if o.keep {
+		res.Store = dbPath
+	}
+	if o.asJSON {
+		return writeJSON(f.IO.Out, res)
+	}
+	say("check: %d merges on the platform for %d merged groups, no contact merged twice: %v; %d faults injected, %.0f verification reads",
+		res.PlatformMerges, res.Merged, res.ExactlyOnce, res.FaultsInjected, res.Verified)
+	say("cost:  %.0f API requests for the run, %.2f per merged group (preflight included, scan excluded: %d requests), %.0f throttled",
+		res.RunRequests, res.RequestsPerMerged, res.ScanRequests, res.Throttled)
+	say("done in %s.", since(start))
+	if o.keep {
+		say("store kept at %s: CONTACTMERGE_DB=%s contactmerge report", dbPath, dbPath)
+	}
+	return nil
+}
+
+// checkExactlyOnce fills the sandbox's side of res: the faults it injected,
+// the merges it applied, the contacts merged more than once, and whether
+// the merges are exactly the rounds the merged groups needed.
+func checkExactlyOnce(res *DemoResult, sb *sandbox.Sandbox, merged []cm.Group, maxPerRequest int) {
+	for _, n := range sb.Stats().Faults {
 		res.FaultsInjected += n
 	}
 	seen := map[string]int{}
@@ -216,29 +263,9 @@ func runDemo(ctx context.Context, f *Factory, o *demoOptions) error {
 			res.DoubleMerged++
 		}
 	}
-	merged, err := st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
-	if err != nil {
-		return err
-	}
 	rounds := 0
 	for _, g := range merged {
-		rounds += engine.Rounds(len(g.Members), ro.maxPerRequest)
+		rounds += engine.Rounds(len(g.Members), maxPerRequest)
 	}
 	res.ExactlyOnce = res.DoubleMerged == 0 && res.PlatformMerges == rounds
-	res.ElapsedSeconds = time.Since(start).Seconds()
-	if o.keep {
-		res.Store = dbPath
-	}
-	if o.asJSON {
-		return writeJSON(f.IO.Out, res)
-	}
-	say("check: %d merges on the platform for %d merged groups, no contact merged twice: %v; %d faults injected, %.0f verification reads",
-		res.PlatformMerges, res.Merged, res.ExactlyOnce, res.FaultsInjected, res.Verified)
-	say("cost:  %.0f API requests for the run, %.2f per merged group (preflight included, scan excluded: %d requests), %.0f throttled",
-		res.RunRequests, res.RequestsPerMerged, res.ScanRequests, res.Throttled)
-	say("done in %s.", time.Since(start).Round(time.Millisecond))
-	if o.keep {
-		say("store kept at %s: CONTACTMERGE_DB=%s contactmerge report", dbPath, dbPath)
-	}
-	return nil
 }

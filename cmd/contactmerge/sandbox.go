@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -13,11 +15,14 @@ import (
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
-	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/sandbox"
 )
 
 type sandboxOptions struct {
+	IO     IO
+	Logger *slog.Logger
+	Now    func() time.Time
+
 	addr           string
 	contacts       int
 	seed           int64
@@ -32,11 +37,12 @@ type sandboxOptions struct {
 	clientID       string
 	clientSecret   string
 	noConflict     bool
+	faultSpec      sandbox.Faults // faults, parsed
 }
 
-func newSandboxCmd(f *Factory) *cobra.Command {
+func newCmdSandbox(f *Factory, runF func(*sandboxOptions) error) *cobra.Command {
 	def := sandbox.DefaultConfig()
-	o := &sandboxOptions{}
+	o := &sandboxOptions{IO: f.IO, Logger: f.Logger, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run an emulated Genesys Cloud organization (login and API on one address)",
@@ -48,7 +54,19 @@ GENESYSCLOUD_REGION=<its URL> and the printed credentials.`,
 		Example: `  contactmerge sandbox --contacts 10000 --seed 1
   contactmerge sandbox --load contacts.jsonl --rate-limit 3000 --faults timeout504=0.05,error503=0.05`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), f, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.faults != "" {
+				faults, err := sandbox.ParseFaults(o.faults)
+				if err != nil {
+					return cm.Errorf(cm.EINVALID, "--faults: %v", err)
+				}
+				o.faultSpec = faults
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return sandboxRun(cmd.Context(), o)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.addr, "addr", "127.0.0.1:8089", "address to listen on (HOST:PORT; port 0 picks a free one)")
@@ -68,25 +86,21 @@ GENESYSCLOUD_REGION=<its URL> and the printed credentials.`,
 	return cmd
 }
 
-func (o *sandboxOptions) config(f *Factory) (sandbox.Config, func(), error) {
+// config builds the sandbox's configuration from the flags, opening the
+// --load and --activity files; call the returned function to close them.
+func (o *sandboxOptions) config() (sandbox.Config, func(), error) {
 	cfg := sandbox.DefaultConfig()
 	cfg.Contacts, cfg.Seed, cfg.ActivityRate = o.contacts, o.seed, o.activityRate
 	cfg.RateLimit, cfg.TokenTTL, cfg.GatewayTimeout, cfg.MergeLatency = o.rateLimit, o.tokenTTL, o.gatewayTimeout, o.mergeLatency
 	cfg.ClientID, cfg.ClientSecret = o.clientID, o.clientSecret
 	cfg.ConflictOnActivity = !o.noConflict
-	cfg.Logger = f.Logger
+	cfg.Logger = o.Logger
+	cfg.Faults = o.faultSpec
 	var closers []func()
 	closeAll := func() {
 		for _, c := range closers {
 			c()
 		}
-	}
-	if o.faults != "" {
-		faults, err := sandbox.ParseFaults(o.faults)
-		if err != nil {
-			return cfg, closeAll, cm.Errorf(cm.EINVALID, "--faults: %v", err)
-		}
-		cfg.Faults = faults
 	}
 	if o.load != "" {
 		fh, err := os.Open(o.load)
@@ -107,13 +121,13 @@ func (o *sandboxOptions) config(f *Factory) (sandbox.Config, func(), error) {
 	return cfg, closeAll, nil
 }
 
-func runSandbox(ctx context.Context, f *Factory, o *sandboxOptions) error {
-	cfg, closeFiles, err := o.config(f)
+func sandboxRun(ctx context.Context, o *sandboxOptions) error {
+	cfg, closeFiles, err := o.config()
 	defer closeFiles()
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start := o.Now()
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		return cm.Errorf(cm.EINVALID, "sandbox: %v", err)
@@ -125,7 +139,7 @@ func runSandbox(ctx context.Context, f *Factory, o *sandboxOptions) error {
 	}
 	base := "http://" + ln.Addr().String()
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(f.IO.Out, `contactmerge sandbox: %d contacts ready in %s (%d duplicate clusters)
+	fmt.Fprintf(o.IO.Out, `contactmerge sandbox: %d contacts ready in %s (%d duplicate clusters)
   base URL     %s   (login: %s/oauth/token, API: %s/api/v2/...)
   client id    %s
   client secret %s   (sandbox credential)
@@ -136,7 +150,7 @@ Use it:
   export GENESYSCLOUD_REGION=%s GENESYSCLOUD_OAUTHCLIENT_ID=%s GENESYSCLOUD_OAUTHCLIENT_SECRET=%s
   contactmerge auth check
 Test-only endpoints: %s/sandbox/truth, /sandbox/oplog, /sandbox/stats. Ctrl-C stops.
-`, sb.Len(), time.Since(start).Round(time.Millisecond), len(sb.Truth()), base, base, base,
+`, sb.Len(), o.Now().Sub(start).Round(time.Millisecond), len(sb.Truth()), base, base, base,
 		cfg.ClientID, cfg.ClientSecret, rateText(cfg.RateLimit), faultText(cfg.Faults),
 		base, cfg.ClientID, cfg.ClientSecret, base)
 	errc := make(chan error, 1)
@@ -166,89 +180,11 @@ func faultText(f sandbox.Faults) string {
 		return "none"
 	}
 	var s string
-	for _, k := range slices.Sorted(mapsKeys(f)) {
+	for _, k := range slices.Sorted(maps.Keys(f)) {
 		if s != "" {
 			s += ","
 		}
 		s += fmt.Sprintf("%s=%g", k, f[k])
 	}
 	return s
-}
-
-// --- auth check ---
-
-func newAuthCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "auth", Short: "Credentials and permissions"}
-	var asJSON bool
-	check := &cobra.Command{
-		Use:   "check",
-		Short: "Validate the OAuth client and probe the permissions contactmerge needs",
-		Long: `Gets a token with the client-credentials grant, reads GET /api/v2/tokens/me and reports
-the organization and the OAuth client. Then probes, without changing anything, the read
-permissions contactmerge needs (a one-page scan and an analytics query). The merge
-permission (externalContacts:identity:merge) has no side-effect-free probe.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runAuthCheck(cmd.Context(), f, asJSON) },
-	}
-	check.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
-	cmd.AddCommand(check)
-	return cmd
-}
-
-type authReport struct {
-	Organization string            `json:"organization"`
-	OrgID        string            `json:"organizationId"`
-	Client       string            `json:"oauthClient"`
-	ClientID     string            `json:"oauthClientId"`
-	Grant        string            `json:"grantType,omitempty"`
-	Roles        int               `json:"roles"`
-	Permissions  map[string]string `json:"permissions"`
-}
-
-func runAuthCheck(ctx context.Context, f *Factory, asJSON bool) error {
-	client, err := f.Client(ctx, 0, nil)
-	if err != nil {
-		return err
-	}
-	info, _, err := client.Tokens.Me(ctx)
-	if err != nil {
-		return fmt.Errorf("auth check: %w", err)
-	}
-	rep := authReport{Permissions: map[string]string{}}
-	if info.Organization != nil {
-		rep.Organization, rep.OrgID = info.Organization.Name, info.Organization.ID
-	}
-	if info.OAuthClient != nil {
-		rep.Client, rep.ClientID, rep.Grant = info.OAuthClient.Name, info.OAuthClient.ID, info.OAuthClient.AuthorizedGrantType
-		rep.Roles = len(info.OAuthClient.RoleDivisions)
-	}
-	probe := func(perm string, err error) {
-		var ae *genesys.APIError
-		switch {
-		case err == nil:
-			rep.Permissions[perm] = "ok"
-		case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
-			rep.Permissions[perm] = "missing (" + ae.Message + ")"
-		default:
-			rep.Permissions[perm] = "could not check: " + err.Error()
-		}
-	}
-	_, _, err = client.Contacts.Scan(ctx, &genesys.ScanOptions{Limit: 10})
-	probe("externalContacts:contact:view", err)
-	_, err = client.Analytics.ActiveConversations(ctx, []string{"00000000-0000-0000-0000-000000000000"},
-		genesys.Interval{Start: f.Now().Add(-time.Hour), End: f.Now()})
-	probe("analytics:conversationDetail:view", err)
-	rep.Permissions["externalContacts:identity:merge"] = "not checked (no side-effect-free probe)"
-	if asJSON {
-		return writeJSON(f.IO.Out, rep)
-	}
-	fmt.Fprintf(f.IO.Out, "organization  %s (%s)\noauth client  %s (%s)", rep.Organization, rep.OrgID, rep.Client, rep.ClientID)
-	if rep.Grant != "" {
-		fmt.Fprintf(f.IO.Out, ", grant %s, %d role(s)", rep.Grant, rep.Roles)
-	}
-	fmt.Fprintln(f.IO.Out)
-	for _, p := range slices.Sorted(mapsKeys(rep.Permissions)) {
-		fmt.Fprintf(f.IO.Out, "  %-36s %s\n", p, rep.Permissions[p])
-	}
-	return nil
 }

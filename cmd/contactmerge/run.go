@@ -6,16 +6,17 @@ import (
 	"io"
 	"time"
 
-	"github.com/riverqueue/river"
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
-	"github.com/contactmerge/contactmerge/genesys"
-	"github.com/contactmerge/contactmerge/store"
 )
 
+// runOptions are the options of run. The pipeline flags (flags, validate)
+// are shared with worker, and buildPipeline reads them.
 type runOptions struct {
+	Factory *Factory // builds the pipeline (pipeline.go)
+
 	dryRun        bool
 	wait          bool
 	maxPerRequest int
@@ -30,6 +31,7 @@ type runOptions struct {
 	asJSON        bool
 }
 
+// flags registers the pipeline flags of run and worker.
 func (o *runOptions) flags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.IntVar(&o.maxPerRequest, "max-per-request", 10, "contact ids per merge request (2..25); larger groups merge in rounds")
@@ -43,6 +45,7 @@ func (o *runOptions) flags(cmd *cobra.Command) {
 	fl.IntVar(&o.maxRate, "max-rate", 0, "ceiling in requests per minute, below the platform's limit when other integrations share it (0: the token's whole budget)")
 }
 
+// validate checks the rules between pipeline flags (EINVALID).
 func (o *runOptions) validate() error {
 	if o.rescueAfter <= o.jobTimeout {
 		return cm.Errorf(cm.EINVALID, "--rescue-after (%s) must exceed --job-timeout (%s)", o.rescueAfter, o.jobTimeout)
@@ -53,8 +56,8 @@ func (o *runOptions) validate() error {
 	return nil
 }
 
-func newRunCmd(f *Factory) *cobra.Command {
-	o := &runOptions{}
+func newCmdRun(f *Factory, runF func(*runOptions) error) *cobra.Command {
+	o := &runOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Preflight and merge the approved groups, each exactly once (resumable)",
@@ -68,7 +71,15 @@ It stops when no group is runnable now (quarantined groups wait for their retry 
 keeps going until they are resolved). Safe to interrupt or kill and run again. Exit 0 when
 every group ended in a known state.`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd.Context(), f, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return runRun(cmd.Context(), o)
+		},
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "read and check, then report what would be merged; change nothing")
 	cmd.Flags().BoolVar(&o.wait, "wait", false, "keep running until quarantined groups are merged or given up")
@@ -77,68 +88,8 @@ every group ended in a known state.`,
 	return cmd
 }
 
-// pipeline is an engine with its store, client and job client.
-type pipeline struct {
-	store  store.Store
-	api    *genesys.Client
-	engine *engine.Engine
-	jobs   store.JobClient
-}
-
-func (p *pipeline) Close() { p.store.Close() }
-
-func buildPipeline(ctx context.Context, f *Factory, st store.Store, o *runOptions, client func(observe func(genesys.RequestInfo)) (*genesys.Client, error)) (*pipeline, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	var eng *engine.Engine
-	api, err := client(func(ri genesys.RequestInfo) {
-		if eng != nil {
-			eng.ObserveRequest(ri)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	eng, err = engine.New(st, api, engine.Config{
-		MaxPerRequest: o.maxPerRequest, CheckCases: o.checkCases, AlertWebhook: o.alertWebhook,
-		VerifySettle: o.settle, JobTimeout: o.jobTimeout, Logger: f.Logger, Metrics: f.Metrics, Now: f.Now,
-		Concurrency: engine.AIMDConfig{Initial: o.concurrency, Max: o.maxConc},
-	})
-	if err != nil {
-		return nil, err
-	}
-	jc, err := st.NewJobClient(&river.Config{
-		Workers:              eng.Workers(),
-		Queues:               eng.Queues(),
-		FetchCooldown:        20 * time.Millisecond,
-		FetchPollInterval:    100 * time.Millisecond,
-		JobTimeout:           o.jobTimeout,
-		RescueStuckJobsAfter: o.rescueAfter,
-		Logger:               f.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &pipeline{store: st, api: api, engine: eng, jobs: jc}, nil
-}
-
-// openPipeline opens the configured store and builds a pipeline on it with
-// the client of the environment. Close it when done.
-func openPipeline(ctx context.Context, f *Factory, o *runOptions) (*pipeline, error) {
-	st, err := openForPlan(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return p, nil
-}
-
-func runRun(ctx context.Context, f *Factory, o *runOptions) error {
+func runRun(ctx context.Context, o *runOptions) error {
+	f := o.Factory
 	p, err := openPipeline(ctx, f, o)
 	if err != nil {
 		return err
@@ -173,7 +124,8 @@ func runRun(ctx context.Context, f *Factory, o *runOptions) error {
 	return nil
 }
 
-// runEngine runs the pipeline with a progress display.
+// runEngine runs the pipeline until no group is runnable (or, with wait,
+// until quarantined groups are resolved) with a progress display.
 func runEngine(ctx context.Context, f *Factory, p *pipeline, wait bool) (engine.Summary, error) {
 	counts, err := p.store.CountByState(ctx)
 	if err != nil {
@@ -183,7 +135,7 @@ func runEngine(ctx context.Context, f *Factory, p *pipeline, wait bool) (engine.
 	for _, s := range []cm.GroupState{cm.StateApproved, cm.StateReady, cm.StateInFlight, cm.StateUnknown} {
 		total += int64(counts[s])
 	}
-	prog := newProgress(f, total, "merging")
+	prog := newProgress(f.IO, f.Now, total, "merging")
 	sum, err := p.engine.Run(ctx, p.jobs, engine.RunOptions{
 		Wait: wait,
 		Progress: func(pr engine.Progress) {
@@ -211,33 +163,4 @@ func printSummary(w io.Writer, s engine.Summary) {
 	if n := s.Counts[cm.StateFailed]; n > 0 {
 		fmt.Fprintf(w, "%d groups failed: 'contactmerge plan show --state failed' lists them with the reason\n", n)
 	}
-}
-
-func newWorkerCmd(f *Factory) *cobra.Command {
-	o := &runOptions{}
-	cmd := &cobra.Command{
-		Use:   "worker",
-		Short: "Run merge workers until stopped (scale-out: several workers on one PostgreSQL)",
-		Long: `Runs the preflight, merge and quarantine-retry workers and re-enqueues runnable groups
-periodically, until interrupted. Start one per machine (each with its own OAuth client for
-its own rate budget) against one PostgreSQL store (CONTACTMERGE_DB=postgres://...): River
-distributes the jobs and member leases keep merges exclusive.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			p, err := openPipeline(ctx, f, o)
-			if err != nil {
-				return err
-			}
-			defer p.Close()
-			fmt.Fprintf(f.IO.ErrOut, "worker started on the %s store; Ctrl-C stops\n", p.store.Kind())
-			_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true})
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		},
-	}
-	o.flags(cmd)
-	return cmd
 }

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/match"
+	"github.com/contactmerge/contactmerge/review"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+type matchOptions struct {
+	IO        IO
+	OpenStore func(context.Context, match.Config) (store.Store, error)
+	Now       func() time.Time
+
+	config      string // --config FILE
+	autoApprove bool
+	asJSON      bool
+	actor       string // --actor, else $USER
+}
+
+func newCmdMatch(f *Factory, runF func(*matchOptions) error) *cobra.Command {
+	o := &matchOptions{IO: f.IO, OpenStore: f.OpenStore, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "match",
+		Short: "Find duplicate groups in the snapshot (proposed for review)",
+		Long: `Normalizes every contact, generates candidate pairs by several blocking keys, scores them
+with Fellegi-Sunter weights learned from the data (EM), clusters them into groups with
+protection against chaining, picks survivors and computes each merged record. Groups start
+'proposed'. Re-running keeps the review decisions of unchanged groups (group ids are a hash of
+the sorted member ids). --config FILE overlays a JSON configuration (see README).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.actor = actor(f, o.actor)
+			if runF != nil {
+				return runF(o)
+			}
+			return matchRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.config, "config", "", "JSON matcher configuration overlaying the defaults")
+	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve new groups at or above the configured approve threshold (policy)")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the statistics as JSON")
+	cmd.Flags().StringVar(&o.actor, "actor", "", "who is recorded for auto-approvals (default $USER)")
+	return cmd
+}
+
+func loadMatchConfig(path string) (match.Config, error) {
+	if path == "" {
+		return match.DefaultConfig(), nil
+	}
+	cfg, err := match.LoadConfig(path)
+	if err != nil {
+		return cfg, cm.Errorf(cm.EINVALID, "%v", err)
+	}
+	return cfg, nil
+}
+
+func matchRun(ctx context.Context, o *matchOptions) error {
+	cfg, err := loadMatchConfig(o.config)
+	if err != nil {
+		return err
+	}
+	st, err := o.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	start := o.Now()
+	res, err := match.Run(ctx, st, cfg)
+	if err != nil {
+		return fmt.Errorf("match: %w", err)
+	}
+	saved, err := st.SaveProposals(ctx, res.Groups, "match")
+	if err != nil {
+		return fmt.Errorf("match: saving groups: %w", err)
+	}
+	approved := 0
+	if o.autoApprove {
+		if approved, err = review.ApproveAbove(ctx, st, cfg.ApproveThreshold, o.actor, o.Now); err != nil {
+			return err
+		}
+	}
+	elapsed := o.Now().Sub(start)
+	if o.asJSON {
+		return writeJSON(o.IO.Out, map[string]any{"stats": res.Stats, "saved": saved, "autoApproved": approved, "elapsedSeconds": elapsed.Seconds()})
+	}
+	out := o.IO.Out
+	s := res.Stats
+	fmt.Fprintf(out, "matched %d contacts in %s: %d candidate pairs, %d comparisons, %d links → %d groups",
+		s.Contacts, elapsed.Round(time.Millisecond), s.CandidatePairs, s.Comparisons, s.Links, len(res.Groups))
+	if s.SkippedBlocks > 0 {
+		fmt.Fprintf(out, " (%d oversized blocks skipped, e.g. switchboard numbers)", s.SkippedBlocks)
+	}
+	fmt.Fprintf(out, "\ngroups: %d new, %d kept with their decisions, %d superseded\n", saved.Created, saved.Kept, saved.Superseded)
+	if o.autoApprove {
+		fmt.Fprintf(out, "auto-approved %d groups with confidence ≥ %.3f\n", approved, cfg.ApproveThreshold)
+	}
+	fmt.Fprintln(out, "next: 'contactmerge plan show' to review, 'contactmerge plan approve' to approve")
+	return nil
+}

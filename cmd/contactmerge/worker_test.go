@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
+)
+
+func TestNewCmdWorker(t *testing.T) {
+	o, code, msg := parse(t, nil, newCmdWorker, "--concurrency", "3", "--max-rate", "100")
+	if code != 0 || o.pipeline.concurrency != 3 || o.pipeline.maxRate != 100 || o.pipeline.rescueAfter != 3*time.Minute || o.Factory == nil {
+		t.Fatalf("options %+v, code %d %s", o, code, msg)
+	}
+	_, code, msg = parse(t, nil, newCmdWorker, "--rescue-after", "1m")
+	wantRefused(t, code, msg, exitUsage, "--rescue-after (1m0s) must exceed --job-timeout (2m0s)")
+	_, code, msg = parse(t, nil, newCmdWorker, "--dry-run")
+	wantRefused(t, code, msg, exitUsage, "unknown flag: --dry-run")
+	if !strings.Contains(msg, "Run 'contactmerge --help'") {
+		t.Errorf("flag error is not a usage error: %q", msg)
+	}
+}
+
+// TestWorker: `worker` merges approved groups until interrupted, and stops
+// cleanly on SIGINT.
+func TestWorker(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 800, Seed: 12, RateLimit: 100000})
+	db := testdb.SQLite(t)
+	st := testorg.OpenStore(t, db)
+	groups := testorg.Seed(t, st, o)
+	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker")
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		counts, err := st.CountByState(context.Background())
+		if err == nil && counts[cm.StateMerged] == len(groups) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("worker did not stop cleanly: %v\n%s", err, cmd.Stdout)
+	}
+	testorg.CheckExactlyOnce(t, st, o, groups, 10)
+}
