@@ -6,8 +6,11 @@
 // it: an options struct holding the command's dependencies (taken from the
 // Factory) and its flags; newCmdX(f, runF), which parses and checks the
 // flags into the options and then calls runF when it is set (tests) or
-// xRun (production); and xRun(ctx, opts), which does the work. Errors map
-// to exit codes in one place, reportError.
+// xRun (production); and xRun(ctx, opts), which does the work. In the
+// options, dependencies are capitalised fields and flags lower-case ones.
+// Review logic (decisions, the plan CSV, the side-by-side view, the id map)
+// lives in package review; the commands only parse, open and print. Errors
+// map to exit codes in one place, reportError.
 package main
 
 import (
