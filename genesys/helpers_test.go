@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -326,15 +325,6 @@ func stubClient(t *testing.T, reg *registry, mods ...func(*Config)) *Client {
 		t.Fatalf("NewClient: %v", err)
 	}
 	return c
-}
-
-func mustURL(t *testing.T, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 func decodeJSONReader(r *http.Request, v any) error {

@@ -48,6 +48,9 @@ func NewWrapped(t testing.TB, cfg sandbox.Config, wrap func(http.Handler) http.H
 		h = wrap(sb)
 	}
 	srv := httptest.NewServer(h)
+	// Cleanups run last-in first-out: the server closes first, then Close
+	// waits for merges still completing in the background.
+	t.Cleanup(func() { _ = sb.Close() })
 	t.Cleanup(srv.Close)
 	rate := cfg.RateLimit
 	if rate <= 0 {
