@@ -120,12 +120,10 @@ func testSaveProposalsScale(t testing.TB, dsn string, n int) {
 // TestSaveProposalsScale checks one SaveProposals call of 20,000 groups
 // (2,000 with -short); BenchmarkSaveProposals200k runs the full size.
 func TestSaveProposalsScaleSQLite(t *testing.T) {
-	t.Parallel()
 	testSaveProposalsScale(t, testdb.SQLite(t), proposalScale())
 }
 
 func TestSaveProposalsScalePostgres(t *testing.T) {
-	t.Parallel()
 	testSaveProposalsScale(t, testdb.Postgres(t), proposalScale())
 }
 

@@ -287,13 +287,11 @@ func verifyLedger(t *testing.T, dsn string, printed int) {
 // TestLedgerCrashSQLite kills a child process (SIGKILL) at random points of
 // its transition loop, restarts it, and verifies the ledger.
 func TestLedgerCrashSQLite(t *testing.T) {
-	t.Parallel()
 	testLedgerCrash(t, testdb.SQLite(t))
 }
 
 // TestLedgerCrashPostgres is TestLedgerCrashSQLite on PostgreSQL.
 func TestLedgerCrashPostgres(t *testing.T) {
-	t.Parallel()
 	testLedgerCrash(t, testdb.Postgres(t))
 }
 

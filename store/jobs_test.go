@@ -143,18 +143,12 @@ func testJobsComplete(t *testing.T, dsn string) {
 	t.Logf("%s: %d jobs in %v (%.0f jobs/s)", s.Kind(), n, d, n/d.Seconds())
 }
 
-// Every test of this package opens its own database (a SQLite file or a
-// PostgreSQL schema from testdb), so they run in parallel.
+// The job, scale and ledger crash tests own their databases too but stay
+// sequential: they are CPU-bound, and beside the parallel rescue tests
+// (30 s timeouts) they would only add contention on a small CI machine.
 
-func TestJobsSQLite(t *testing.T) {
-	t.Parallel()
-	testJobsComplete(t, testdb.SQLite(t))
-}
-
-func TestJobsPostgres(t *testing.T) {
-	t.Parallel()
-	testJobsComplete(t, testdb.Postgres(t))
-}
+func TestJobsSQLite(t *testing.T)   { testJobsComplete(t, testdb.SQLite(t)) }
+func TestJobsPostgres(t *testing.T) { testJobsComplete(t, testdb.Postgres(t)) }
 
 // BenchmarkJobs10k measures completed jobs per second for 10,000 trivial
 // jobs inserted with InsertMany, on each store.
@@ -241,12 +235,5 @@ func testUniqueGroupJobs(t *testing.T, dsn string) {
 	}
 }
 
-func TestUniqueGroupJobsSQLite(t *testing.T) {
-	t.Parallel()
-	testUniqueGroupJobs(t, testdb.SQLite(t))
-}
-
-func TestUniqueGroupJobsPostgres(t *testing.T) {
-	t.Parallel()
-	testUniqueGroupJobs(t, testdb.Postgres(t))
-}
+func TestUniqueGroupJobsSQLite(t *testing.T)   { testUniqueGroupJobs(t, testdb.SQLite(t)) }
+func TestUniqueGroupJobsPostgres(t *testing.T) { testUniqueGroupJobs(t, testdb.Postgres(t)) }
