@@ -220,8 +220,8 @@ func TestFaultTimeout504AppliesMerge(t *testing.T) {
 		t.Fatalf("GET alias %s, want %s", c.ID, ops[0].Result)
 	}
 	// A merge that fails fast answers its own error, not 504.
-	if r := e.merge([]string{"c0002", "missing"}, nil); r.status != 404 {
-		t.Fatalf("bad merge under timeout504: %d", r.status)
+	if r := e.merge([]string{"c0002", "missing"}, nil); !isInvalidMerge(t, r, "not.found", "missing") {
+		t.Fatalf("bad merge under timeout504: %d %s", r.status, r.body)
 	}
 	if st := e.sb.Stats(); st.Faults[FaultTimeout504] != 1 {
 		t.Fatalf("stats %+v", st.Faults)

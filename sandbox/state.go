@@ -57,15 +57,17 @@ func setOf(c *cm.Contact) []string {
 	return out
 }
 
-// listed reports whether scan and search show c.
+// listed reports whether scan and search show c: a canonical contact of a
+// visible type.
 func (s *Sandbox) listed(c *cm.Contact) bool {
-	if c.IsMerged() {
-		return false
-	}
-	if s.cfg.HideAutoCreated && (c.Type == cm.TypeEphemeral || c.Type == cm.TypeIdentified) {
-		return false
-	}
-	return true
+	return !c.IsMerged() && s.visibleType(c)
+}
+
+// visibleType reports whether c's type is one scan and search list: every
+// type with ShowAutoCreated, else all but Ephemeral and Identified (the
+// platform lists neither, SCV).
+func (s *Sandbox) visibleType(c *cm.Contact) bool {
+	return s.cfg.ShowAutoCreated || (c.Type != cm.TypeEphemeral && c.Type != cm.TypeIdentified)
 }
 
 // scanPage returns up to limit listed contacts with ids after the cursor id,
@@ -175,15 +177,17 @@ func (s *Sandbox) ActiveContacts() []string {
 }
 
 // planLocked checks a merge of ids and returns the canonical records they
-// resolve to (mu held, read only).
+// resolve to (mu held, read only). A request that is malformed (not 2 to
+// MaxMergeIDs ids, an empty or repeated id) is a 400; one that is
+// well-formed but cannot be done (an unknown id, ids already in one merge
+// set, a merge set over MaxMergeSet, two Curated contacts on the deprecated
+// endpoint) is a 422 (see invalidMerge); an active member a 409
+// (ConflictOnActivity).
 func (s *Sandbox) planLocked(ids []string, deprecated bool) ([]*cm.Contact, *apiError) {
 	if !deprecated && (len(ids) < 2 || len(ids) > MaxMergeIDs) {
 		return nil, errBad("contactIds must hold between 2 and %d contact ids, got %d.", MaxMergeIDs, len(ids))
 	}
 	seen := make(map[string]bool, len(ids))
-	canon := make([]*cm.Contact, 0, len(ids))
-	byCanon := map[string]string{}
-	setSize := 1
 	for _, id := range ids {
 		if id == "" {
 			return nil, errBad("Contact ids must not be empty.")
@@ -192,36 +196,57 @@ func (s *Sandbox) planLocked(ids []string, deprecated bool) ([]*cm.Contact, *api
 			return nil, errBad("Contact id %s is listed more than once.", id)
 		}
 		seen[id] = true
+	}
+	canon := make([]*cm.Contact, 0, len(ids))
+	byCanon := map[string]string{}
+	setSize := 1
+	for _, id := range ids {
 		c := s.resolveLocked(id)
 		if c == nil {
-			return nil, errNotFound(id)
+			return nil, s.invalidMerge(errNotFound(id), id)
 		}
 		if prev, dup := byCanon[c.ID]; dup {
-			return nil, errBad("Contacts %s and %s are already in the same merge set (canonical contact %s).", prev, id, c.ID)
+			return nil, s.invalidMerge(errBad("Contacts %s and %s are already in the same merge set (canonical contact %s).", prev, id, c.ID), id)
 		}
 		byCanon[c.ID] = id
 		canon = append(canon, c)
 		setSize += len(setOf(c))
 	}
 	if setSize > MaxMergeSet {
-		return nil, &apiError{http.StatusBadRequest, "merge.set.limit.exceeded",
-			"The resulting merge set would hold " + strconv.Itoa(setSize) + " contacts, more than the limit of " + strconv.Itoa(MaxMergeSet) + "."}
+		return nil, s.invalidMerge(newAPIError(http.StatusBadRequest, "merge.set.limit.exceeded",
+			"The resulting merge set would hold {size} contacts, more than the limit of {limit}.",
+			map[string]string{"size": strconv.Itoa(setSize), "limit": strconv.Itoa(MaxMergeSet)}), "")
 	}
 	if deprecated && len(canon) == 2 && canon[0].Type == cm.TypeCurated && canon[1].Type == cm.TypeCurated {
-		return nil, &apiError{http.StatusBadRequest, "bad.request", "Two curated contacts cannot be merged."}
+		return nil, s.invalidMerge(&apiError{status: http.StatusBadRequest, code: "bad.request", message: "Two curated contacts cannot be merged."}, "")
 	}
 	if s.cfg.ConflictOnActivity {
 		now := s.now()
 		for _, c := range canon {
 			for _, id := range setOf(c) {
 				if s.activeLocked(id, now) {
-					return nil, &apiError{http.StatusConflict, "conflict",
-						"The merge cannot be completed because a contact in the request has an active conversation or an open case."}
+					return nil, &apiError{status: http.StatusConflict, code: "conflict",
+						message: "The merge cannot be completed because a contact in the request has an active conversation or an open case."}
 				}
 			}
 		}
 	}
 	return canon, nil
+}
+
+// invalidMerge is the answer to a well-formed merge that cannot be done
+// because of what it names: e itself with LegacyMergeErrors, else a 422
+// payload.or.params.invalid (the code both merge endpoints declare) whose
+// errors[] holds e and whose entityId is the contact to blame, if one is.
+func (s *Sandbox) invalidMerge(e *apiError, entityID string) *apiError {
+	if s.cfg.LegacyMergeErrors {
+		return e
+	}
+	out := newAPIError(http.StatusUnprocessableEntity, "payload.or.params.invalid",
+		"The merge request is not valid: {reason}", map[string]string{"reason": e.message})
+	out.entityID = entityID
+	out.errs = []*apiError{e}
+	return out
 }
 
 // applyMerge validates the merge again and applies it: a new canonical
@@ -283,6 +308,14 @@ func (s *Sandbox) applyMerge(op string, ids []string, override *cm.Contact) (cm.
 		s.byID[c.ID] = &nc
 	}
 	s.canonical -= len(canon) - 1
+	for _, c := range canon {
+		if s.visibleType(c) {
+			s.listedN--
+		}
+	}
+	if s.visibleType(rc) {
+		s.listedN++
+	}
 	s.byID[id] = rc
 	i, _ := slices.BinarySearch(s.ids, id)
 	s.ids = slices.Insert(s.ids, i, id)
@@ -439,6 +472,9 @@ func (s *Sandbox) deleteContact(id string) *apiError {
 	c := s.resolveLocked(id)
 	if c == nil {
 		return errNotFound(id)
+	}
+	if s.listed(c) {
+		s.listedN--
 	}
 	delete(s.byID, c.ID)
 	if i, ok := slices.BinarySearch(s.ids, c.ID); ok {
