@@ -3,8 +3,6 @@ package review
 import (
 	"maps"
 	"slices"
-
-	cm "github.com/contactmerge/contactmerge"
 )
 
 // Mapping sends a contact id that a merge replaced to the contact it
@@ -16,22 +14,28 @@ type Mapping struct {
 	GroupID string `json:"groupId"`
 }
 
-// IDMap returns, ordered by old id, a Mapping for every member of a merged
-// group other than the group's canonical contact; groups in other states are
-// ignored. A contact merged by a group whose canonical contact a later group
-// merged again (merge rounds, bisection, re-plans) maps to the last
-// canonical contact of the chain. A cycle (which a consistent store cannot
-// hold) stops after as many steps as there are mappings.
-func IDMap(groups []cm.Group) []Mapping {
+// Merge is one merge the platform applied: Inputs became Result. The
+// ledger records one row per applied merge (engine.AppliedMerges), including
+// the applied rounds of a group that did not end merged, so an id map built
+// from them holds every contact the platform merged.
+type Merge struct {
+	GroupID string
+	Inputs  []string
+	Result  string
+}
+
+// IDMap returns, ordered by old id, a Mapping for every input of merges
+// other than the merge's result. A contact whose result a later merge merged
+// again (merge rounds, bisection, re-plans) maps to the last result of the
+// chain. A cycle (which a consistent ledger cannot hold) stops after as many
+// steps as there are mappings.
+func IDMap(merges []Merge) []Mapping {
 	next := map[string]string{}
 	groupOf := map[string]string{}
-	for _, g := range groups {
-		if g.State != cm.StateMerged {
-			continue
-		}
-		for _, m := range g.Members {
-			if m != g.CanonicalID {
-				next[m], groupOf[m] = g.CanonicalID, g.ID
+	for _, m := range merges {
+		for _, in := range m.Inputs {
+			if in != m.Result {
+				next[in], groupOf[in] = m.Result, m.GroupID
 			}
 		}
 	}

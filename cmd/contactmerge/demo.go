@@ -157,7 +157,7 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 		"GENESYSCLOUD_OAUTHCLIENT_SECRET": scfg.ClientSecret,
 	})
 	mcfg := match.DefaultConfig()
-	st, err := df.OpenStore(ctx, mcfg)
+	st, err := df.OpenStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 
 	// 3. Scan, counting its requests apart from the run's.
 	scanMet := engine.NewMetrics()
-	scanClient, err := df.Client(ctx, o.rateLimit, func(ri genesys.RequestInfo) { engine.ObserveInto(scanMet, ri) })
+	scanClient, err := df.Client(ctx, o.rateLimit, engine.NewObserver(scanMet, nil))
 	if err != nil {
 		return err
 	}
@@ -199,7 +199,8 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 		res.Found, since(t), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
 
 	// 5. Run.
-	ro := &runOptions{maxPerRequest: 10, concurrency: 5, maxConc: 50, settle: 3 * time.Second, jobTimeout: 2 * time.Minute, rescueAfter: 3 * time.Minute}
+	ro := defaultRunOptions()
+	ro.settle = 3 * time.Second // the sandbox finishes a background merge within seconds
 	p, err := buildPipeline(ctx, df, st, ro, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) {
 		return df.Client(ctx, o.rateLimit, obs)
 	})

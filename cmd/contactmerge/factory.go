@@ -49,15 +49,13 @@ func (f *Factory) DBPath() string {
 	return "contactmerge.db"
 }
 
-// OpenStore opens the configured store with the matcher's normalizer.
-func (f *Factory) OpenStore(ctx context.Context, cfg match.Config) (store.Store, error) {
-	return store.Open(ctx, f.DBPath(), store.Options{Normalizer: match.NormalizerFunc(cfg), Logger: f.Logger, Now: f.Now})
-}
-
-// openForPlan opens the configured store with the default matcher
-// configuration (every command but match).
-func openForPlan(ctx context.Context, f *Factory) (store.Store, error) {
-	return f.OpenStore(ctx, match.DefaultConfig())
+// OpenStore opens the configured store. Contacts written through it carry
+// norms of the default matcher configuration; a match with another
+// configuration (a region, email rules) sees their fingerprint differ and
+// normalizes those contacts again (match.NormFingerprint), so every command
+// opens the store the same way.
+func (f *Factory) OpenStore(ctx context.Context) (store.Store, error) {
+	return store.Open(ctx, f.DBPath(), store.Options{Normalizer: match.NormalizerFunc(match.DefaultConfig()), Logger: f.Logger, Now: f.Now})
 }
 
 // Credentials returns the OAuth client from the environment; the secret may

@@ -20,7 +20,7 @@ type importOptions struct {
 }
 
 func newCmdImport(f *Factory, runF func(*importOptions) error) *cobra.Command {
-	o := &importOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }}
+	o := &importOptions{IO: f.IO, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Load contacts from JSONL or a CSV export into the store",

@@ -15,7 +15,7 @@ import (
 
 type matchOptions struct {
 	IO        IO
-	OpenStore func(context.Context, match.Config) (store.Store, error)
+	OpenStore func(context.Context) (store.Store, error)
 	Now       func() time.Time
 
 	config      string // --config FILE
@@ -66,7 +66,7 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := o.OpenStore(ctx, cfg)
+	st, err := o.OpenStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	cm "github.com/contactmerge/contactmerge"
 )
 
 func TestNewCmdMatch(t *testing.T) {
@@ -32,4 +37,82 @@ func TestLoadMatchConfig(t *testing.T) {
 	if _, err := loadMatchConfig(bad); reportError(&b, err) != exitUsage {
 		t.Errorf("a bad --config file: %v (%s)", err, b.String())
 	}
+}
+
+// TestMatchConfigRegionReachesStoredContacts is the house issue's regression:
+// import stores norms of the default (US) configuration; `match --config`
+// with defaultRegion GB must normalize the UK numbers to +44 anyway, so the
+// two spellings of one number link.
+func TestMatchConfigRegionReachesStoredContacts(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CONTACTMERGE_DB=" + filepath.Join(dir, "cm.db"), "USER=ann"}
+	file := filepath.Join(dir, "uk.csv")
+	rows := [][]string{
+		{"id", "firstName", "lastName", "cellPhone", "city"},
+		{"uk1", "Oliver", "Bennett", "07700 900123", "Leeds"},
+		{"uk2", "Oliver", "Bennett", "+44 7700 900123", "Leeds"},
+	}
+	// A population of distinct people, so that the model has something to
+	// learn what chance agreement looks like from.
+	first := []string{"Amelia", "Harry", "Isla", "Jack", "Ava", "George", "Mia", "Noah", "Ivy", "Leo", "Freya", "Oscar"}
+	last := []string{"Hughes", "Patel", "Wright", "Khan", "Evans", "Clarke", "Walsh", "Begum", "Price", "Lloyd", "Moss", "Reid", "Shaw", "Webb"}
+	cities := []string{"London", "Leeds", "York", "Bath", "Hull"}
+	for i := range 300 {
+		rows = append(rows, []string{fmt.Sprintf("bg%03d", i), first[i%len(first)], last[(i/len(first))%len(last)],
+			fmt.Sprintf("07700 %06d", 100000+i*37), cities[i%len(cities)]})
+	}
+	writeCSV(t, file, rows)
+	if r := run(t, env, "import", file); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.err)
+	}
+	cfg := filepath.Join(dir, "gb.json")
+	if err := os.WriteFile(cfg, []byte(`{"defaultRegion": "GB"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, "match", "--config", cfg, "--json")
+	if r.code != 0 {
+		t.Fatalf("match --config gb.json: %d %s", r.code, r.err)
+	}
+	if !strings.Contains(r.out, `"normalized": 302`) {
+		t.Errorf("match did not normalize the 302 stored contacts again under the GB config:\n%s", r.out)
+	}
+	if got := phoneEvidence(t, env); got != "exact +447700900123 +447700900123" {
+		t.Errorf("phone evidence of uk1~uk2 under the GB config = %q, want an exact match of +44 numbers", got)
+	}
+	// The same store matched with the default configuration keeps the
+	// national number unparsed: the config is what made the difference.
+	if r := run(t, env, "match", "--json"); r.code != 0 {
+		t.Fatalf("match: %d %s", r.code, r.err)
+	}
+	if got := phoneEvidence(t, env); strings.HasPrefix(got, "exact") {
+		t.Errorf("phone evidence under the default (US) config = %q: the region did not matter", got)
+	}
+}
+
+// phoneEvidence returns "LEVEL A B" of the phone comparison of the group
+// holding uk1 and uk2 (plan export --format jsonl), or fails.
+func phoneEvidence(t *testing.T, env []string) string {
+	t.Helper()
+	r := run(t, env, "plan", "export", "--format", "jsonl")
+	if r.code != 0 {
+		t.Fatalf("plan export: %d %s", r.code, r.err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		var g cm.Group
+		if err := json.Unmarshal([]byte(line), &g); err != nil {
+			t.Fatalf("plan export line %q: %v", line, err)
+		}
+		if !slices.Contains(g.Members, "uk1") || !slices.Contains(g.Members, "uk2") || g.Explanation == nil {
+			continue
+		}
+		for _, l := range g.Explanation.Links {
+			for _, f := range l.Fields {
+				if f.Field == "phone" {
+					return f.Level + " " + f.A + " " + f.B
+				}
+			}
+		}
+	}
+	t.Fatalf("no group links uk1 and uk2:\n%s", r.out)
+	return ""
 }

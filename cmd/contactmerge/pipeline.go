@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -29,17 +28,12 @@ func (f *Factory) Client(ctx context.Context, maxRate int, observe func(genesys.
 // ClientFor builds a client for explicit settings. ratePerMinute is a
 // ceiling (0: none).
 func (f *Factory) ClientFor(ctx context.Context, region, id, secret string, ratePerMinute int, observe func(genesys.RequestInfo)) (*genesys.Client, error) {
-	met := f.Metrics
+	if observe == nil {
+		observe = engine.NewObserver(f.Metrics, nil)
+	}
 	return genesys.NewClient(ctx, genesys.Config{
 		Region: region, ClientID: id, ClientSecret: secret, Logger: f.Logger, RatePerMinute: ratePerMinute,
-		UserAgent: "contactmerge",
-		Observer: func(ri genesys.RequestInfo) {
-			if observe != nil {
-				observe(ri) // the engine records into the same registry
-				return
-			}
-			engine.ObserveInto(met, ri)
-		},
+		UserAgent: "contactmerge", Observer: observe,
 	})
 }
 
@@ -53,46 +47,32 @@ type pipeline struct {
 
 func (p *pipeline) Close() { p.store.Close() }
 
-func buildPipeline(ctx context.Context, f *Factory, st store.Store, o *runOptions, client func(observe func(genesys.RequestInfo)) (*genesys.Client, error)) (*pipeline, error) {
+// buildPipeline builds the engine on st, its API client (through client,
+// which receives the engine's observer) and its River job client.
+func buildPipeline(_ context.Context, f *Factory, st store.Store, o *runOptions, client engine.ClientFunc) (*pipeline, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	var eng *engine.Engine
-	api, err := client(func(ri genesys.RequestInfo) {
-		if eng != nil {
-			eng.ObserveRequest(ri)
-		}
-	})
+	cfg := engine.DefaultConfig()
+	cfg.MaxPerRequest, cfg.CheckCases, cfg.AlertWebhook = o.maxPerRequest, o.checkCases, o.alertWebhook
+	cfg.VerifySettle, cfg.JobTimeout, cfg.RescueAfter = o.settle, o.jobTimeout, o.rescueAfter
+	cfg.Concurrency.Initial, cfg.Concurrency.Max = o.concurrency, o.maxConc
+	cfg.Logger, cfg.Metrics, cfg.Now = f.Logger, f.Metrics, f.Now
+	eng, err := engine.NewWithClientFunc(st, cfg, client)
 	if err != nil {
 		return nil, err
 	}
-	eng, err = engine.New(st, api, engine.Config{
-		MaxPerRequest: o.maxPerRequest, CheckCases: o.checkCases, AlertWebhook: o.alertWebhook,
-		VerifySettle: o.settle, JobTimeout: o.jobTimeout, Logger: f.Logger, Metrics: f.Metrics, Now: f.Now,
-		Concurrency: engine.AIMDConfig{Initial: o.concurrency, Max: o.maxConc},
-	})
+	jc, err := st.NewJobClient(eng.RiverConfig(river.Config{Logger: f.Logger}))
 	if err != nil {
 		return nil, err
 	}
-	jc, err := st.NewJobClient(&river.Config{
-		Workers:              eng.Workers(),
-		Queues:               eng.Queues(),
-		FetchCooldown:        20 * time.Millisecond,
-		FetchPollInterval:    100 * time.Millisecond,
-		JobTimeout:           o.jobTimeout,
-		RescueStuckJobsAfter: o.rescueAfter,
-		Logger:               f.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &pipeline{store: st, api: api, engine: eng, jobs: jc}, nil
+	return &pipeline{store: st, api: eng.Client(), engine: eng, jobs: jc}, nil
 }
 
 // openPipeline opens the configured store and builds a pipeline on it with
 // the client of the environment. Close it when done.
 func openPipeline(ctx context.Context, f *Factory, o *runOptions) (*pipeline, error) {
-	st, err := openForPlan(ctx, f)
+	st, err := f.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ type planDecideOptions struct {
 }
 
 func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) error) *cobra.Command {
-	o := &planDecideOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }, Now: f.Now,
+	o := &planDecideOptions{IO: f.IO, OpenStore: f.OpenStore, Now: f.Now,
 		approve: approve, minConfidence: -1}
 	verb := "reject"
 	if approve {

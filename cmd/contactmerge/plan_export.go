@@ -27,7 +27,7 @@ type planExportOptions struct {
 }
 
 func newCmdPlanExport(f *Factory, runF func(*planExportOptions) error) *cobra.Command {
-	o := &planExportOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }}
+	o := &planExportOptions{IO: f.IO, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export groups for review (jsonl or csv) to stdout or --output",

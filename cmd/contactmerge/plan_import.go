@@ -24,7 +24,7 @@ type planImportOptions struct {
 }
 
 func newCmdPlanImport(f *Factory, runF func(*planImportOptions) error) *cobra.Command {
-	o := &planImportOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }, Now: f.Now}
+	o := &planImportOptions{IO: f.IO, OpenStore: f.OpenStore, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Apply a data steward's decisions from an edited plan CSV",

@@ -136,7 +136,7 @@ func TestPlanImportWriteFailure(t *testing.T) {
 	f, out, _ := testFactory(map[string]string{"CONTACTMERGE_DB": db})
 	o := &planImportOptions{IO: f.IO, Now: f.Now, file: file, actor: "steward",
 		OpenStore: func(ctx context.Context) (store.Store, error) {
-			s, err := openForPlan(ctx, f)
+			s, err := f.OpenStore(ctx)
 			return failingStore{Store: s, failOn: b.ID}, err
 		}}
 	err := planImportRun(context.Background(), o)

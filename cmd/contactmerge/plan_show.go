@@ -27,7 +27,7 @@ type planShowOptions struct {
 }
 
 func newCmdPlanShow(f *Factory, runF func(*planShowOptions) error) *cobra.Command {
-	o := &planShowOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }}
+	o := &planShowOptions{IO: f.IO, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "show [GROUP]",
 		Short: "List groups, or show one group side by side with its explanation",

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/review"
 	"github.com/contactmerge/contactmerge/store"
 )
@@ -28,7 +29,7 @@ type reportOptions struct {
 }
 
 func newCmdReport(f *Factory, runF func(*reportOptions) error) *cobra.Command {
-	o := &reportOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }}
+	o := &reportOptions{IO: f.IO, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Print the audit ledger (or, with --id-map, old id → canonical id)",
@@ -51,7 +52,7 @@ canonical contact it now resolves to, for systems that stored the old ids.`,
 	}
 	cmd.Flags().StringVar(&o.format, "format", "table", "table, csv or json (JSON lines)")
 	cmd.Flags().StringVar(&o.groupID, "group", "", "only this group's rows")
-	cmd.Flags().BoolVar(&o.idMap, "id-map", false, "print old contact id → canonical id of merged groups")
+	cmd.Flags().BoolVar(&o.idMap, "id-map", false, "print old contact id → canonical id of every contact the platform merged (from the ledger)")
 	cmd.Flags().Int64Var(&o.afterSeq, "after", 0, "only rows after this sequence number")
 	return cmd
 }
@@ -132,13 +133,19 @@ func ledgerTableRow(ev cm.LedgerEvent) string {
 	return fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s\t%s", ev.Seq, ev.At.UTC().Format("2006-01-02 15:04:05"), ev.Kind, ev.GroupID, change, status, detail)
 }
 
-// writeIDMap prints review.IDMap of the merged groups as CSV or JSON lines.
+// writeIDMap prints the id map of every merge the ledger records as applied
+// (engine.AppliedMerges: the rounds of groups that failed or were
+// quarantined part-way included) as CSV or JSON lines.
 func writeIDMap(ctx context.Context, out io.Writer, st cm.Store, format string) error {
-	groups, err := st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
+	applied, err := engine.AppliedMerges(ctx, st)
 	if err != nil {
 		return err
 	}
-	rows := review.IDMap(groups)
+	merges := make([]review.Merge, len(applied))
+	for i, m := range applied {
+		merges[i] = review.Merge{GroupID: m.GroupID, Inputs: m.Inputs, Result: m.Result}
+	}
+	rows := review.IDMap(merges)
 	if format == "json" {
 		enc := json.NewEncoder(out)
 		for _, r := range rows {

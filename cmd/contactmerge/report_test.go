@@ -55,9 +55,15 @@ func TestLedgerTableRow(t *testing.T) {
 func TestReportRun(t *testing.T) {
 	db, st, a, _ := planFixture(t)
 	ctx := context.Background()
-	// A merged by hand: proposed → … → merged into n1.
+	// A merged by hand: proposed → … → merged into n1, with the api row of
+	// the merge the platform applied (the id map is built from those rows).
 	for _, to := range []cm.GroupState{cm.StateApproved, cm.StateReady, cm.StateInFlight, cm.StateMerged} {
-		if _, err := st.Transition(ctx, cm.Transition{GroupID: a.ID, To: to, Actor: "test", Update: func(g *cm.Group) { g.CanonicalID = "n1" }}); err != nil {
+		tr := cm.Transition{GroupID: a.ID, To: to, Actor: "test", Update: func(g *cm.Group) { g.CanonicalID = "n1" }}
+		if to == cm.StateMerged {
+			tr.Events = []cm.LedgerEvent{{Kind: cm.LedgerAPI, Status: 200, CanonicalID: "n1",
+				Request: "POST /api/v2/externalcontacts/contacts/merge contactIds=a1,a2 valueOverride=true"}}
+		}
+		if _, err := st.Transition(ctx, tr); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,11 +78,11 @@ func TestReportRun(t *testing.T) {
 	}
 	r = run(t, env, "report", "--format", "csv", "--group", a.ID)
 	rows, err := csv.NewReader(strings.NewReader(r.out)).ReadAll()
-	if err != nil || len(rows) != 6 || rows[0][0] != "seq" || rows[5][5] != "merged" {
-		t.Errorf("report --format csv --group (header, created and 4 transitions):\n%s %v", r.out, err)
+	if err != nil || len(rows) != 7 || rows[0][0] != "seq" || rows[5][5] != "merged" || rows[6][2] != "api" {
+		t.Errorf("report --format csv --group (header, created, 4 transitions and the api row):\n%s %v", r.out, err)
 	}
 	r = run(t, env, "report", "--group", a.ID, "--after", rows[4][0])
-	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "in_flight→merged") {
+	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); len(lines) != 3 || !strings.Contains(lines[1], "in_flight→merged") || !strings.Contains(lines[2], "→ n1") {
 		t.Errorf("report --after:\n%s", r.out)
 	}
 }

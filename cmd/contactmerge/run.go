@@ -31,18 +31,30 @@ type runOptions struct {
 	asJSON        bool
 }
 
-// flags registers the pipeline flags of run and worker.
+// defaultRunOptions returns the pipeline options of engine.DefaultConfig,
+// the one source of the defaults of run, worker and the demo.
+func defaultRunOptions() *runOptions {
+	d := engine.DefaultConfig()
+	return &runOptions{
+		maxPerRequest: d.MaxPerRequest, checkCases: d.CheckCases, alertWebhook: d.AlertWebhook,
+		concurrency: d.Concurrency.Initial, maxConc: d.Concurrency.Max,
+		settle: d.VerifySettle, jobTimeout: d.JobTimeout, rescueAfter: d.RescueAfter,
+	}
+}
+
+// flags registers the pipeline flags of run and worker, with o's values as
+// their defaults (defaultRunOptions).
 func (o *runOptions) flags(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.IntVar(&o.maxPerRequest, "max-per-request", 10, "contact ids per merge request (2..25); larger groups merge in rounds")
-	fl.BoolVar(&o.checkCases, "check-cases", false, "also look up open cases per member in preflight (one request per contact)")
-	fl.StringVar(&o.alertWebhook, "alert-webhook", "", "POST a JSON alert here when throttling exceeds 5% of a window")
-	fl.IntVar(&o.concurrency, "concurrency", 5, "initial concurrent merges (adapts: +1 per healthy window, halved when throttled)")
-	fl.IntVar(&o.maxConc, "max-concurrency", 50, "upper bound of the adaptive concurrency")
-	fl.DurationVar(&o.settle, "verify-settle", 2*time.Minute, "after an ambiguous outcome, how long to wait for a background merge before re-sending")
-	fl.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Minute, "longest execution of one preflight or merge job")
-	fl.DurationVar(&o.rescueAfter, "rescue-after", 3*time.Minute, "a job still running after this (its worker died) is taken over; must exceed --job-timeout")
-	fl.IntVar(&o.maxRate, "max-rate", 0, "ceiling in requests per minute, below the platform's limit when other integrations share it (0: the token's whole budget)")
+	fl.IntVar(&o.maxPerRequest, "max-per-request", o.maxPerRequest, "contact ids per merge request (2..25); larger groups merge in rounds")
+	fl.BoolVar(&o.checkCases, "check-cases", o.checkCases, "also look up open cases per member in preflight (one request per contact)")
+	fl.StringVar(&o.alertWebhook, "alert-webhook", o.alertWebhook, "POST a JSON alert here when throttling exceeds 5% of a window")
+	fl.IntVar(&o.concurrency, "concurrency", o.concurrency, "initial concurrent merges (adapts: +1 per healthy window, halved when throttled)")
+	fl.IntVar(&o.maxConc, "max-concurrency", o.maxConc, "upper bound of the adaptive concurrency")
+	fl.DurationVar(&o.settle, "verify-settle", o.settle, "after an ambiguous outcome, how long to wait for a background merge before re-sending")
+	fl.DurationVar(&o.jobTimeout, "job-timeout", o.jobTimeout, "longest execution of one preflight or merge job")
+	fl.DurationVar(&o.rescueAfter, "rescue-after", o.rescueAfter, "a job still running after this (its worker died) is taken over; must exceed --job-timeout")
+	fl.IntVar(&o.maxRate, "max-rate", o.maxRate, "ceiling in requests per minute, below the platform's limit when other integrations share it (0: the token's whole budget)")
 }
 
 // validate checks the rules between pipeline flags (EINVALID).
@@ -57,7 +69,8 @@ func (o *runOptions) validate() error {
 }
 
 func newCmdRun(f *Factory, runF func(*runOptions) error) *cobra.Command {
-	o := &runOptions{Factory: f}
+	o := defaultRunOptions()
+	o.Factory = f
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Preflight and merge the approved groups, each exactly once (resumable)",

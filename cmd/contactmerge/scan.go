@@ -25,7 +25,7 @@ type scanOptions struct {
 }
 
 func newCmdScan(f *Factory, runF func(*scanOptions) error) *cobra.Command {
-	o := &scanOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) },
+	o := &scanOptions{IO: f.IO, OpenStore: f.OpenStore,
 		Client: f.Client, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "scan",
@@ -58,7 +58,7 @@ func scanRun(ctx context.Context, o *scanOptions) error {
 	if err != nil {
 		return err
 	}
-	prev, err := st.ScanState(ctx, "contacts")
+	prev, err := st.ScanState(ctx, engine.DefaultScanName)
 	if err != nil {
 		return err
 	}

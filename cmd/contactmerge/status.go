@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -20,7 +21,7 @@ type statusOptions struct {
 }
 
 func newCmdStatus(f *Factory, runF func(*statusOptions) error) *cobra.Command {
-	o := &statusOptions{IO: f.IO, OpenStore: func(ctx context.Context) (store.Store, error) { return openForPlan(ctx, f) }}
+	o := &statusOptions{IO: f.IO, OpenStore: f.OpenStore}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Contacts in the snapshot, groups by state, scan progress, request figures",
@@ -61,7 +62,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	if rep.Contacts, err = st.CountContacts(ctx); err != nil {
 		return err
 	}
-	if rep.Scan, err = st.ScanState(ctx, "contacts"); err != nil {
+	if rep.Scan, err = st.ScanState(ctx, engine.DefaultScanName); err != nil {
 		return err
 	}
 	counts, err := st.CountByState(ctx)

@@ -16,7 +16,7 @@ type workerOptions struct {
 }
 
 func newCmdWorker(f *Factory, runF func(*workerOptions) error) *cobra.Command {
-	o := &workerOptions{Factory: f}
+	o := &workerOptions{Factory: f, pipeline: *defaultRunOptions()}
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run merge workers until stopped (scale-out: several workers on one PostgreSQL)",
