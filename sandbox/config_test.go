@@ -131,3 +131,15 @@ func TestDecodeContactValidates(t *testing.T) {
 		t.Errorf("%v %d %v", err, len(c.FirstName), c.ModifyDate)
 	}
 }
+
+// The fidelity fields default to the platform's behaviour.
+func TestFidelityDefaults(t *testing.T) {
+	for name, c := range map[string]Config{"zero": {}, "DefaultConfig": DefaultConfig()} {
+		d := c.WithDefaults()
+		if d.CursorTTL != 24*time.Hour || d.MaxBulkIDs != 100 || d.MaxAnalyticsPredicates != 100 ||
+			d.MaxAnalyticsInterval != 31*24*time.Hour || d.MaxAnalyticsIntervalUnfiltered != 7*24*time.Hour ||
+			d.ShowAutoCreated || d.LegacyMergeErrors || d.URLDecodeCredentials || d.Permissions != nil || d.Clients != nil {
+			t.Errorf("%s: %+v", name, d)
+		}
+	}
+}

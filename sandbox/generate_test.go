@@ -84,7 +84,13 @@ func clusterOf(org Org) map[string]int {
 func sameCluster(m map[string]int, a, b string) bool { return m[a] != 0 && m[a] == m[b] }
 
 func TestGenerateTraps(t *testing.T) {
-	org := Generate(GenConfig{Contacts: 20000, Seed: 4})
+	checkTraps(t, Generate(GenConfig{Contacts: 20000, Seed: 4}))
+}
+
+// checkTraps asserts the look-alikes that are not duplicates: families,
+// switchboards and namesakes.
+func checkTraps(t *testing.T, org Org) {
+	t.Helper()
 	cl := clusterOf(org)
 	// Families: same home phone, last name and address, different first
 	// names, not duplicates.
@@ -256,5 +262,82 @@ func BenchmarkGenerate(b *testing.B) {
 				Generate(GenConfig{Contacts: n, Seed: 1, ActivityRate: 0.01})
 			}
 		})
+	}
+}
+
+// TestGenerateCuratedDuplicates: with CuratedDuplicates, Contacts counts
+// the Curated records, every cluster is built from Curated records
+// (spreadsheet re-imports without an external id, CRM re-syncs under
+// another external id, retyped names and phones), the look-alike traps are
+// there, and about 12% auto-created records come on top, some of them
+// Identified members of a cluster.
+func TestGenerateCuratedDuplicates(t *testing.T) {
+	cfg := GenConfig{Contacts: 20000, Seed: 8, CuratedDuplicates: true, ActivityRate: 0.01}
+	org := Generate(cfg)
+	if !reflect.DeepEqual(org, Generate(cfg)) {
+		t.Fatal("same config, different organizations")
+	}
+	byID := map[string]*cm.Contact{}
+	types := map[string]int{}
+	for i := range org.Contacts {
+		c := &org.Contacts[i]
+		byID[c.ID] = c
+		types[c.Type]++
+	}
+	auto := types[cm.TypeIdentified] + types[cm.TypeEphemeral]
+	if types[cm.TypeCurated] != 20000 || auto != 2400 || types[cm.TypeEphemeral] < 300 || len(byID) != len(org.Contacts) {
+		t.Fatalf("types %v", types)
+	}
+	curatedIn, hiddenIn := 0, 0
+	otherCRM, noCRM, phoneReformat, firstDiff, nick := 0, 0, 0, 0, 0
+	nicks := nicknames()
+	for _, cl := range org.Truth {
+		var cur []*cm.Contact
+		for _, id := range cl {
+			if c := byID[id]; c.Type == cm.TypeCurated {
+				cur = append(cur, c)
+			} else if c.Type == cm.TypeIdentified {
+				hiddenIn++
+			} else {
+				t.Fatalf("an Ephemeral member in cluster %v", cl)
+			}
+		}
+		if len(cur) < 2 {
+			t.Fatalf("cluster %v has %d Curated records", cl, len(cur))
+		}
+		curatedIn += len(cur)
+		for i := range cur {
+			for j := i + 1; j < len(cur); j++ {
+				a, b := cur[i], cur[j]
+				switch {
+				case len(a.ExternalIDs) > 0 && len(b.ExternalIDs) > 0 && a.ExternalIDs[0].Value != b.ExternalIDs[0].Value:
+					otherCRM++
+				case len(a.ExternalIDs) != len(b.ExternalIDs):
+					noCRM++
+				}
+				if a.CellPhone != nil && b.CellPhone != nil && a.CellPhone.E164 == b.CellPhone.E164 && a.CellPhone.Display != b.CellPhone.Display {
+					phoneReformat++
+				}
+				if a.FirstName != b.FirstName {
+					firstDiff++
+				}
+				if slices.Contains(nicks[a.FirstName], b.FirstName) || slices.Contains(nicks[b.FirstName], a.FirstName) {
+					nick++
+				}
+			}
+		}
+	}
+	if frac := float64(curatedIn) / 20000; frac < 0.19 || frac > 0.21 {
+		t.Fatalf("%.3f of the Curated records in clusters, want 0.2", frac)
+	}
+	for name, n := range map[string]int{"another CRM id": otherCRM, "one without external id": noCRM, "phone reformatted": phoneReformat,
+		"first name differs": firstDiff, "nickname": nick, "hidden Identified member": hiddenIn} {
+		if n < 50 {
+			t.Errorf("%s: only %d", name, n)
+		}
+	}
+	checkTraps(t, org)
+	if len(org.Activity) == 0 {
+		t.Fatal("no activity")
 	}
 }
