@@ -10,7 +10,7 @@
 // # Building an engine
 //
 // DefaultConfig holds every default (the run and worker flags start from
-// it); Config.WithDefaults fills zero fields from it. NewWithClientFunc
+// it); Config.WithDefaults fills zero fields from it. New
 // builds the engine and then its API client, handing the client factory the
 // engine's observer, so that metrics and adaptive concurrency see every
 // response (New takes a client built by the caller, whose Observer must
@@ -50,7 +50,7 @@
 //
 // # Files
 //
-//	engine.go     Config, DefaultConfig, New, NewWithClientFunc, the request observer, transition
+//	engine.go     Config, DefaultConfig, New, the request observer, transition
 //	preflight.go  Preflight, preflightGroup, replan, quarantine, bulk reads, activity
 //	execute.go    Execute, nextRound, submit, settle, recordMerged, before-images
 //	verify.go     verify, notApplied, bisect

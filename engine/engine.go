@@ -163,11 +163,11 @@ type Engine struct {
 // client's genesys.Config.Observer.
 type ClientFunc func(observe func(genesys.RequestInfo)) (*genesys.Client, error)
 
-// NewWithClientFunc returns an Engine whose API client newClient builds with
+// New returns an Engine whose API client newClient builds with
 // the engine's observer (ObserveRequest), so that the engine sees every
 // response for metrics and adaptive concurrency without the caller wiring
 // it. It returns newClient's error as is.
-func NewWithClientFunc(st cm.Store, cfg Config, newClient ClientFunc) (*Engine, error) {
+func New(st cm.Store, cfg Config, newClient ClientFunc) (*Engine, error) {
 	e, err := newEngine(st, cfg)
 	if err != nil {
 		return nil, err
@@ -175,18 +175,6 @@ func NewWithClientFunc(st cm.Store, cfg Config, newClient ClientFunc) (*Engine, 
 	if e.api, err = newClient(e.ObserveRequest); err != nil {
 		return nil, err
 	}
-	return e, nil
-}
-
-// New returns an Engine on an API client built by the caller, who passes
-// ObserveRequest (or NewObserver) as (part of) its Observer for metrics
-// and adaptive concurrency; NewWithClientFunc does that wiring itself.
-func New(st cm.Store, api *genesys.Client, cfg Config) (*Engine, error) {
-	e, err := newEngine(st, cfg)
-	if err != nil {
-		return nil, err
-	}
-	e.api = api
 	return e, nil
 }
 
@@ -235,17 +223,17 @@ func (e *Engine) logAlert(a Alert) {
 // and throttle counters by route and status, and the AIMD window. It is
 // NewObserver(e.Metrics(), e.Concurrency()).
 func (e *Engine) ObserveRequest(ri genesys.RequestInfo) {
-	ObserveInto(e.met, ri)
+	observeInto(e.met, ri)
 	e.aimd.Observe(throttled(ri))
 }
 
 // NewObserver returns a genesys.Config.Observer that records every HTTP
-// attempt in m (see ObserveInto) and, when a is not nil, feeds a's
+// attempt in m (see observeInto) and, when a is not nil, feeds a's
 // throttling window. Commands that run without an engine (scan) pass a nil
 // a.
 func NewObserver(m *Metrics, a *AIMD) func(genesys.RequestInfo) {
 	return func(ri genesys.RequestInfo) {
-		ObserveInto(m, ri)
+		observeInto(m, ri)
 		if a != nil {
 			a.Observe(throttled(ri))
 		}
@@ -256,9 +244,9 @@ func throttled(ri genesys.RequestInfo) bool {
 	return ri.Throttled || ri.Status == http.StatusTooManyRequests
 }
 
-// ObserveInto records a request in m: contactmerge_requests_total by route
+// observeInto records a request in m: contactmerge_requests_total by route
 // and status, contactmerge_throttled_total, and the rate-limit gauges.
-func ObserveInto(m *Metrics, ri genesys.RequestInfo) {
+func observeInto(m *Metrics, ri genesys.RequestInfo) {
 	status := fmt.Sprint(ri.Status)
 	if ri.Status == 0 {
 		status = "error"

@@ -33,7 +33,7 @@ type pipeline struct {
 func newPipeline(t *testing.T, st store.Store, o *testorg.Org, owner string, ecfg engine.Config) *pipeline {
 	t.Helper()
 	ecfg.Owner = owner
-	eng, err := engine.NewWithClientFunc(st, ecfg, o.NewClient)
+	eng, err := engine.New(st, ecfg, o.NewClient)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func TestDefaultConfigIsWhatWithDefaultsFills(t *testing.T) {
 
 func TestNextRetryUsesTheEngineClock(t *testing.T) {
 	clock := storetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	e, err := New(nil, nil, Config{Now: clock.Now})
+	e, err := newEngine(nil, Config{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestNextRetryUsesTheEngineClock(t *testing.T) {
 }
 
 func TestRiverConfig(t *testing.T) {
-	e, err := New(nil, nil, Config{JobTimeout: time.Minute, RescueAfter: 90 * time.Second, Concurrency: AIMDConfig{Max: 7}})
+	e, err := newEngine(nil, Config{JobTimeout: time.Minute, RescueAfter: 90 * time.Second, Concurrency: AIMDConfig{Max: 7}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func buildPipeline(_ context.Context, f *Factory, st store.Store, o *runOptions,
 	cfg.VerifySettle, cfg.JobTimeout, cfg.RescueAfter = o.settle, o.jobTimeout, o.rescueAfter
 	cfg.Concurrency.Initial, cfg.Concurrency.Max = o.concurrency, o.maxConc
 	cfg.Logger, cfg.Metrics, cfg.Now = f.Logger, f.Metrics, f.Now
-	eng, err := engine.NewWithClientFunc(st, cfg, client)
+	eng, err := engine.New(st, cfg, client)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (o *Org) Client(t testing.TB, observe func(genesys.RequestInfo)) *genesys.C
 }
 
 // NewClient returns an API client for o with observe as its observer (nil:
-// none). It fits engine.NewWithClientFunc.
+// none). It fits engine.New.
 func (o *Org) NewClient(observe func(genesys.RequestInfo)) (*genesys.Client, error) {
 	return genesys.NewClient(context.Background(), genesys.Config{
 		Region: o.URL, ClientID: "sandbox-client", ClientSecret: "sandbox-secret", RatePerMinute: o.Rate, Observer: observe,
