@@ -12,29 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactmerge/contactmerge/internal/testclock"
+
 	"golang.org/x/oauth2"
 )
 
-// fakeClock is an injectable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestTokenRenewedAt80Percent(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := setup(t, func(c *Config) { c.Now = clk.Now })
 	f.expires.Store(1000)
 	var seen []string
@@ -66,7 +50,7 @@ func TestTokenRenewedAt80Percent(t *testing.T) {
 }
 
 func TestTokenWithoutExpiryIsKept(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := setup(t, func(c *Config) { c.Now = clk.Now })
 	f.expires.Store(0)
 	f.mux.HandleFunc("GET /api/v2/tokens/me", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, `{}`) })

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/contactmerge/contactmerge/internal/testclock"
 )
 
 func TestNewClientValidation(t *testing.T) {
@@ -103,7 +105,7 @@ func TestDoWriterAndEmptyBody(t *testing.T) {
 }
 
 func TestObserverInfo(t *testing.T) {
-	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	f := setup(t, func(c *Config) { c.Now = clk.Now })
 	f.mux.HandleFunc("GET /api/v2/externalcontacts/contacts/{id}", func(w http.ResponseWriter, r *http.Request) {
 		clk.Advance(250 * time.Millisecond)

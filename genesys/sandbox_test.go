@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactmerge/contactmerge/internal/testclock"
+
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/sandbox"
@@ -22,23 +24,6 @@ const contactsJSONL = `{"id":"c-ann-1","firstName":"Ann","lastName":"Lee","workE
 {"id":"c-bob-2","firstName":"Bob","lastName":"Ray","type":"Identified"}
 {"id":"c-cy-1","firstName":"Cy","type":"Curated"}
 `
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // newSandbox starts a sandbox over contactsJSONL (or generated contacts when
 // n > 0) and a client on it.
@@ -249,7 +234,7 @@ func TestSandboxServerErrorsRetriedForReadsOnly(t *testing.T) {
 }
 
 func TestSandboxTokenExpiry(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	frozen := clk.Now()
 	// The client's clock is frozen, so it never renews on its own: the
 	// sandbox's 401 on the expired token triggers the renewal.
@@ -266,7 +251,7 @@ func TestSandboxTokenExpiry(t *testing.T) {
 	}
 
 	// With a shared clock the client renews at 80% and never sees a 401.
-	clk2 := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	clk2 := testclock.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
 	var mu sync.Mutex
 	byStatus := map[int]int{}
 	_, c2 := newSandbox(t, 0, func(cfg *sandbox.Config) {
