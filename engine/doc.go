@@ -10,11 +10,11 @@
 // # Building an engine
 //
 // DefaultConfig holds every default (the run and worker flags start from
-// it); Config.WithDefaults fills zero fields from it. New
-// builds the engine and then its API client, handing the client factory the
+// it); Config.WithDefaults fills zero fields from it. New builds the engine
+// and then its API client, handing the client factory (ClientFunc) the
 // engine's observer, so that metrics and adaptive concurrency see every
-// response (New takes a client built by the caller, whose Observer must
-// include ObserveRequest or a NewObserver). RiverConfig completes a
+// response; a client that serves no engine (the demo's scan client) takes
+// NewObserver for its metrics. RiverConfig completes a
 // river.Config with the engine's workers, queues and timeouts; Run starts
 // the job client built from it, attaches it, enqueues what is runnable and
 // returns when nothing is (or, with RunOptions.Forever, when ctx ends).
