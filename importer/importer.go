@@ -21,13 +21,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/jsonerr"
 )
 
 // LineError is one invalid line.
@@ -160,84 +159,22 @@ func utf8Msg(c byte, pos int) string {
 }
 
 // decodeMsg explains why raw did not decode as a contact, naming the field
-// to blame when there is one (encoding/json does not name a date that does
-// not parse). lead is the number of bytes of the line before raw.
+// to blame when there is one (jsonerr). lead is the number of bytes of the
+// line before raw.
 func decodeMsg(err error, raw []byte, lead int) (field, msg string) {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
 	const notContact = "not an ExternalContact JSON object: "
-	if f, ok := unknownField(err); ok {
-		return f, "unknown field (not an ExternalContact field: a typo, or another kind of file?)"
-	}
-	switch {
-	case errors.As(err, &se):
-		return "", fmt.Sprintf("%s%v (at byte %d)", notContact, se, int64(lead)+se.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	p := jsonerr.Explain(err, raw, "modifyDate", "createDate")
+	switch p.Kind {
+	case jsonerr.UnknownField:
+		return p.Field, "unknown field (not an ExternalContact field: a typo, or another kind of file?)"
+	case jsonerr.Syntax:
+		return "", fmt.Sprintf("%s%s (at byte %d)", notContact, p.Msg, int64(lead)+p.Offset)
+	case jsonerr.Truncated:
 		return "", notContact + "the line ends inside the object"
-	case errors.As(err, &te) && te.Field == "":
-		return "", notContact + "got a JSON " + te.Value
-	case errors.As(err, &te):
-		return te.Field, fmt.Sprintf("expected %s, got a JSON %s", jsonKind(te.Type), te.Value)
+	case jsonerr.WrongType, jsonerr.BadTime:
+		return p.Field, p.Msg
 	}
-	if f, v, ok := badDate(raw); ok {
-		return f, fmt.Sprintf("%s is not an ISO-8601 date-time such as 2026-01-02T03:04:05.000Z", v)
-	}
-	return "", notContact + err.Error()
-}
-
-// unknownField returns the field named by the error of a decoder that
-// disallows unknown fields.
-func unknownField(err error) (string, bool) {
-	rest, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
-		return "", false
-	}
-	f, uerr := strconv.Unquote(rest)
-	return f, uerr == nil
-}
-
-// jsonKind names the JSON value a Go type decodes from.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another value"
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	case reflect.Struct, reflect.Map:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	case reflect.String:
-		return "a JSON string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a JSON number"
-	}
-	return t.String()
-}
-
-// badDate finds the date field of a JSON object that does not parse.
-func badDate(raw []byte) (field string, value json.RawMessage, ok bool) {
-	var d struct {
-		ModifyDate json.RawMessage `json:"modifyDate"`
-		CreateDate json.RawMessage `json:"createDate"`
-	}
-	if json.Unmarshal(raw, &d) != nil {
-		return "", nil, false
-	}
-	for _, f := range []struct {
-		name string
-		v    json.RawMessage
-	}{{"modifyDate", d.ModifyDate}, {"createDate", d.CreateDate}} {
-		var t time.Time
-		if len(f.v) > 0 && json.Unmarshal(f.v, &t) != nil {
-			return f.name, f.v, true
-		}
-	}
-	return "", nil, false
+	return "", notContact + p.Msg
 }
 
 // validate checks what the platform would refuse ((*cm.Contact).Validate)

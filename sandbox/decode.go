@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/jsonerr"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -100,54 +99,18 @@ func decodeJSON(data []byte, v any, strict bool, times ...string) error {
 		}
 		return nil
 	}
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	if rest, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if f, uerr := strconv.Unquote(rest); uerr == nil {
-			return fmt.Errorf("%s: unknown field (a typo, or another kind of file?)", f)
-		}
-	}
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("%w (byte %d of the object)", err, se.Offset)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	p := jsonerr.Explain(err, data, times...)
+	switch p.Kind {
+	case jsonerr.UnknownField:
+		return fmt.Errorf("%s: unknown field (a typo, or another kind of file?)", p.Field)
+	case jsonerr.Syntax:
+		return fmt.Errorf("%w (byte %d of the object)", err, p.Offset)
+	case jsonerr.Truncated:
 		return errors.New("the line ends inside the JSON object")
-	case errors.As(err, &te) && te.Field != "":
-		return fmt.Errorf("%s: expected %s, got a JSON %s", te.Field, jsonKind(te.Type), te.Value)
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(data, &fields) == nil {
-		for _, name := range times {
-			var t time.Time
-			if raw, ok := fields[name]; ok && json.Unmarshal(raw, &t) != nil {
-				return fmt.Errorf("%s: %s is not an ISO-8601 date-time such as 2026-01-02T03:04:05.000Z", name, raw)
-			}
-		}
+	case jsonerr.WrongType, jsonerr.BadTime:
+		return fmt.Errorf("%s: %s", p.Field, p.Msg)
 	}
 	return err
-}
-
-// jsonKind names the JSON value a Go type decodes from.
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another value"
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return jsonKind(t.Elem())
-	case reflect.Struct, reflect.Map:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	case reflect.String:
-		return "a JSON string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a JSON number"
-	}
-	return t.String()
 }
 
 // invalidUTF8 returns the index of the first byte of b that is not part of
