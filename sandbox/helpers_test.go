@@ -8,33 +8,17 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/internal/testclock"
 )
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 5, 14, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newFakeClock returns the shared test clock (internal/testclock), set to
+// a fixed instant, for Config.Now.
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 5, 14, 10, 0, 0, 0, time.UTC))
 }
 
 // env is a sandbox behind a real HTTP server, with a token.
@@ -43,7 +27,7 @@ type env struct {
 	sb    *Sandbox
 	srv   *httptest.Server
 	token string
-	clock *fakeClock
+	clock *testclock.Clock
 }
 
 // newEnv starts a sandbox with cfg (Now defaults to a fake clock, RateLimit
