@@ -31,7 +31,7 @@ func TestCanTransition(t *testing.T) {
 	want := map[cm.GroupState]string{
 		cm.StateProposed:    "-XX--------",
 		cm.StateApproved:    "--XX---XXXX",
-		cm.StateRejected:    "-X---------",
+		cm.StateRejected:    "XX---------",
 		cm.StateReady:       "-XX-X-X--X-",
 		cm.StateInFlight:    "---X-XXXX-X",
 		cm.StateUnknown:     "---X--X---X",

@@ -37,9 +37,9 @@ var AllStates = []GroupState{ //nolint:gochecknoglobals // immutable table
 // Deliberately absent:
 //   - unknown → in_flight: an ambiguous outcome is verified first; only
 //     unknown → ready (verified not applied) may lead to a new submission.
-//   - approved → merged, approved → proposed, rejected → proposed,
-//     ready → quarantined, ready → split, ready → failed, quarantined →
-//     failed: nothing takes them.
+//   - approved → merged, approved → proposed, ready → quarantined,
+//     ready → split, ready → failed, quarantined → failed: nothing takes
+//     them.
 //   - merged, split, dropped: terminal, no edge leaves them.
 //
 // A Transition to a group's own state is not an edge: the store allows it to
@@ -54,6 +54,7 @@ var transitions = map[GroupState][]GroupState{ //nolint:gochecknoglobals // immu
 	},
 	StateRejected: {
 		StateApproved, // review: a steward changes their mind
+		StateProposed, // review: unreject (the rejection's cannot-link pairs are lifted with it)
 	},
 	StateReady: {
 		StateInFlight, // submit: intent committed before the request

@@ -52,7 +52,9 @@ type Store interface {
 	// their state and decisions and get the new explanation, confidence and
 	// merged record while they are proposed, approved or rejected. Groups
 	// that are proposed, approved, rejected or quarantined and absent from
-	// groups are superseded: deleted, with a ledger note.
+	// groups are superseded: deleted, with a ledger note. Their decision
+	// rows stay (Decisions still returns them), and pair constraints belong
+	// to no group: superseding never loses a steward's decision.
 	SaveProposals(ctx context.Context, groups []Group, actor string) (ProposalResult, error)
 	// Group returns one group (ENOTFOUND if absent).
 	Group(ctx context.Context, id string) (Group, error)
@@ -64,6 +66,14 @@ type Store interface {
 	Transition(ctx context.Context, t Transition) (Group, error)
 	// Decisions returns the review decisions recorded for a group, oldest first.
 	Decisions(ctx context.Context, groupID string) ([]Decision, error)
+
+	// Constraints returns the pair constraints matching f, oldest first.
+	Constraints(ctx context.Context, f ConstraintFilter) ([]PairConstraint, error)
+	// ChangeConstraints applies c atomically: see ConstraintChange. EINVALID
+	// for a bad pair or kind; ECONFLICT when a removed constraint no longer
+	// exists or an added one contradicts a stored one (a pair is never both
+	// must-link and cannot-link).
+	ChangeConstraints(ctx context.Context, c ConstraintChange) error
 
 	// AcquireLeases leases every id to owner for ttl, all or none, and returns
 	// a fencing token larger than any issued before. Ids already leased to
@@ -117,9 +127,10 @@ type GroupFilter struct {
 // CanTransition(state, To) (a group may also "move" to its own state to
 // record an update), verifies Lease (when set), calls Update on a copy, sets
 // State = To, bumps Version, writes the group, inserts Children, applies the
-// contact changes, records Decision, and appends a transition ledger row
-// (Detail, Actor) followed by Events. Any failed check returns ECONFLICT and
-// changes nothing.
+// contact changes, records Decision, lifts LiftConstraints and records
+// Constraints, and appends a transition ledger row (Detail, Actor), a
+// LedgerDecision row when constraints changed, and Events. Any failed check
+// returns ECONFLICT and changes nothing.
 type Transition struct {
 	GroupID  string
 	From     []GroupState
@@ -131,6 +142,15 @@ type Transition struct {
 	Lease    *Lease
 	Children []Group
 	Decision *Decision
+	// Constraints are pair constraints recorded with the change (a
+	// steward's approval, rejection or split): both ends must be members
+	// (EINVALID), GroupID defaults to the group's and Actor to the
+	// transition's. One that contradicts a stored constraint not lifted by
+	// the same transition is ECONFLICT. LiftConstraints are the ids of
+	// constraints removed with the change (ECONFLICT if one no longer
+	// exists).
+	Constraints     []PairConstraint
+	LiftConstraints []int64
 	// Events are extra ledger rows (API calls, notes) for the same group.
 	Events []LedgerEvent
 	// UpsertContacts and DeleteContacts update the snapshot in the same

@@ -75,6 +75,7 @@
 //	approved → failed                    preflightGroup (merge-set limit); quarantine (gave up)
 //	approved → rejected                  review
 //	rejected → approved                  review
+//	rejected → proposed                  review (unreject: lifts the rejection's cannot-link pairs)
 //	ready → in_flight                    submit (the intent, before the request)
 //	ready → approved                     submit (a member changed since preflight; after a 404 or 401)
 //	ready → merged                       submit ("all rounds done")

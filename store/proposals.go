@@ -89,7 +89,8 @@ func prepareProposals(groups []cm.Group) ([]proposal, error) {
 // (proposed, approved or rejected, with a changed survivor, confidence,
 // merged record, unkept values or explanation) get version+1 and a
 // state→state transition row; unchanged groups are left alone. Superseded
-// groups are deleted (with their decisions) and get a note row.
+// groups are deleted (with their member rows, not their decision rows) and
+// get a note row; pair constraints are untouched.
 func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor string) (cm.ProposalResult, error) {
 	var res cm.ProposalResult
 	now := s.clock()
@@ -186,11 +187,12 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				}))
 				res.Superseded++
 			}
+			// Decision rows stay: they are the history of that member set
+			// (the id is a hash of the members), and a steward's decisions
+			// as such live on in pair_constraints, which no group owns.
 			for c := range slices.Chunk(ids, chunkSize) {
-				for _, table := range []string{"group_members", "decisions"} {
-					if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
-						return fmt.Errorf("supersede %s: %w", table, err)
-					}
+				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
+					return fmt.Errorf("supersede group_members: %w", err)
 				}
 			}
 		}

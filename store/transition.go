@@ -33,6 +33,9 @@ func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, erro
 		return out, err
 	}
 	now := s.clock()
+	if _, err := prepareConstraints(tr.Constraints, tr.GroupID, tr.Actor, now, nil); err != nil {
+		return out, err
+	}
 	contacts, err := s.contactRows(tr.UpsertContacts, now)
 	if err != nil {
 		return out, err
@@ -122,6 +125,19 @@ func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, erro
 			if err != nil {
 				return fmt.Errorf("record decision: %w", err)
 			}
+		}
+		if len(tr.Constraints) > 0 || len(tr.LiftConstraints) > 0 {
+			add, err := prepareConstraints(tr.Constraints, g.ID, tr.Actor, now, ng.Members)
+			if err != nil {
+				return err
+			}
+			detail, _, err := changeConstraints(ctx, t, add, tr.LiftConstraints)
+			if err != nil {
+				return fmt.Errorf("group %s: %w", g.ID, err)
+			}
+			ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+				At: now, Kind: cm.LedgerDecision, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor, Detail: detail,
+			}))
 		}
 		for _, ev := range tr.Events {
 			if ev.GroupID == "" {

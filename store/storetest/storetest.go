@@ -45,6 +45,9 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentTransition", testConcurrentTransition},
 		{"ConcurrentLeases", testConcurrentLeases},
 		{"Migrations", testMigrations},
+		{"Constraints", testConstraints},
+		{"TransitionConstraints", testTransitionConstraints},
+		{"SupersedeKeepsDecisions", testSupersedeKeepsDecisions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
