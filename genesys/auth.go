@@ -1,12 +1,16 @@
 package genesys
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +18,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // renewFraction is the part of a token's lifetime after which it is renewed.
@@ -25,9 +28,11 @@ const renewFraction = 0.8
 // what oauth2.ReuseTokenSourceWithExpiry does, with the early expiry taken as
 // 20% of each token's own lifetime instead of a fixed duration, measured on
 // the injectable clock, and with fetches that also stop when the requesting
-// context is done.
+// context is done. The token itself comes from endpoint (fetchToken), not
+// from golang.org/x/oauth2/clientcredentials, whose Basic credentials are
+// percent-escaped.
 type tokenSource struct {
-	conf       *clientcredentials.Config
+	endpoint   tokenEndpoint
 	base       context.Context // long-lived: a fetch stops when it is done
 	httpClient *http.Client
 	now        func() time.Time
@@ -39,6 +44,13 @@ type tokenSource struct {
 	mu      sync.Mutex
 	tok     *oauth2.Token
 	renewAt time.Time // zero: never renew (no expires_in)
+}
+
+// tokenEndpoint is where and as whom tokens are requested.
+type tokenEndpoint struct {
+	url        string // <login>/oauth/token
+	id, secret string
+	userAgent  string
 }
 
 // token returns a valid token, fetching one when none is cached or the
@@ -55,19 +67,17 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &AuthError{err: err}
 	}
-	fctx, cancel := context.WithCancel(context.WithValue(ctx, oauth2.HTTPClient, s.httpClient))
+	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(s.base, cancel)
 	defer stop()
 
 	issued := s.now()
-	tok, err := s.conf.Token(fctx)
+	tok, life, err := s.fetchToken(fctx)
 	if err != nil {
-		aerr := s.authError(err)
-		s.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: token request failed", slog.String("error", aerr.Error()))
-		return nil, aerr
+		s.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: token request failed", slog.String("error", err.Error()))
+		return nil, err
 	}
-	life := tokenLifetime(tok)
 	s.renewAt = time.Time{}
 	if life > 0 {
 		s.renewAt = issued.Add(time.Duration(float64(life) * renewFraction))
@@ -77,6 +87,102 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "genesys: access token obtained",
 		slog.Duration("expires_in", life), slog.Time("renew_at", s.renewAt))
 	return tok, nil
+}
+
+// maxTokenBody caps how much of a token endpoint response is read.
+const maxTokenBody = 64 << 10
+
+// tokenBody is the token endpoint's answer: AuthResponse on success,
+// AuthErrorResponse ({error, description, error_description}) on failure
+// (GO SDK configuration.go).
+type tokenBody struct {
+	AccessToken      string  `json:"access_token"`
+	TokenType        string  `json:"token_type"`
+	ExpiresIn        seconds `json:"expires_in"`
+	Error            string  `json:"error"`
+	ErrorDescription string  `json:"error_description"`
+	Description      string  `json:"description"`
+}
+
+// seconds is a JSON number of seconds, also accepted as a string.
+type seconds float64
+
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	v := strings.Trim(string(b), `"`)
+	if v == "" || v == "null" {
+		*s = 0
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return fmt.Errorf("expires_in %s is not a number of seconds", b)
+	}
+	*s = seconds(f)
+	return nil
+}
+
+// fetchToken requests a token as the official SDKs do (GO SDK
+// platformclientv2/configuration.go AuthorizeClientCredentials, PY SDK
+// api_client.py get_client_credentials_token): POST <login>/oauth/token,
+// Authorization: Basic base64(clientId:clientSecret) with the id and secret
+// unescaped, and the form grant_type=client_credentials. It returns the token
+// and its lifetime (expires_in; 0 when absent), or an *AuthError holding
+// neither the secret nor the endpoint's raw body.
+func (s *tokenSource) fetchToken(ctx context.Context) (*oauth2.Token, time.Duration, error) {
+	e := s.endpoint
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url,
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	if err != nil {
+		return nil, 0, &AuthError{err: redactErr(err, s.redact)}
+	}
+	req.Header.Set("Authorization", "Basic "+basicCredentials(e.id, e.secret))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if e.userAgent != "" {
+		req.Header.Set("User-Agent", e.userAgent)
+	}
+	resp, err := s.httpClient.Do(req)
+	if err != nil {
+		return nil, 0, &AuthError{err: redactErr(err, s.redact)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		return nil, 0, &AuthError{Status: resp.StatusCode, err: redactErr(fmt.Errorf("reading the token response: %w", err), s.redact)}
+	}
+	var body tokenBody
+	jsonErr := json.Unmarshal(data, &body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ae := &AuthError{Status: resp.StatusCode}
+		if jsonErr == nil {
+			ae.Code = body.Error
+			ae.Description = cmp.Or(body.ErrorDescription, body.Description)
+		}
+		ae.Code = excerpt(s.redact(ae.Code), 100)
+		ae.Description = excerpt(s.redact(ae.Description), 300)
+		return nil, 0, ae
+	}
+	switch {
+	case jsonErr != nil:
+		return nil, 0, &AuthError{Status: resp.StatusCode, err: errors.New("the token response is not JSON")}
+	case body.AccessToken == "":
+		return nil, 0, &AuthError{Status: resp.StatusCode, err: errors.New("the token response has no access_token")}
+	case body.ExpiresIn < 0:
+		return nil, 0, &AuthError{Status: resp.StatusCode, err: errors.New("the token response has a negative expires_in")}
+	}
+	life := time.Duration(float64(body.ExpiresIn) * float64(time.Second))
+	tok := &oauth2.Token{AccessToken: body.AccessToken, TokenType: body.TokenType, ExpiresIn: int64(body.ExpiresIn)}
+	if life > 0 {
+		// Informative only: renewal follows renewAt on the client's clock.
+		tok.Expiry = time.Now().Add(life)
+	}
+	return tok, life, nil
+}
+
+// basicCredentials is the Basic authorization value of the token request:
+// base64(id:secret), neither escaped, as every official SDK sends it.
+func basicCredentials(id, secret string) string {
+	return base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))
 }
 
 // invalidate drops the cached token if it is still access, so that the next
@@ -95,71 +201,6 @@ func (s *tokenSource) current() string {
 		return *p
 	}
 	return ""
-}
-
-// tokenLifetime returns the token's expires_in, or 0 when it has none.
-func tokenLifetime(tok *oauth2.Token) time.Duration {
-	switch v := tok.Extra("expires_in").(type) {
-	case float64:
-		return time.Duration(v * float64(time.Second))
-	case json.Number:
-		if f, err := v.Float64(); err == nil {
-			return time.Duration(f * float64(time.Second))
-		}
-	case string:
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Duration(n) * time.Second
-		}
-	}
-	if tok.ExpiresIn > 0 {
-		return time.Duration(tok.ExpiresIn) * time.Second
-	}
-	if !tok.Expiry.IsZero() {
-		return max(time.Until(tok.Expiry), 0)
-	}
-	return 0
-}
-
-// authError turns a token-endpoint failure into an *AuthError whose text
-// holds neither the secret nor the endpoint's raw body.
-func (s *tokenSource) authError(err error) *AuthError {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		ae := &AuthError{Code: re.ErrorCode, Description: re.ErrorDescription}
-		if re.Response != nil {
-			ae.Status = re.Response.StatusCode
-		}
-		var body struct {
-			Error            string `json:"error"`
-			ErrorDescription string `json:"error_description"`
-			Description      string `json:"description"`
-		}
-		if json.Unmarshal(re.Body, &body) == nil {
-			if ae.Code == "" {
-				ae.Code = body.Error
-			}
-			if ae.Description == "" {
-				ae.Description = body.ErrorDescription
-			}
-			if ae.Description == "" {
-				ae.Description = body.Description
-			}
-		}
-		ae.Code = excerpt(s.redact(ae.Code), 100)
-		ae.Description = excerpt(s.redact(ae.Description), 300)
-		return ae
-	}
-	var ae *AuthError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	msg := s.redact(err.Error())
-	if strings.Contains(msg, "oauth2:") {
-		// Library errors other than RetrieveError (e.g. "server response
-		// missing access_token"): keep the text, not the chain.
-		return &AuthError{err: errors.New(msg)}
-	}
-	return &AuthError{err: redactErr(err, s.redact)}
 }
 
 // ctxSource adapts tokenSource to oauth2.TokenSource for one request.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -266,5 +267,81 @@ func TestSecretNeverLogged(t *testing.T) {
 	assertNoSecret(t, err, logs, testClientSecret)
 	if strings.Contains(logs, "tok-1") || strings.Contains(logs, "Bearer") {
 		t.Errorf("logs contain the access token: %s", logs)
+	}
+}
+
+// TestTokenRequestSendsRawBasicCredentials: the token request is encoded as
+// the official SDKs encode it (GO SDK configuration.go
+// AuthorizeClientCredentials): Basic base64(id:secret) with neither
+// percent-escaped, a form body of grant_type=client_credentials only.
+// golang.org/x/oauth2/clientcredentials would send base64 of
+// "id%2Bx:s%2Fe%3D…" instead.
+func TestTokenRequestSendsRawBasicCredentials(t *testing.T) {
+	const id, secret = "client+id/1=", "s3cr3t+with/slash=and%25 space+="
+	var got []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+		if err := r.ParseForm(); err != nil || len(r.PostForm) != 1 || r.PostForm.Get("grant_type") != "client_credentials" {
+			t.Errorf("form = %v (%v), want grant_type=client_credentials only", r.PostForm, err)
+		}
+		writeJSON(w, 200, `{"access_token":"tok-raw","token_type":"bearer","expires_in":"86400"}`)
+	})
+	mux.HandleFunc("GET /api/v2/tokens/me", func(w http.ResponseWriter, r *http.Request) {
+		testAuth(t, r, "tok-raw")
+		writeJSON(w, 200, `{}`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c, err := NewClient(t.Context(), Config{Region: srv.URL, ClientID: id, ClientSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Tokens.Me(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("Authorization = %q, want %q", got, want)
+	}
+	// expires_in given as a string still sets the renewal time.
+	if c.tokens.renewAt.IsZero() {
+		t.Error("no renewal time from a string expires_in")
+	}
+}
+
+// TestTokenEndpointAnswers: what the token endpoint may answer, as the
+// caller sees it.
+func TestTokenEndpointAnswers(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"genesys description", `{"error":"invalid_client","description":"client not found"}`, 401, "authentication failed: invalid_client: client not found"},
+		{"oauth error_description", `{"error":"invalid_client","error_description":"bad secret"}`, 401, "authentication failed: invalid_client: bad secret"},
+		{"not JSON", `<html>gateway</html>`, 502, "authentication failed: HTTP 502 Bad Gateway"},
+		{"no access token", `{"token_type":"bearer"}`, 200, "authentication failed: the token response has no access_token"},
+		{"not JSON 200", `ok`, 200, "authentication failed: the token response is not JSON"},
+		{"negative lifetime", `{"access_token":"x","expires_in":-5}`, 200, "authentication failed: the token response has a negative expires_in"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, tt.status, tt.body) })
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			c, err := NewClient(t.Context(), Config{Region: srv.URL, ClientID: testClientID, ClientSecret: testClientSecret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.Tokens.Me(t.Context())
+			var ae *AuthError
+			if !errors.As(err, &ae) || err.Error() != tt.want || ae.Status != tt.status {
+				t.Errorf("err = %v (%#v), want %q", err, err, tt.want)
+			}
+		})
 	}
 }

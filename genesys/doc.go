@@ -11,12 +11,21 @@
 // ResolveRegion derives the API host (api.<domain>) and the login host
 // (login.<domain>). A base URL whose host does not start with "api." (the
 // sandbox, http://127.0.0.1:8089) serves both. Tokens come from
-// POST <login>/oauth/token with the client-credentials grant and Basic
-// client authentication (golang.org/x/oauth2/clientcredentials). A token is
-// renewed once 80% of its expires_in has passed, and once more when the API
-// answers 401 (the request is then re-sent once). Token endpoint failures are
-// *AuthError values ("authentication failed: invalid_client: …") that never
-// contain the client secret.
+// POST <login>/oauth/token with the form grant_type=client_credentials and
+// Authorization: Basic base64(clientId:clientSecret), the id and secret sent
+// raw, exactly as every official SDK sends them (GO SDK
+// platformclientv2/configuration.go AuthorizeClientCredentials:
+// base64.StdEncoding of clientID+":"+clientSecret; PY SDK api_client.py).
+// golang.org/x/oauth2/clientcredentials is not used for this: with
+// AuthStyleInHeader it percent-escapes both first (RFC 6749 §2.3.1), and
+// whether the platform decodes that is undocumented, so a secret holding +,
+// / or = could be refused. expires_in is read as a number or a numeric
+// string. A token is renewed once 80% of its expires_in has passed, and once
+// more when the API answers 401 (the request is then re-sent once). Token
+// endpoint failures are *AuthError values ("authentication failed:
+// invalid_client: …", from the body's error and error_description or
+// Genesys description, GO SDK AuthErrorResponse) that never contain the
+// client secret or the endpoint's raw body.
 //
 // # Transports
 //

@@ -138,7 +138,7 @@ func (e *AuthError) Error() string {
 	if e.Description != "" {
 		parts = append(parts, e.Description)
 	}
-	if len(parts) == 0 && e.Status != 0 {
+	if len(parts) == 0 && e.Status != 0 && (e.Status < 200 || e.Status > 299) {
 		parts = append(parts, fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status)))
 	}
 	if e.err != nil {

@@ -17,9 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Header names the platform uses.
@@ -276,11 +273,8 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	tokenURL := loginBase.JoinPath("/oauth/token")
 	c.tokens = &tokenSource{
-		conf: &clientcredentials.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			TokenURL:     tokenURL.String(),
-			AuthStyle:    oauth2.AuthStyleInHeader,
+		endpoint: tokenEndpoint{
+			url: tokenURL.String(), id: cfg.ClientID, secret: cfg.ClientSecret, userAgent: cfg.UserAgent,
 		},
 		base:       ctx,
 		httpClient: &http.Client{Transport: base, Timeout: cfg.HTTPClient.Timeout},
@@ -452,14 +446,15 @@ func (c *Client) wrapTransportErr(req *http.Request, err error) error {
 }
 
 // secretForms returns the secret as given, URL-encoded, and inside the
-// Basic authorization value (as the oauth2 library builds it), longest first.
+// Basic authorization value, as the client sends it (raw) and as
+// golang.org/x/oauth2 would (escaped), longest first.
 func secretForms(id, secret string) []string {
 	if secret == "" {
 		return nil
 	}
 	forms := []string{
 		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret))),
-		base64.StdEncoding.EncodeToString([]byte(id + ":" + secret)),
+		basicCredentials(id, secret),
 		url.QueryEscape(secret),
 		secret,
 	}

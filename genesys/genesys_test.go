@@ -34,8 +34,8 @@ func TestNewClientValidation(t *testing.T) {
 	if c.BaseURL().String() != "https://api.mypurecloud.ie" || c.LoginURL().String() != "https://login.mypurecloud.ie" {
 		t.Errorf("hosts = %s %s", c.BaseURL(), c.LoginURL())
 	}
-	if c.tokens.conf.TokenURL != "https://login.mypurecloud.ie/oauth/token" {
-		t.Errorf("token URL = %s", c.tokens.conf.TokenURL)
+	if c.tokens.endpoint.url != "https://login.mypurecloud.ie/oauth/token" {
+		t.Errorf("token URL = %s", c.tokens.endpoint.url)
 	}
 	d := Config{}.WithDefaults()
 	if d.RatePerMinute != 0 || d.RateFloor != 10 || d.MaxRetries != 3 || d.HTTPClient.Timeout != DefaultRequestTimeout || d.Now == nil || d.Logger == nil {

@@ -2,6 +2,7 @@ package genesys_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -310,5 +311,34 @@ func TestSandboxActiveConversationsAndCases(t *testing.T) {
 	_, _, err = c.Contacts.Merge(t.Context(), &genesys.MergeRequest{ContactIDs: []string{"c-ann-1", "c-ann-3"}})
 	if !errors.Is(err, genesys.ErrConflict) || genesys.IsAmbiguous(err) {
 		t.Errorf("merge with activity: %v", err)
+	}
+}
+
+// TestSandboxTokenWithEscapableSecret: a secret holding +, / and = (which
+// golang.org/x/oauth2 would percent-escape) authenticates against the
+// sandbox, which, like the official SDKs' platform, takes the credentials
+// raw; a wrong such secret fails without the secret in the error.
+func TestSandboxTokenWithEscapableSecret(t *testing.T) {
+	const secret = "Zx+9/Qw==k+/=%2B"
+	sb, c := newSandbox(t, 0, func(cfg *sandbox.Config) {
+		cfg.ClientID, cfg.ClientSecret = "client/with+id=", secret
+		cfg.URLDecodeCredentials = false
+	}, func(c *genesys.Config) { c.ClientID, c.ClientSecret = "client/with+id=", secret })
+	if _, _, err := c.Tokens.Me(t.Context()); err != nil {
+		t.Fatalf("token with +, / and = in the secret: %v", err)
+	}
+	if n := sb.Stats().Requests["POST /oauth/token"][http.StatusUnauthorized]; n != 0 {
+		t.Errorf("%d token requests refused", n)
+	}
+
+	_, bad := newSandbox(t, 0, func(cfg *sandbox.Config) { cfg.ClientSecret = secret },
+		func(c *genesys.Config) { c.ClientSecret = secret + "x" })
+	_, _, err := bad.Tokens.Me(t.Context())
+	var ae *genesys.AuthError
+	if !errors.As(err, &ae) || ae.Code != "invalid_client" {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%#v", err), secret) {
+		t.Errorf("error contains the secret: %v", err)
 	}
 }
