@@ -11,7 +11,9 @@ import (
 
 // Limits of the analytics helpers.
 const (
-	// AnalyticsBatch is the number of contact ids OR-ed in one query.
+	// AnalyticsBatch is the number of contact ids OR-ed in one query until
+	// the platform refuses that many (the figure is unconfirmed; see
+	// ActiveConversations).
 	AnalyticsBatch = 100
 	// AnalyticsPageSize is the page size ActiveConversations asks for.
 	AnalyticsPageSize = 100
@@ -139,15 +141,52 @@ func ActiveConversationsQuery(contactIDs []string, interval Interval, pageNumber
 	}
 }
 
+// MaxAnalyticsInterval is the longest interval of a conversation-details
+// query with a filter (31 days; 7 without one), as the Developer Center's
+// analytics detail-query documentation states (GENESYS_API.md §0).
+const MaxAnalyticsInterval = 31 * 24 * time.Hour
+
+// SplitInterval splits i into intervals the details query takes: the first
+// starts at UTC midnight of i.Start (the query returns the conversations that
+// started on any day an interval touches, so this loses nothing), each
+// spans at most span (MaxAnalyticsInterval when span ≤ 0; whole days, at
+// least one) and so touches at most span's number of days, and the last
+// ends at i.End.
+func SplitInterval(i Interval, span time.Duration) []Interval {
+	const day = 24 * time.Hour
+	if span <= 0 {
+		span = MaxAnalyticsInterval
+	}
+	span = max(span.Truncate(day), day)
+	var out []Interval
+	for s := i.Start.UTC().Truncate(day); s.Before(i.End); s = s.Add(span) {
+		out = append(out, Interval{Start: s, End: minTime(s.Add(span), i.End)})
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // ActiveConversations returns, for each of contactIDs that has any, the ids
-// of its active conversations that started in interval. It sends one query
-// per batch of at most AnalyticsBatch ids and pages through each (page size
-// AnalyticsPageSize) until a short page or totalHits is reached; repeated
-// records are dropped. A conversation is attributed to the queried ids named
-// by its participants' externalContactId; one that names none of them
-// (possible when the match was on a segment only) is listed under the empty
-// key "", so a caller can treat its whole batch conservatively. Pass every id
-// of a merge set, since old conversations stay on ancestor ids.
+// of its active conversations that started in interval (on a day it
+// touches). The interval is split with SplitInterval, so a lookback longer
+// than MaxAnalyticsInterval takes one query per part; each query ORs the
+// externalContactId of up to AnalyticsBatch ids. No official source states
+// how many predicates a query takes: when the platform refuses a batch as
+// too large (a 413, or a 400 naming the predicates or their count), the
+// batch is halved and sent again, and the size that worked is kept for
+// every later query of the client (and logged once). Each query is paged
+// (page size AnalyticsPageSize) until a short page or totalHits is reached;
+// repeated records are dropped. A conversation is attributed to the queried
+// ids named by its participants' externalContactId; one that names none of
+// them (possible when the match was on a segment only) is listed under the
+// empty key "", so a caller can treat its whole batch conservatively. Pass
+// every id of a merge set, since old conversations stay on ancestor ids.
 func (s *AnalyticsService) ActiveConversations(ctx context.Context, contactIDs []string, interval Interval) (map[string][]string, error) {
 	if !interval.End.After(interval.Start) {
 		return nil, fmt.Errorf("genesys: interval %s is empty", interval)
@@ -163,20 +202,49 @@ func (s *AnalyticsService) ActiveConversations(ctx context.Context, contactIDs [
 			ids = append(ids, id)
 		}
 	}
+	parts := SplitInterval(interval, MaxAnalyticsInterval)
 	out := map[string][]string{}
-	for start := 0; start < len(ids); start += AnalyticsBatch {
-		batch := ids[start:min(start+AnalyticsBatch, len(ids))]
-		inBatch := make(map[string]bool, len(batch))
-		for _, id := range batch {
-			inBatch[id] = true
+	limit := s.client.predicates
+	size, shrunk := limit.get(), false
+	for start := 0; start < len(ids); {
+		size = min(size, limit.get())
+		batch := ids[start:min(start+size, len(ids))]
+		found, err := s.activeBatch(ctx, batch, parts)
+		if err != nil {
+			if len(batch) > 1 && batchRefused(err, "predicates", len(batch)) {
+				size, shrunk = halve(len(batch)), true
+				continue
+			}
+			return out, err
 		}
-		convSeen := map[string]bool{}
+		if shrunk {
+			limit.learn(ctx, len(batch))
+			shrunk = false
+		}
+		for id, convs := range found {
+			out[id] = append(out[id], convs...)
+		}
+		start += len(batch)
+	}
+	return out, nil
+}
+
+// activeBatch queries the active conversations of one batch of ids over
+// every part of the interval.
+func (s *AnalyticsService) activeBatch(ctx context.Context, batch []string, parts []Interval) (map[string][]string, error) {
+	out := map[string][]string{}
+	inBatch := make(map[string]bool, len(batch))
+	for _, id := range batch {
+		inBatch[id] = true
+	}
+	convSeen := map[string]bool{}
+	for _, part := range parts {
 		fetched := 0
 		for page := 1; ; page++ {
 			if page > analyticsMaxPages {
 				return out, fmt.Errorf("genesys: active conversation query did not end after %d pages", analyticsMaxPages)
 			}
-			res, _, err := s.QueryConversationDetails(ctx, ActiveConversationsQuery(batch, interval, page))
+			res, _, err := s.QueryConversationDetails(ctx, ActiveConversationsQuery(batch, part, page))
 			if err != nil {
 				return out, err
 			}

@@ -52,8 +52,8 @@ func (c Case) IsOpen() bool {
 type CaseListOptions struct {
 	After       string   // cursor of the next page
 	PageSize    int      // at most 200; 0 leaves the platform default
-	DivisionIDs []string // restrict to divisions
-	Expands     []string // e.g. "caseplan"
+	DivisionIDs []string // restrict to divisions; sent as one comma-separated divisionIds
+	Expands     []string // e.g. "caseplan"; sent as repeated expands
 }
 
 // CaseListing is a page of cases.
@@ -93,8 +93,11 @@ func (s *CasesService) ForContact(ctx context.Context, contactID string, opts *C
 		if opts.PageSize > 0 {
 			q.Set("pageSize", strconv.Itoa(opts.PageSize))
 		}
-		for _, d := range opts.DivisionIDs {
-			q.Add("divisionIds", d)
+		if len(opts.DivisionIDs) > 0 {
+			// One comma-separated parameter (GO SDK casemanagementapi.go
+			// GetCasemanagementCasesExternalcontact: divisionIds string),
+			// unlike expands, which is repeated ("multi").
+			q.Set("divisionIds", strings.Join(opts.DivisionIDs, ","))
 		}
 		for _, e := range opts.Expands {
 			q.Add("expands", e)

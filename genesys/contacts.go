@@ -15,7 +15,8 @@ import (
 
 // Limits of the External Contacts API.
 const (
-	// BulkMax is the number of ids sent per bulk request.
+	// BulkMax is the number of ids sent per bulk request until the platform
+	// refuses that many (the figure is unconfirmed; see BulkGet).
 	BulkMax = 100
 	// MergeMin and MergeMax bound the contactIds of one merge request.
 	MergeMin, MergeMax = 2, 25
@@ -91,10 +92,42 @@ func (s *ContactsService) Scan(ctx context.Context, opts *ScanOptions) (*ScanPag
 	page := new(ScanPage)
 	resp, err := s.client.Do(req, page)
 	if err != nil {
+		if o.Cursor != "" && cursorRefused(err) {
+			err = fmt.Errorf("%w: %w", ErrCursorExpired, err)
+		}
 		return nil, resp, err
 	}
 	page.Cursor = o.Cursor
 	return page, resp, nil
+}
+
+// ErrCursorExpired is wrapped (with the *APIError) by the error of a scan
+// page requested with a cursor the platform no longer accepts: scan cursors
+// live 24 hours after the page that returned them (PY SDK
+// ExternalContactsApi.md, get_externalcontacts_scan_contacts), so a scan
+// resumed later must start again without a cursor.
+var ErrCursorExpired = errors.New("genesys: scan cursor expired")
+
+// cursorRefused reports whether err refuses the cursor of a scan request: a
+// 400, 404 or 410 whose code or message speaks of the cursor. The
+// platform's answer to an expired cursor is unconfirmed (the sandbox
+// answers 400 bad.request "The cursor has expired: …"); reading such an
+// answer as expired costs only a restarted scan.
+func cursorRefused(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusGone:
+	default:
+		return false
+	}
+	text := strings.ToLower(ae.Code + " " + ae.Message + " " + ae.MessageWithParams)
+	for k := range ae.MessageParams {
+		text += " " + strings.ToLower(k)
+	}
+	return strings.Contains(text, "cursor")
 }
 
 // ErrScanCursorRepeated is wrapped by the error ScanAll yields when the
@@ -109,7 +142,8 @@ var ErrScanCursorRepeated = errors.New("genesys: scan cursor repeated")
 // in this scan (the start cursor included) ends the iteration with an error
 // wrapping ErrScanCursorRepeated that names the cursor and the page, after
 // that page has been yielded. An error ends the iteration after being
-// yielded.
+// yielded; a resumed scan whose start cursor has expired yields an error
+// wrapping ErrCursorExpired first.
 func (s *ContactsService) ScanAll(ctx context.Context, opts *ScanOptions) iter.Seq2[*ScanPage, error] {
 	return func(yield func(*ScanPage, error) bool) {
 		var o ScanOptions
@@ -236,10 +270,14 @@ type bulkResponse struct {
 }
 
 // BulkGet reads contacts with POST /api/v2/externalcontacts/bulk/contacts,
-// BulkMax ids per request. It returns one result per distinct id, in the
-// order of ids (results are matched by id, not by position). On an error,
-// the results of the batches already read are returned with it, along with
-// the response of the last request.
+// BulkMax ids per request. No official source states the platform's
+// maximum: when it refuses a batch as too large (a 413, or a 400 naming the
+// entities or their count), the batch is halved and sent again, and the
+// size that worked is kept for every later bulk read of the client (and
+// logged once). It returns one result per distinct id, in the order of ids
+// (results are matched by id, not by position). On an error, the results of
+// the batches already read are returned with it, along with the response of
+// the last request.
 func (s *ContactsService) BulkGet(ctx context.Context, ids []string) ([]BulkResult, *Response, error) {
 	return s.bulk(ctx, "/api/v2/externalcontacts/bulk/contacts", ids)
 }
@@ -265,8 +303,11 @@ func (s *ContactsService) bulk(ctx context.Context, path string, ids []string) (
 	}
 	out := make([]BulkResult, 0, len(uniq))
 	var last *Response
-	for start := 0; start < len(uniq); start += BulkMax {
-		batch := uniq[start:min(start+BulkMax, len(uniq))]
+	limit := s.client.bulkIDs
+	size, shrunk := limit.get(), false
+	for start := 0; start < len(uniq); {
+		size = min(size, limit.get())
+		batch := uniq[start:min(start+size, len(uniq))]
 		body := bulkIDs{Entities: make([]bulkID, len(batch))}
 		for i, id := range batch {
 			body.Entities[i].ID = id
@@ -279,12 +320,25 @@ func (s *ContactsService) bulk(ctx context.Context, path string, ids []string) (
 		resp, err := s.client.Do(req, &br)
 		last = resp
 		if err != nil {
+			if len(batch) > 1 && batchRefused(err, "entities", len(batch)) {
+				size, shrunk = halve(len(batch)), true
+				continue
+			}
 			return out, last, err
 		}
+		if shrunk {
+			limit.learn(ctx, len(batch))
+			shrunk = false
+		}
 		out = append(out, matchBulk(batch, br.Results)...)
+		start += len(batch)
 	}
 	return out, last, nil
 }
+
+// BulkSize returns the number of ids the client now sends per bulk read:
+// BulkMax, or less once the platform refused that many (see BulkGet).
+func (s *ContactsService) BulkSize() int { return s.client.bulkIDs.get() }
 
 // matchBulk pairs results with requested ids: by the result's id, then by
 // the entity's id, then by membership of a requested id in the entity's

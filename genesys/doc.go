@@ -53,11 +53,87 @@
 // # Errors
 //
 // Non-2xx responses are *APIError (status, code, message, correlation id,
-// details; errors.Is matches ErrNotFound, ErrUnauthorized, ErrForbidden,
-// ErrConflict) or *RateLimitError (a 429, with RetryAfter; errors.Is matches
-// ErrRateLimited). Network failures are *TransportError. Error bodies are
-// read up to 64 KiB.
+// details, and for diagnostics entityId/entityName, messageWithParams with
+// messageParams, and the nested errors[] at every depth, up to 20; GO SDK
+// errorbody.go, whose messageParams is a map of strings; errors.Is matches
+// ErrNotFound, ErrUnauthorized, ErrForbidden, ErrConflict, ErrUnprocessable)
+// or *RateLimitError (a 429, with RetryAfter; errors.Is matches
+// ErrRateLimited). A body without a message gets messageWithParams with its
+// {placeholders} filled in; Error() names each nested error's code and
+// entity. APIError.NotFoundEntity finds a not.found nested in a 422 (a merge
+// input that vanished), APIError.MissingPermissions the permissions a 403
+// names. Network failures are *TransportError. Error bodies are read up to
+// 64 KiB, token responses likewise.
+//
+// # Limits the platform does not document, and how the client copes
+//
+//   - Ids per bulk read and predicates per analytics query: 100 is assumed
+//     (BulkMax, AnalyticsBatch); no official source states either
+//     (GENESYS_API.md §0). A 413, or a 400 whose message or messageParams
+//     name the batch's field ("entities", "predicates") or its count, halves
+//     the batch until one is accepted; that size is kept for the client's
+//     later requests and logged once ("using 25 ids per bulk read from now
+//     on"). A size is kept only once it worked.
+//   - Analytics intervals: a filtered conversation-details query may span at
+//     most 31 days (MaxAnalyticsInterval; 7 without a filter) and returns
+//     only conversations that started on a day the interval touches
+//     (Developer Center, analytics detail queries; PY ConversationQuery.md).
+//     ActiveConversations splits a longer interval (SplitInterval: parts
+//     from UTC midnight, each at most 31 days) and de-duplicates across the
+//     parts. An open email or messaging conversation older than the caller's
+//     interval is invisible, so the caller's lookback must cover it.
+//   - Scan cursors live 24 hours after the page that returned them (PY
+//     ExternalContactsApi.md, get_externalcontacts_scan_contacts). The
+//     answer to an expired one is unconfirmed; a 400, 404 or 410 that speaks
+//     of the cursor, for a request that sent one, wraps ErrCursorExpired.
+//   - Case lookup: divisionIds is one comma-separated string parameter and
+//     expands a repeated one (GO SDK casemanagementapi.go
+//     GetCasemanagementCasesExternalcontact(…, divisionIds string, expands
+//     []string), JS SDK: expands as a "multi" collection).
+//   - Merges: both merge endpoints declare 422 (payload.or.params.invalid)
+//     since Platform API version 10831 (JS SDK release notes;
+//     GENESYS_API.md §0). Which conditions answer 422 is unconfirmed; the
+//     sandbox nests the specific error (not.found with entityId,
+//     merge.set.limit.exceeded, bad.request) in errors[].
+//
+// # Permissions
+//
+// A client-credentials client's access comes from the roles of its OAuth
+// client, not from scopes (PY OAuthClient.md: roleDivisions). No endpoint
+// was found that tells such a client its own permissions reliably:
+//   - GET /api/v2/tokens/me (TokenInfo) carries no permissions (PY
+//     TokenInfo.md);
+//   - GET /api/v2/users/me?expand=authorization is for users; a
+//     client-credentials token "will not be able to access user-specific
+//     APIs (e.g. GET /v2/users/me)" (help.mypurecloud.com, "Create an OAuth
+//     client");
+//   - GET /api/v2/authorization/subjects/me ("Returns a listing of roles and
+//     permissions for the currently authenticated user", requires no
+//     permission; PY AuthorizationApi.md, AuthzSubject.md → grants[].role
+//     {id, name, policies[] {domain, entityName, actions[]}}) is documented
+//     for users; whether it answers for a client-credentials token, and
+//     whether it fills the role policies (Platform API version 10857 added
+//     includeFullRoles), is unconfirmed; a third-party probe script reads
+//     the roles from it, then needs GET /api/v2/authorization/roles/{id}
+//     (permission authorization:role:view) for their permissions;
+//   - GET /api/v2/oauth/clients/{id} lists the client's roleDivisions but
+//     needs oauth:client:view, which an integration should not hold, and
+//     still names roles, not permissions;
+//   - GET /api/v2/authorization/permissions lists the organization's
+//     permission catalogue, not the client's.
+//
+// So CheckPermissions probes: one request per Capability that changes
+// nothing (a bulk read and a case lookup of an id that does not exist, a
+// conversation query over the last hour for it, a merge of no contacts). A
+// 403 means the permission is missing (*PermissionError naming it, from
+// messageParams.permissions when the platform names it, else the documented
+// ones); any other 4xx means the request passed authorization (the usual
+// order; the same third-party script reads a 400 so). The probe of the
+// merge endpoint relies on that order too: if the platform validated the
+// body first, the probe would pass and the first real merge's 403 would
+// still stop the run. The code missing.permissions and the parameter name
+// permissions are the sandbox's (UNCONFIRMED).
 //
 // The API facts this package relies on, with their sources, are in the
-// project design document GENESYS_API.md.
+// project design document GENESYS_API.md; what is above adds to it.
 package genesys

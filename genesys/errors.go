@@ -1,6 +1,7 @@
 package genesys
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +29,10 @@ var (
 	ErrForbidden = errors.New("genesys: forbidden")
 	// ErrConflict matches an *APIError with status 409.
 	ErrConflict = errors.New("genesys: conflict")
+	// ErrUnprocessable matches an *APIError with status 422: a well-formed
+	// request the platform cannot carry out (payload.or.params.invalid; a
+	// merge of contacts it cannot merge). See APIError.NotFoundEntity.
+	ErrUnprocessable = errors.New("genesys: unprocessable")
 	// ErrRateLimited matches a *RateLimitError (and an *APIError with status
 	// 429): the platform did not process the request.
 	ErrRateLimited = errors.New("genesys: rate limited")
@@ -52,18 +58,48 @@ type ErrorLimit struct {
 }
 
 // APIError is a non-2xx response of the Genesys Cloud API. URL carries the
-// scheme, host and path of the request, never its query.
+// scheme, host and path of the request, never its query. The fields after
+// Limit are kept for diagnostics, as the platform fills them (GO SDK
+// errorbody.go): the entity the error is about, the message template with
+// its parameters, and nested errors.
 type APIError struct {
 	Status        int           // HTTP status code
 	Code          string        // "code" of the error body, e.g. "not.found"
-	Message       string        // "message" of the error body, or a short excerpt of a non-JSON body
+	Message       string        // "message" of the error body (else messageWithParams rendered), or a short excerpt of a non-JSON body
 	CorrelationID string        // ININ-Correlation-Id header, else "contextId" of the body
 	Details       []ErrorDetail // "details" of the error body
 	Limit         *ErrorLimit   // "limit" of the error body, when present
 	Method, URL   string        // the request
+
+	EntityID, EntityName string            // "entityId", "entityName"
+	MessageWithParams    string            // "messageWithParams": the message with {name} placeholders
+	MessageParams        map[string]string // "messageParams": the placeholders' values
+	Errors               []ErrorBody       // "errors": nested error bodies
 }
 
-// Error implements error.
+// ErrorBody is a Genesys error body (GO SDK errorbody.go), as nested in the
+// "errors" of another. Message is filled from MessageWithParams and
+// MessageParams when the body has no message of its own.
+type ErrorBody struct {
+	Message           string            `json:"message,omitempty"`
+	Code              string            `json:"code,omitempty"`
+	Status            int               `json:"status,omitempty"`
+	EntityID          string            `json:"entityId,omitempty"`
+	EntityName        string            `json:"entityName,omitempty"`
+	MessageWithParams string            `json:"messageWithParams,omitempty"`
+	MessageParams     map[string]string `json:"messageParams,omitempty"`
+	ContextID         string            `json:"contextId,omitempty"`
+	Details           []ErrorDetail     `json:"details,omitempty"`
+	Errors            []ErrorBody       `json:"errors,omitempty"`
+	Limit             *ErrorLimit       `json:"limit,omitempty"`
+}
+
+// maxNestedErrors bounds how many nested errors (at every depth) are kept.
+const maxNestedErrors = 20
+
+// Error implements error: "genesys: METHOD URL: STATUS CODE: MESSAGE", then
+// the code, entity and (when the message does not already say it) message
+// of each nested error, then the correlation id.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "genesys: %s %s: %d", e.Method, e.URL, e.Status)
@@ -73,15 +109,77 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}
+	var nested []string
+	walkErrors(e.Errors, func(n *ErrorBody) {
+		s := cmp.Or(n.Code, strconv.Itoa(n.Status))
+		if n.EntityID != "" {
+			s += " " + n.EntityID
+		}
+		if n.Message != "" && !strings.Contains(e.Message, n.Message) {
+			s += ": " + n.Message
+		}
+		nested = append(nested, s)
+	})
+	if len(nested) > 0 {
+		b.WriteString(" [" + strings.Join(nested, "; ") + "]")
+	}
 	if e.CorrelationID != "" {
 		b.WriteString(" (correlation id " + e.CorrelationID + ")")
 	}
 	return b.String()
 }
 
+// walkErrors calls f on every nested error, depth first.
+func walkErrors(errs []ErrorBody, f func(*ErrorBody)) {
+	for i := range errs {
+		f(&errs[i])
+		walkErrors(errs[i].Errors, f)
+	}
+}
+
+// NotFoundEntity reports whether e is a 404 or nests one (a "not.found"
+// error, or one with status 404, in its errors at any depth, as a 422
+// payload.or.params.invalid merge whose input vanished does), and returns
+// the id of the entity not found: the nested error's entityId, else e's.
+func (e *APIError) NotFoundEntity() (string, bool) {
+	if e.Status == http.StatusNotFound {
+		return e.EntityID, true
+	}
+	id, found := "", false
+	walkErrors(e.Errors, func(n *ErrorBody) {
+		if !found && (n.Code == "not.found" || n.Status == http.StatusNotFound) {
+			id, found = n.EntityID, true
+		}
+	})
+	if found && id == "" {
+		id = e.EntityID
+	}
+	return id, found
+}
+
+// MissingPermissions returns the permissions a 403 names: its
+// messageParams "permissions" (comma-separated; the platform's exact
+// parameter name is unconfirmed, the sandbox's follows its
+// missing.permissions error), or nil when it names none.
+func (e *APIError) MissingPermissions() []string {
+	if e.Status != http.StatusForbidden {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"permissions", "permission"} {
+		for p := range strings.SplitSeq(e.MessageParams[k], ",") {
+			if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // Is reports whether target is the sentinel matching e's status: ErrNotFound
-// (404), ErrUnauthorized (401), ErrForbidden (403), ErrConflict (409) or
-// ErrRateLimited (429). *RateLimitError embeds *APIError, so it matches too.
+// (404), ErrUnauthorized (401), ErrForbidden (403), ErrConflict (409),
+// ErrUnprocessable (422) or ErrRateLimited (429). *RateLimitError embeds
+// *APIError, so it matches too.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
@@ -92,6 +190,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusForbidden
 	case ErrConflict:
 		return e.Status == http.StatusConflict
+	case ErrUnprocessable:
+		return e.Status == http.StatusUnprocessableEntity
 	case ErrRateLimited:
 		return e.Status == http.StatusTooManyRequests
 	}
@@ -219,16 +319,6 @@ func IsAmbiguous(err error) bool {
 	return false
 }
 
-// errorBody is the JSON error body of the Genesys Cloud API.
-type errorBody struct {
-	Message   string        `json:"message"`
-	Code      string        `json:"code"`
-	Status    int           `json:"status"`
-	ContextID string        `json:"contextId"`
-	Details   []ErrorDetail `json:"details"`
-	Limit     *ErrorLimit   `json:"limit"`
-}
-
 // checkResponse returns nil for a 2xx response, else an *APIError or
 // *RateLimitError built from the (capped) body. The caller closes the body.
 func (c *Client) checkResponse(req *http.Request, resp *http.Response) error {
@@ -242,24 +332,82 @@ func (c *Client) checkResponse(req *http.Request, resp *http.Response) error {
 		Method:        req.Method,
 		URL:           redactURL(req.URL),
 	}
-	var eb errorBody
+	var eb ErrorBody
 	if len(data) > 0 && json.Unmarshal(data, &eb) == nil {
+		c.cleanBody(&eb, new(int))
 		ae.Code, ae.Message, ae.Details, ae.Limit = eb.Code, eb.Message, eb.Details, eb.Limit
+		ae.EntityID, ae.EntityName, ae.Errors = eb.EntityID, eb.EntityName, eb.Errors
+		ae.MessageWithParams, ae.MessageParams = eb.MessageWithParams, eb.MessageParams
 		if ae.CorrelationID == "" {
 			ae.CorrelationID = eb.ContextID
 		}
 	} else if len(data) > 0 {
-		ae.Message = excerpt(string(data), 200)
+		ae.Message = c.redact(excerpt(string(data), 200))
 	}
 	if ae.Message == "" {
 		ae.Message = http.StatusText(resp.StatusCode)
 	}
-	ae.Message = c.redact(ae.Message)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		ra, _ := parseRetryAfter(resp.Header)
 		return &RateLimitError{APIError: ae, RetryAfter: ra}
 	}
 	return &ae
+}
+
+// cleanBody fills an error body's empty message from its template and
+// parameters, redacts every text of it, and keeps at most maxNestedErrors
+// nested errors in all (kept counts them).
+func (c *Client) cleanBody(b *ErrorBody, kept *int) {
+	if b.Message == "" && b.MessageWithParams != "" {
+		b.Message = renderParams(b.MessageWithParams, b.MessageParams)
+	}
+	b.Message = c.redact(b.Message)
+	b.MessageWithParams = c.redact(b.MessageWithParams)
+	for k, v := range b.MessageParams {
+		b.MessageParams[k] = c.redact(v)
+	}
+	errs := b.Errors[:0]
+	for i := range b.Errors {
+		if *kept >= maxNestedErrors {
+			break
+		}
+		*kept++
+		c.cleanBody(&b.Errors[i], kept)
+		errs = append(errs, b.Errors[i])
+	}
+	b.Errors = errs
+	if len(b.Errors) == 0 {
+		b.Errors = nil
+	}
+}
+
+// renderParams replaces each {name} of tmpl with params[name]; unknown
+// placeholders stay as they are.
+func renderParams(tmpl string, params map[string]string) string {
+	if len(params) == 0 {
+		return tmpl
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			break
+		}
+		b.WriteString(tmpl[:i])
+		name := tmpl[i+1 : i+j]
+		if v, ok := params[name]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(tmpl[i : i+j+1])
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	b.WriteString(tmpl)
+	return b.String()
 }
 
 // parseRetryAfter parses an integer-seconds Retry-After header (the only

@@ -241,6 +241,9 @@ type Client struct {
 	transport          http.RoundTripper
 	limiter            *Limiter
 	tokens             *tokenSource
+	// bulkIDs and predicates are the learned batch limits of bulk reads and
+	// analytics queries (see batchSize).
+	bulkIDs, predicates *batchSize
 
 	mu   sync.Mutex
 	rate RateLimit
@@ -283,6 +286,8 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		redact:     c.redact,
 	}
 	c.limiter = newLimiter(cfg.RatePerMinute, cfg.RateFloor, cfg.Now)
+	c.bulkIDs = newBatchSize("ids per bulk read", BulkMax, cfg.Logger)
+	c.predicates = newBatchSize("contact ids per analytics query", AnalyticsBatch, cfg.Logger)
 	meter := &meterTransport{client: c, base: base, timeout: cfg.HTTPClient.Timeout, observer: cfg.Observer}
 	auth := &authTransport{source: c.tokens, next: meter}
 	limit := &limitTransport{limiter: c.limiter, next: auth}

@@ -1,0 +1,167 @@
+package genesys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Capability is something contactmerge does on the platform that needs a
+// permission of the OAuth client's role. CheckPermissions probes it.
+type Capability string
+
+// The capabilities of a run.
+const (
+	// CapReadContacts: bulk reads of contacts, resolved and unresolved
+	// (preflight and verification).
+	CapReadContacts Capability = "read contacts"
+	// CapQueryConversations: the conversation-details query that finds
+	// active conversations.
+	CapQueryConversations Capability = "query conversation details"
+	// CapLookUpCases: the case lookup by external contact.
+	CapLookUpCases Capability = "look up cases"
+	// CapMergeContacts: POST /api/v2/externalcontacts/contacts/merge.
+	CapMergeContacts Capability = "merge contacts"
+)
+
+// Permissions returns the permissions any one of which allows c, as the PY
+// SDK documentation lists them for the operation (ExternalContactsApi.md,
+// AnalyticsApi.md, CaseManagementApi.md).
+func (c Capability) Permissions() []string {
+	switch c {
+	case CapReadContacts:
+		return []string{"externalContacts:contact:view"}
+	case CapQueryConversations:
+		return []string{"analytics:conversationDetail:view", "analytics:agentConversationDetail:view"}
+	case CapLookUpCases:
+		return []string{"caseManagement:caseExternalContact:view"}
+	case CapMergeContacts:
+		return []string{"externalContacts:identity:merge"}
+	}
+	return nil
+}
+
+// PermissionError is the platform's refusal (403) of a capability because
+// the OAuth client's role lacks a permission. It matches ErrForbidden and
+// unwraps to the *APIError.
+type PermissionError struct {
+	Capability Capability
+	// Permissions are the missing permissions: those the 403 names
+	// (APIError.MissingPermissions), else those Capability.Permissions
+	// documents (any one of them would do).
+	Permissions []string
+	Err         *APIError
+}
+
+// Error implements error: "genesys: the OAuth client may not merge contacts
+// (403 missing.permissions): it needs the permission
+// externalContacts:identity:merge (correlation id …)".
+func (e *PermissionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "genesys: the OAuth client may not %s (%d", e.Capability, e.Err.Status)
+	if e.Err.Code != "" {
+		b.WriteString(" " + e.Err.Code)
+	}
+	b.WriteString(")")
+	switch len(e.Permissions) {
+	case 0:
+	case 1:
+		b.WriteString(": it needs the permission " + e.Permissions[0])
+	default:
+		b.WriteString(": it needs one of the permissions " + strings.Join(e.Permissions, ", "))
+	}
+	if e.Err.CorrelationID != "" {
+		b.WriteString(" (correlation id " + e.Err.CorrelationID + ")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the *APIError.
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// AsPermissionError returns the *PermissionError of err when err is a 403
+// answering a request of capability c, and err itself otherwise.
+func AsPermissionError(c Capability, err error) error {
+	var pe *PermissionError
+	if errors.As(err, &pe) {
+		return err
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusForbidden {
+		return err
+	}
+	perms := ae.MissingPermissions()
+	if len(perms) == 0 {
+		perms = c.Permissions()
+	}
+	return &PermissionError{Capability: c, Permissions: perms, Err: ae}
+}
+
+// probeID is a contact id no organization holds, for probes.
+const probeID = "00000000-0000-0000-0000-000000000000"
+
+// CheckPermissions checks that the client may do each of caps, with one
+// request per capability that changes nothing: a bulk read of a contact id
+// that does not exist, a conversation-details query over the last hour for
+// it, its case lookup, and a merge of no contacts (contactIds [], which the
+// platform must refuse as invalid). No endpoint tells a client-credentials
+// client its own permissions reliably (see the package documentation), so
+// the probe is the check: a 403 means the permission is missing; any other
+// 4xx means the request passed authorization. It returns nil when no probe
+// was refused; every refusal as a *PermissionError (errors.Join of them);
+// and an *AuthError or 401 as it is. A probe that gets no verdict (5xx,
+// 429, network error) is logged and not counted as a refusal: the first real
+// request's 403 still stops a run.
+func (c *Client) CheckPermissions(ctx context.Context, caps ...Capability) error {
+	var refused []error
+	for _, cp := range caps {
+		if cp.Permissions() == nil {
+			return fmt.Errorf("genesys: unknown capability %q", cp)
+		}
+		err := c.probe(ctx, cp)
+		var ae *APIError
+		var auth *AuthError
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrForbidden):
+			refused = append(refused, AsPermissionError(cp, err))
+		case errors.As(err, &auth), errors.Is(err, ErrUnauthorized):
+			return err
+		case ctx.Err() != nil:
+			return err
+		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests:
+			// Past authorization: the probe's body or id was refused.
+		default:
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: permission probe inconclusive",
+				slog.String("capability", string(cp)), slog.String("error", err.Error()))
+		}
+	}
+	return errors.Join(refused...)
+}
+
+// probe sends the harmless request of capability cp.
+func (c *Client) probe(ctx context.Context, cp Capability) error {
+	var err error
+	switch cp {
+	case CapReadContacts:
+		var req *http.Request
+		if req, err = c.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/bulk/contacts", bulkIDs{Entities: []bulkID{{ID: probeID}}}); err == nil {
+			_, err = c.Do(req, nil)
+		}
+	case CapQueryConversations:
+		now := c.now()
+		_, _, err = c.Analytics.QueryConversationDetails(ctx, ActiveConversationsQuery([]string{probeID}, Interval{Start: now.Add(-time.Hour), End: now}, 1))
+	case CapLookUpCases:
+		_, _, err = c.Cases.ForContact(ctx, probeID, &CaseListOptions{PageSize: 1})
+	case CapMergeContacts:
+		var req *http.Request
+		if req, err = c.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", MergeRequest{ContactIDs: []string{}}); err == nil {
+			_, err = c.Do(req, nil)
+		}
+	}
+	return err
+}
