@@ -47,6 +47,21 @@ type Store interface {
 	// from the beginning.
 	ResetScan(ctx context.Context, name string) error
 
+	// Org returns the organization the store is bound to, with the time
+	// of the binding; ENOTFOUND when it is bound to none yet.
+	Org(ctx context.Context) (Org, error)
+	// BindOrg binds the store to o.ID (EINVALID when empty). The first
+	// binding wins: binding again to the same id changes nothing (except
+	// that it fills a name the store did not know), binding to another id
+	// is ECONFLICT and changes nothing.
+	BindOrg(ctx context.Context, o Org) error
+	// AddRequestCounts adds each count's N to the durable counter of its
+	// route and status (see RequestCount).
+	AddRequestCounts(ctx context.Context, counts []RequestCount) error
+	// RequestCounts returns every request counter, ordered by route and
+	// status.
+	RequestCounts(ctx context.Context) ([]RequestCount, error)
+
 	// SaveProposals writes the groups of a match run (states are ignored:
 	// new groups start proposed). Existing groups with the same id keep
 	// their state and decisions and get the new explanation, confidence and

@@ -28,6 +28,12 @@ type Options struct {
 	// Logger receives the migration logs (the store's and River's);
 	// default: warnings and errors to standard error.
 	Logger *slog.Logger
+	// MustExist makes Open refuse to create a store: it returns ENOTFOUND
+	// when the SQLite file does not exist or the PostgreSQL schema was never
+	// migrated (it has no schema_migrations table), and creates nothing. An
+	// existing store is still migrated to the current schema. Default false:
+	// Open creates the store.
+	MustExist bool
 }
 
 // Store is a cm.Store with its database's job infrastructure.
@@ -96,6 +102,12 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		if opts.MustExist {
+			if err := b.mustExist(ctx); err != nil {
+				b.close()
+				return nil, err
+			}
+		}
 		if err := b.migrate(ctx, &opts); err != nil {
 			b.close()
 			return nil, fmt.Errorf("migrate PostgreSQL schema %s: %w", b.schema, b.translate(err))
@@ -109,6 +121,11 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 			return nil, cm.Errorf(cm.EINVALID, "an in-memory SQLite store is not supported: use a file")
 		}
 		dsn = strings.TrimPrefix(dsn, "file:")
+		if opts.MustExist {
+			if err := sqliteMustExist(dsn); err != nil {
+				return nil, err
+			}
+		}
 		b, err := openSQLite(ctx, dsn)
 		if err != nil {
 			return nil, err

@@ -1,9 +1,9 @@
 // Package storetest is the conformance suite of store.Store: every backend
 // runs the same tests through Run. The tests live in one file per area of
 // the Store interface (contacts.go, scan.go, proposals.go, groups.go,
-// transition.go, leases.go, ledger.go, concurrency.go, migrations.go); each
-// opens its own database through the Harness, so all of them run in
-// parallel.
+// transition.go, leases.go, ledger.go, concurrency.go, migrations.go,
+// meta.go); each opens its own database through the Harness, so all of
+// them run in parallel.
 package storetest
 
 import "testing"
@@ -48,6 +48,10 @@ func Run(t *testing.T, h Harness) {
 		{"Constraints", testConstraints},
 		{"TransitionConstraints", testTransitionConstraints},
 		{"SupersedeKeepsDecisions", testSupersedeKeepsDecisions},
+		{"Org", testOrg},
+		{"OrgRace", testOrgRace},
+		{"RequestCounts", testRequestCounts},
+		{"MustExist", testMustExist},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
