@@ -104,6 +104,13 @@ func (a *AIMD) Limit() int {
 	return a.limit
 }
 
+// usage returns the current limit and the slots in use (metrics).
+func (a *AIMD) usage() (limit, inUse int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.limit, a.inUse
+}
+
 // Acquire waits for a free slot or for ctx to end.
 func (a *AIMD) Acquire(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {

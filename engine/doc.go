@@ -60,7 +60,7 @@
 //	run.go        Run, reconcile, DryRun, Rounds
 //	scan.go       Scan (through the client's scan iterator)
 //	aimd.go       AIMD adaptive concurrency, alerts, alert webhook
-//	metrics.go    Metrics, the registry the engine and the observer feed
+//	metrics.go    Metrics: the Prometheus collectors the engine, its jobs and the observer feed
 //
 // # Who takes which edge
 //

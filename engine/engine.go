@@ -215,7 +215,7 @@ func (e *Engine) Concurrency() *AIMD { return e.aimd }
 func (e *Engine) Client() *genesys.Client { return e.api }
 
 func (e *Engine) logAlert(a Alert) {
-	e.met.Add("contactmerge_alerts_total", 1)
+	e.met.alerts.Inc()
 	e.log.Error("throttling alert", "message", a.Message, "requests", a.Requests, "throttled", a.Throttled)
 }
 
@@ -244,25 +244,8 @@ func throttled(ri genesys.RequestInfo) bool {
 	return ri.Throttled || ri.Status == http.StatusTooManyRequests
 }
 
-// observeInto records a request in m: contactmerge_requests_total by route
-// and status, contactmerge_throttled_total, and the rate-limit gauges.
-func observeInto(m *Metrics, ri genesys.RequestInfo) {
-	status := fmt.Sprint(ri.Status)
-	if ri.Status == 0 {
-		status = "error"
-	}
-	m.Add(fmt.Sprintf("contactmerge_requests_total{route=%q,status=%q}", ri.Route, status), 1)
-	if throttled(ri) {
-		m.Add("contactmerge_throttled_total", 1)
-	}
-	if ri.RateLimit.Allowed > 0 {
-		m.Set("contactmerge_ratelimit_allowed", float64(ri.RateLimit.Allowed))
-		m.Set("contactmerge_ratelimit_remaining", float64(ri.RateLimit.Allowed-ri.RateLimit.Count))
-	}
-}
-
 // Requests returns the number of HTTP attempts recorded so far.
-func (e *Engine) Requests() float64 { return e.met.Sum("contactmerge_requests_total") }
+func (e *Engine) Requests() float64 { return e.met.Get("contactmerge_requests_total") }
 
 // quarantineDelay is the backoff before the n-th quarantine's retry (n ≥ 1).
 func (e *Engine) quarantineDelay(n int) time.Duration {
@@ -287,7 +270,7 @@ func (e *Engine) transition(ctx context.Context, t cm.Transition) (cm.Group, err
 	}
 	g, err := e.store.Transition(ctx, t)
 	if err == nil {
-		e.met.Add(fmt.Sprintf("contactmerge_transitions_total{to=%q}", t.To), 1)
+		e.met.transitions.WithLabelValues(string(t.To)).Inc()
 	}
 	return g, err
 }

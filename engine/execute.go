@@ -66,7 +66,7 @@ func (e *Engine) Execute(ctx context.Context, groupID string) (Outcome, error) {
 	lockIDs := lockSet(g)
 	token, err := e.store.AcquireLeases(ctx, owner, lockIDs, e.cfg.LeaseTTL)
 	if cm.IsCode(err, cm.ECONFLICT) {
-		e.met.Add("contactmerge_lease_conflicts_total", 1)
+		e.met.leaseConflicts.Inc()
 		return Outcome{State: g.State, RetryIn: time.Second}, nil
 	}
 	if err != nil {
@@ -230,7 +230,6 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	}
 	started := e.cfg.Now()
 	result, resp, err := e.api.Contacts.Merge(ctx, req)
-	e.met.Add("contactmerge_merge_requests_total", 1)
 	if err == nil && (result == nil || result.ID == "") {
 		// Applied, but the answer does not say into what: verify.
 		err = fmt.Errorf("%w: the merge answered without a contact id", genesys.ErrMalformedResponse)
@@ -253,6 +252,7 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	ctx = context.WithoutCancel(ctx)
 
 	v := classifyMerge(err, r.attempt)
+	e.met.merges.WithLabelValues(v.kind.String()).Inc()
 	switch v.kind {
 	case mergeApplied:
 		api.CanonicalID = result.ID
@@ -304,7 +304,7 @@ func (e *Engine) recordMerged(ctx context.Context, g cm.Group, lease *cm.Lease, 
 	to := cm.StateReady
 	if final {
 		to = cm.StateMerged
-		e.met.Add("contactmerge_groups_merged_total", 1)
+		e.met.groupsMerged.Inc()
 	}
 	upsert := []cm.Contact{*result}
 	del := slices.DeleteFunc(slices.Clone(inputs), func(id string) bool { return id == result.ID })

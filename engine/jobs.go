@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -105,15 +106,17 @@ const (
 
 // RiverConfig returns base completed with what the engine's jobs need:
 // Workers and Queues, JobTimeout (Config.JobTimeout) and
-// RescueStuckJobsAfter (Config.RescueAfter), and FetchCooldown and
-// FetchPollInterval (defaultFetchCooldown, defaultFetchPollInterval) when
-// base leaves them zero. Everything else of base (Logger, retention, …) is
-// kept. Build the job client from it (store.Store.NewJobClient); Run
-// attaches it.
+// RescueStuckJobsAfter (Config.RescueAfter), a worker middleware timing
+// every job (Metrics: job_duration_seconds, job_wait_seconds) after base's
+// own, and FetchCooldown and FetchPollInterval (defaultFetchCooldown,
+// defaultFetchPollInterval) when base leaves them zero. Everything else of
+// base (Logger, retention, …) is kept. Build the job client from it
+// (store.Store.NewJobClient); Run attaches it.
 func (e *Engine) RiverConfig(base river.Config) *river.Config {
 	c := base
 	c.Workers = e.Workers()
 	c.Queues = e.Queues()
+	c.Middleware = append(slices.Clip(base.Middleware), &jobMetrics{m: e.met})
 	c.JobTimeout = e.cfg.JobTimeout
 	c.RescueStuckJobsAfter = e.cfg.RescueAfter
 	if c.FetchCooldown == 0 {

@@ -85,7 +85,7 @@ func (e *Engine) Preflight(ctx context.Context, groupIDs []string) (PreflightRes
 		}
 		res.Ready = append(res.Ready, ready...)
 	}
-	e.met.Add("contactmerge_preflight_groups_total", float64(len(groups)))
+	e.met.preflighted.Add(float64(len(groups)))
 	e.log.Debug("preflight", "groups", len(groups), "ready", len(res.Ready), "requests", requests)
 	return res, nil
 }
@@ -145,6 +145,7 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 		}
 	}
 	if len(busy) > 0 {
+		e.met.preflightQuar.Inc()
 		_, err := e.quarantine(ctx, g, nil, quarantineArgs{why: strings.Join(busy, "; "), now: now, fresh: fresh, gone: gone, pending: pending})
 		return nil, err
 	}

@@ -100,6 +100,7 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 		if counts, err = e.store.CountByState(ctx); err != nil {
 			return Summary{}, err
 		}
+		e.met.observeRun(counts, e.aimd)
 		p := Progress{Counts: counts, Requests: e.Requests() - baseReq, Concurrency: e.aimd.Limit(), Elapsed: e.cfg.Now().Sub(start)}
 		if opts.Progress != nil {
 			opts.Progress(p)

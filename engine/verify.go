@@ -29,11 +29,13 @@ func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 		ids = append(ids, c.ID)
 	}
 	results, _, err := e.api.Contacts.BulkGetUnresolved(ctx, ids)
-	e.met.Add("contactmerge_verify_requests_total", 1)
+	e.met.verifyRequests.Inc()
 	if err != nil {
+		e.met.verifications.WithLabelValues("read_failed").Inc()
 		return Outcome{State: g.State, RetryIn: 2 * time.Second}, nil // try again shortly
 	}
 	v := classifyReads(results)
+	e.met.verifications.WithLabelValues(verifyOutcome(v.kind)).Inc()
 	switch v.kind {
 	case readNotApplied:
 		return e.notApplied(ctx, g, lease, len(rest))
@@ -51,7 +53,7 @@ func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	default: // readAnomaly
 		reason := fmt.Sprintf("anomaly: members were merged into different contacts %v; nothing more is sent", v.targets) + partialNote(g, len(rest))
 		err := e.settle(ctx, g, lease, cm.StateFailed, reason)
-		e.met.Add("contactmerge_anomalies_total", 1)
+		e.met.anomalies.Inc()
 		return Outcome{State: cm.StateFailed}, ignoreConflict(err)
 	}
 }
@@ -119,6 +121,6 @@ func (e *Engine) bisect(ctx context.Context, g cm.Group, lease *cm.Lease, rest [
 	if err != nil {
 		return Outcome{}, ignoreConflict(err)
 	}
-	e.met.Add("contactmerge_bisections_total", 1)
+	e.met.bisections.Inc()
 	return Outcome{State: cm.StateSplit, Enqueue: []string{children[0].ID, children[1].ID}}, nil
 }

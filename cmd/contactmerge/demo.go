@@ -174,7 +174,7 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	res := DemoResult{Contacts: int(state.Contacts), TrueGroups: len(sb.Truth()), ScanRequests: int(scanMet.Sum("contactmerge_requests_total"))}
+	res := DemoResult{Contacts: int(state.Contacts), TrueGroups: len(sb.Truth()), ScanRequests: int(scanMet.Get("contactmerge_requests_total"))}
 	say("scan:  %d contacts in %d pages (%s)", state.Contacts, state.Pages, since(t))
 
 	// 4. Match and approve by policy.
