@@ -155,6 +155,9 @@ type Engine struct {
 	log   *slog.Logger
 	met   *Metrics
 	jobs  Jobs // set by Attach; nil means "no job queue" (direct calls)
+	// requests counts every response for the store's request counters
+	// (FlushRequests).
+	requests *RequestLog
 	// execSeq numbers executions, to give each its own lease owner.
 	execSeq atomic.Int64
 }
@@ -183,7 +186,7 @@ func newEngine(st cm.Store, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, met: cfg.Metrics}
+	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, met: cfg.Metrics, requests: NewRequestLog(st)}
 	alertFns := []func(Alert){e.logAlert}
 	if cfg.AlertWebhook != "" {
 		post := webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger)
@@ -220,12 +223,22 @@ func (e *Engine) logAlert(a Alert) {
 }
 
 // ObserveRequest records one HTTP attempt of the genesys client: request
-// and throttle counters by route and status, and the AIMD window. It is
-// NewObserver(e.Metrics(), e.Concurrency()).
+// and throttle counters by route and status, the AIMD window, and the
+// count FlushRequests adds to the store's durable request counters. It is
+// NewObserver(e.Metrics(), e.Concurrency()) plus that count.
 func (e *Engine) ObserveRequest(ri genesys.RequestInfo) {
 	observeInto(e.met, ri)
 	e.aimd.Observe(throttled(ri))
+	e.requests.Observe(ri)
 }
+
+// FlushRequests adds the requests ObserveRequest counted since the last
+// flush to the store's request counters (cm.Store.AddRequestCounts), which
+// `status` reports: the ledger records the outcome of each merge, not the
+// throttled or failed attempts before it, nor the reads. Callers of Run
+// flush from its Progress callback and once after it returns; counts not
+// yet flushed when the process dies are lost (at most one poll's worth).
+func (e *Engine) FlushRequests(ctx context.Context) error { return e.requests.Flush(ctx) }
 
 // NewObserver returns a genesys.Config.Observer that records every HTTP
 // attempt in m (see observeInto) and, when a is not nil, feeds a's
