@@ -29,7 +29,11 @@ type Config struct {
 	// MaxMergeSet is the platform's merge-set limit. Default 52.
 	MaxMergeSet int
 	// ActivityLookback is how far back the analytics query looks for
-	// conversations that have not ended. Default 7 days.
+	// conversations that have not ended: the query only returns
+	// conversations that started in its interval, so an email or messaging
+	// conversation open for longer is missed. Default 30 days; at most
+	// MaxActivityLookback (31 days, the longest interval the platform takes
+	// in one filtered query; the client splits the interval where it must).
 	ActivityLookback time.Duration
 	// CheckCases enables the (preview) case lookup per member in preflight.
 	// It costs one request per contact; default false.
@@ -81,7 +85,7 @@ func DefaultConfig() Config {
 		PreflightBatch:   100,
 		MaxPerRequest:    10,
 		MaxMergeSet:      52,
-		ActivityLookback: 7 * 24 * time.Hour,
+		ActivityLookback: 30 * 24 * time.Hour,
 		QuarantineBase:   5 * time.Minute,
 		QuarantineMax:    6 * time.Hour,
 		QuarantineGiveUp: 8,
@@ -139,6 +143,9 @@ func (c Config) validate() error {
 		return cm.Errorf(cm.EINVALID, "engine: PreflightBatch must be positive (got %d)", c.PreflightBatch)
 	case c.MaxMergeSet < 2:
 		return cm.Errorf(cm.EINVALID, "engine: MaxMergeSet must be at least 2 (got %d)", c.MaxMergeSet)
+	case c.ActivityLookback < 0 || c.ActivityLookback > MaxActivityLookback:
+		return cm.Errorf(cm.EINVALID, "engine: ActivityLookback %s is out of range: at most %s (31 days, the longest interval a filtered analytics query may span)",
+			c.ActivityLookback, MaxActivityLookback)
 	case c.RescueAfter <= c.JobTimeout:
 		return cm.Errorf(cm.EINVALID, "engine: RescueAfter (%s) must exceed JobTimeout (%s)", c.RescueAfter, c.JobTimeout)
 	}
@@ -160,6 +167,8 @@ type Engine struct {
 	requests *RequestLog
 	// execSeq numbers executions, to give each its own lease owner.
 	execSeq atomic.Int64
+	// halted holds the error that stops the engine (a 403: ErrForbidden).
+	halted *halt
 }
 
 // ClientFunc builds the engine's API client; observe must be (part of) the
@@ -187,6 +196,7 @@ func newEngine(st cm.Store, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, store: st, log: cfg.Logger, met: cfg.Metrics, requests: NewRequestLog(st)}
+	e.halted = newHalt()
 	alertFns := []func(Alert){e.logAlert}
 	if cfg.AlertWebhook != "" {
 		post := webhookAlerter(cfg.AlertWebhook, &http.Client{Timeout: 10 * time.Second}, cfg.Logger)

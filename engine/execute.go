@@ -213,6 +213,10 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 		return Outcome{State: cm.StateDropped}, ignoreConflict(err)
 	}
 
+	// A 403 stopped the engine: send nothing more (the group stays ready).
+	if err := e.halted.Err(); err != nil {
+		return Outcome{State: cm.StateReady}, err
+	}
 	// Intent first: after a crash from here on the group is verified
 	// before anything is sent again.
 	g, err = e.transition(ctx, cm.Transition{
@@ -269,9 +273,19 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 		// at once unless the verdict asks for a pause.
 		err := e.settle(ctx, g, lease, cm.StateUnknown, "outcome unknown: "+shorten(err), api)
 		return Outcome{State: cm.StateUnknown, RetryIn: v.wait, again: err == nil && v.wait == 0}, err
+	case mergeForbidden:
+		// The OAuth client lacks the merge permission (403, not applied):
+		// no merge can succeed, so this is no failure of the group. It goes
+		// back to ready and the engine stops (Run returns ErrForbidden).
+		ferr := e.stopOnForbidden(genesys.CapMergeContacts, err)
+		if err := e.settle(ctx, g, lease, cm.StateReady, "not applied: forbidden (403); the run stops: "+shorten(ferr), api); err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{State: cm.StateReady}, ferr
 	case mergeStale:
-		// A member vanished since preflight (404) or the token was refused
-		// (401, not applied): back to preflight.
+		// A member vanished since preflight (a 404, or a 422 naming a
+		// contact not found) or the token was refused (401, not applied):
+		// back to preflight.
 		if err := e.settle(ctx, g, lease, cm.StateReady, "not applied: "+shorten(err), api); err != nil {
 			return Outcome{}, err
 		}

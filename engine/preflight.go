@@ -263,17 +263,19 @@ func mergeSetSize(members []cm.Contact) int {
 	return n
 }
 
-// bulkGet reads ids in bulk (the client batches 100 a request) and maps each
-// requested id to what it resolves to.
+// bulkGet reads ids in bulk (the client batches up to 100 a request, fewer
+// once the platform refused that many) and maps each requested id to what it
+// resolves to. A 403 stops the engine (ErrForbidden).
 func (e *Engine) bulkGet(ctx context.Context, ids []string, requests *int) (map[string]resolved, error) {
 	out := make(map[string]resolved, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	results, _, err := e.api.Contacts.BulkGet(ctx, ids)
-	*requests += (len(ids) + genesys.BulkMax - 1) / genesys.BulkMax
+	size := e.api.Contacts.BulkSize()
+	*requests += (len(ids) + size - 1) / size
 	if err != nil {
-		return nil, err
+		return nil, e.stopOnForbidden(genesys.CapReadContacts, err)
 	}
 	for _, r := range results {
 		switch {
@@ -292,18 +294,29 @@ func (e *Engine) bulkGet(ctx context.Context, ids []string, requests *int) (map[
 	return out, nil
 }
 
+// MaxActivityLookback is the longest Config.ActivityLookback: the 31 days a
+// filtered conversation-details query may span (genesys.MaxAnalyticsInterval).
+const MaxActivityLookback = genesys.MaxAnalyticsInterval
+
 // activity returns, for each live contact id with a conversation that has
-// not ended (or an open case), a description of that activity.
+// not ended (or an open case), a description of that activity. It looks
+// back ActivityLookback (the platform only returns conversations that
+// started in the queried interval, so the lookback must cover the longest
+// open email or messaging conversation); the client splits the interval
+// into the 31-day parts the platform takes. A 403 stops the engine
+// (ErrForbidden).
 func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]string, requests *int) (map[string]string, error) {
 	out := map[string]string{}
 	if len(ids) == 0 {
 		return out, nil
 	}
 	now := e.cfg.Now()
-	convs, err := e.api.Analytics.ActiveConversations(ctx, ids, genesys.Interval{Start: now.Add(-e.cfg.ActivityLookback), End: now.Add(time.Hour)})
-	*requests += (len(ids) + 99) / 100
+	lookback := genesys.Interval{Start: now.Add(-e.cfg.ActivityLookback), End: now.Add(time.Hour)}
+	convs, err := e.api.Analytics.ActiveConversations(ctx, ids, lookback)
+	size := e.api.Analytics.BatchSize()
+	*requests += (len(ids) + size - 1) / size * len(genesys.SplitInterval(lookback, 0))
 	if err != nil {
-		return nil, err
+		return nil, e.stopOnForbidden(genesys.CapQueryConversations, err)
 	}
 	for id, cs := range convs {
 		if len(cs) > 0 {
@@ -326,7 +339,7 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 				defer mu.Unlock()
 				*requests++
 				if err != nil {
-					return err
+					return e.stopOnForbidden(genesys.CapLookUpCases, err)
 				}
 				if len(cases) > 0 {
 					out[id] = fmt.Sprintf("open case %s on contact %s", cases[0].ID, id)

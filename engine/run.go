@@ -60,7 +60,10 @@ type Summary struct {
 // Run preflights and executes every approved group through the job client
 // until no group is runnable now (or, with Wait, until quarantined groups
 // are resolved too). It is safe to interrupt and to run again: groups found
-// in flight are verified before anything is re-sent.
+// in flight are verified before anything is re-sent. When the platform
+// refuses a request for a missing permission (403), Run stops at once and
+// returns an error matching ErrForbidden that names it; no group is failed
+// for it (call CheckPermissions first to find out before any merge).
 func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 250 * time.Millisecond
@@ -105,12 +108,21 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 		if opts.Progress != nil {
 			opts.Progress(p)
 		}
+		if err := e.halted.Err(); err != nil {
+			// A 403: no merge can succeed; stop, leaving the groups as they
+			// are (approved or ready).
+			if serr := stop(); serr != nil {
+				e.log.Warn("stop workers", "err", serr)
+			}
+			return e.summary(counts, start, baseReq, baseThrottled, baseMerged), err
+		}
 		if !opts.Forever && p.Runnable() == 0 && (!opts.Wait || counts[cm.StateQuarantined] == 0) {
 			break
 		}
 		select {
 		case <-ctx.Done():
 			return e.summary(counts, start, baseReq, baseThrottled, baseMerged), ctx.Err()
+		case <-e.halted.done:
 		case <-tick.C:
 		}
 		if e.cfg.Now().Sub(lastReconcile) >= opts.Reconcile {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -13,6 +14,9 @@ import (
 
 // DefaultScanName is the store name of the contact scan (ScanOptions.Name).
 const DefaultScanName = "contacts"
+
+// maxScanRestarts bounds the restarts of one Scan after expired cursors.
+const maxScanRestarts = 3
 
 // ScanOptions configures Scan.
 type ScanOptions struct {
@@ -26,8 +30,27 @@ type ScanOptions struct {
 	Restart bool
 	// Progress, when set, is called after each saved page.
 	Progress func(cm.ScanState)
+	// OnRestart, when set, is called each time the scan starts again from
+	// the first page because its cursor expired, before it does.
+	OnRestart func(ScanRestart)
+	// Logger receives a warning at each such restart. Default: discard.
+	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+}
+
+// ScanRestart describes a restart of a scan whose cursor the platform
+// refused as expired (scan cursors live 24 hours).
+type ScanRestart struct {
+	// N counts the restarts of this Scan call, from 1.
+	N int
+	// PagesReread and ContactsReread are what the abandoned walk had saved:
+	// the restarted walk reads those pages again and upserts their contacts
+	// again (each stays stored once).
+	PagesReread    int
+	ContactsReread int64
+	// Err is the platform's refusal (it wraps genesys.ErrCursorExpired).
+	Err error
 }
 
 // Scan reads every contact with the cursor-paged scan endpoint into the
@@ -35,14 +58,25 @@ type ScanOptions struct {
 // Each page is saved together with the cursor of the next one in a single
 // transaction, so an interrupted scan resumes where it stopped: no page is
 // fetched twice except the one in flight at the interruption, and no
-// contact is lost. A scan that completed starts over when run again. A
-// platform that hands out a cursor twice ends the scan with an error
-// wrapping genesys.ErrScanCursorRepeated (the pages before it are saved).
+// contact is lost. A scan that completed starts over when run again.
+//
+// Scan cursors live 24 hours after the page that returned them: a scan
+// resumed later (or a page that took that long) gets its cursor refused
+// (genesys.ErrCursorExpired). Scan then logs a warning, forgets the saved
+// cursor and walks again from the first page (OnRestart says how much is
+// read again), at most maxScanRestarts times; upserts keep each contact
+// once, and the state returned is that of the walk that completed. A
+// platform that hands out a cursor
+// twice ends the scan with an error wrapping genesys.ErrScanCursorRepeated
+// (the pages before it are saved).
 func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOptions) (cm.ScanState, error) {
 	opts.Name = cmp.Or(opts.Name, DefaultScanName)
 	opts.PageSize = cmp.Or(opts.PageSize, genesys.ScanLimitDefault)
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.PageSize < genesys.ScanLimitMin || opts.PageSize > genesys.ScanLimitMax {
 		return cm.ScanState{}, cm.Errorf(cm.EINVALID, "scan: page size must be between %d and %d (got %d)",
@@ -58,6 +92,28 @@ func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 		}
 		state = cm.ScanState{Name: opts.Name}
 	}
+	for restarts := 0; ; restarts++ {
+		state, err = walk(ctx, api, st, opts, state)
+		if !errors.Is(err, genesys.ErrCursorExpired) || state.Cursor == "" || restarts == maxScanRestarts {
+			return state, err
+		}
+		r := ScanRestart{N: restarts + 1, PagesReread: state.Pages, ContactsReread: state.Contacts, Err: err}
+		opts.Logger.Warn("scan: the saved cursor has expired (scan cursors live 24 hours); restarting from the first page: "+
+			"the pages already saved are read again and their contacts upserted (each stays stored once)",
+			"scan", opts.Name, "pages_reread", r.PagesReread, "contacts_reread", r.ContactsReread, "restart", r.N, "err", err)
+		if opts.OnRestart != nil {
+			opts.OnRestart(r)
+		}
+		if err := st.ResetScan(ctx, opts.Name); err != nil {
+			return state, err
+		}
+		state = cm.ScanState{Name: opts.Name}
+	}
+}
+
+// walk follows the scan from state's cursor and saves each page with the
+// cursor after it; it returns the state last saved.
+func walk(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOptions, state cm.ScanState) (cm.ScanState, error) {
 	if state.StartedAt.IsZero() {
 		state.StartedAt = opts.Now()
 	}

@@ -22,11 +22,18 @@ const (
 	// mergeAmbiguous: the merge may have been applied; verify before
 	// anything is sent again (after wait, when it is set).
 	mergeAmbiguous
-	// mergeStale: a 404 (a member vanished since preflight) or a 401 (the
-	// token was refused), not applied; preflight the group again.
+	// mergeStale: a 404, or a 422 whose nested error is a not.found (a
+	// member vanished since preflight), or a 401 (the token was refused),
+	// not applied; preflight the group again.
 	mergeStale
-	// mergeRefused: any other 4xx, a permanent refusal; the group fails.
+	// mergeRefused: any other 4xx (a 422 the platform cannot do: the
+	// merge-set limit, ids already merged together, …), a permanent refusal
+	// of this group; the group fails with the platform's message.
 	mergeRefused
+	// mergeForbidden: a 403, the OAuth client lacks a permission; not
+	// applied, and no other merge can succeed either: the group goes back
+	// to ready and the run stops (no group fails for it).
+	mergeForbidden
 )
 
 func (k mergeKind) String() string {
@@ -43,6 +50,8 @@ func (k mergeKind) String() string {
 		return "stale"
 	case mergeRefused:
 		return "refused"
+	case mergeForbidden:
+		return "forbidden"
 	}
 	return "invalid"
 }
@@ -64,12 +73,16 @@ const throttleWait = 5 * time.Second
 // request (nil: a 2xx with a result). After an ambiguous earlier attempt of
 // the same request, a 4xx may be the effect of that attempt having been
 // applied (its inputs are gone or read-only now), so from the second
-// attempt on every 4xx but 409 and 429 is ambiguous too.
+// attempt on every 4xx but 403, 409 and 429 is ambiguous too. A 403 is
+// forbidden at every attempt: a missing permission is no effect of an
+// earlier attempt.
 func classifyMerge(err error, attempt int) mergeVerdict {
 	var rl *genesys.RateLimitError
 	switch {
 	case err == nil:
 		return mergeVerdict{kind: mergeApplied}
+	case errors.Is(err, genesys.ErrForbidden):
+		return mergeVerdict{kind: mergeForbidden}
 	case errors.Is(err, genesys.ErrConflict):
 		return mergeVerdict{kind: mergeConflict}
 	case errors.Is(err, genesys.ErrRateLimited):
@@ -80,7 +93,7 @@ func classifyMerge(err error, attempt int) mergeVerdict {
 		return mergeVerdict{kind: mergeThrottled, wait: wait}
 	case genesys.IsAmbiguous(err), attempt > 1 && isClientError(err):
 		return mergeVerdict{kind: mergeAmbiguous}
-	case errors.Is(err, genesys.ErrNotFound), errors.Is(err, genesys.ErrUnauthorized):
+	case errors.Is(err, genesys.ErrNotFound), errors.Is(err, genesys.ErrUnauthorized), vanished(err):
 		return mergeVerdict{kind: mergeStale}
 	case isClientError(err):
 		return mergeVerdict{kind: mergeRefused}
@@ -89,6 +102,18 @@ func classifyMerge(err error, attempt int) mergeVerdict {
 		// treat as ambiguous, and verify after a pause.
 		return mergeVerdict{kind: mergeAmbiguous, wait: time.Second}
 	}
+}
+
+// vanished reports whether err is a 422 whose nested error is a not.found:
+// a contact of the request no longer exists (the platform's 422
+// payload.or.params.invalid wraps the specific error in errors[]).
+func vanished(err error) bool {
+	var ae *genesys.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
+		return false
+	}
+	_, ok := ae.NotFoundEntity()
+	return ok
 }
 
 func isClientError(err error) bool {

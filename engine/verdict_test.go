@@ -29,6 +29,14 @@ func TestClassifyMerge(t *testing.T) {
 	written := &genesys.TransportError{Method: "POST", URL: "u", Written: true, Err: errors.New("connection reset by peer")}
 	unwritten := &genesys.TransportError{Method: "POST", URL: "u", Written: false, Err: errors.New("dial tcp: connection refused")}
 	malformed := fmt.Errorf("%w: no id", genesys.ErrMalformedResponse)
+	forbidden := apiErr(403)
+	forbidden.Code, forbidden.MessageParams = "missing.permissions", map[string]string{"permissions": "externalContacts:identity:merge"}
+	gone422 := apiErr(422)
+	gone422.Code, gone422.EntityID = "payload.or.params.invalid", "c-2"
+	gone422.Errors = []genesys.ErrorBody{{Code: "not.found", Status: 404, EntityID: "c-2", Message: "The requested contact c-2 was not found."}}
+	limit422 := apiErr(422)
+	limit422.Code = "payload.or.params.invalid"
+	limit422.Errors = []genesys.ErrorBody{{Code: "merge.set.limit.exceeded", Status: 400}}
 	for _, tc := range []struct {
 		name    string
 		err     error
@@ -53,8 +61,15 @@ func TestClassifyMerge(t *testing.T) {
 		{"404 after an ambiguous attempt: maybe our own merge", apiErr(404), 2, mergeVerdict{kind: mergeAmbiguous}},
 		{"400 after an ambiguous attempt", apiErr(400), 2, mergeVerdict{kind: mergeAmbiguous}},
 		{"400", apiErr(400), 1, mergeVerdict{kind: mergeRefused}},
-		{"403", apiErr(403), 1, mergeVerdict{kind: mergeRefused}},
+		{"403", apiErr(403), 1, mergeVerdict{kind: mergeForbidden}},
+		{"403 after an ambiguous attempt is still forbidden", apiErr(403), 3, mergeVerdict{kind: mergeForbidden}},
+		{"403 as a permission error", genesys.AsPermissionError(genesys.CapMergeContacts, forbidden), 1, mergeVerdict{kind: mergeForbidden}},
 		{"422", apiErr(422), 1, mergeVerdict{kind: mergeRefused}},
+		{"422 merge-set limit", limit422, 1, mergeVerdict{kind: mergeRefused}},
+		{"422 naming a vanished contact", gone422, 1, mergeVerdict{kind: mergeStale}},
+		{"wrapped 422 naming a vanished contact", fmt.Errorf("merge: %w", gone422), 1, mergeVerdict{kind: mergeStale}},
+		{"422 not.found after an ambiguous attempt: maybe our own merge", gone422, 2, mergeVerdict{kind: mergeAmbiguous}},
+		{"422 after an ambiguous attempt", limit422, 2, mergeVerdict{kind: mergeAmbiguous}},
 		{"failure before sending", unwritten, 1, mergeVerdict{kind: mergeAmbiguous, wait: time.Second}},
 		{"cancelled", context.Canceled, 1, mergeVerdict{kind: mergeAmbiguous, wait: time.Second}},
 		{"token failure", &genesys.AuthError{Code: "invalid_client"}, 1, mergeVerdict{kind: mergeAmbiguous, wait: time.Second}},

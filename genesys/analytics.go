@@ -229,6 +229,10 @@ func (s *AnalyticsService) ActiveConversations(ctx context.Context, contactIDs [
 	return out, nil
 }
 
+// BatchSize returns the number of contact ids ActiveConversations now ORs in
+// one query: AnalyticsBatch, or less once the platform refused that many.
+func (s *AnalyticsService) BatchSize() int { return s.client.predicates.get() }
+
 // activeBatch queries the active conversations of one batch of ids over
 // every part of the interval.
 func (s *AnalyticsService) activeBatch(ctx context.Context, batch []string, parts []Interval) (map[string][]string, error) {
