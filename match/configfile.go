@@ -92,11 +92,9 @@ type scanError struct {
 	path, problem string
 }
 
-var configType = reflect.TypeFor[Config]()
-
 // scan checks the whole file: one JSON object shaped like Config.
 func (s *configScanner) scan() *scanError {
-	if e := s.value(configType, ""); e != nil {
+	if e := s.value(reflect.TypeFor[Config](), ""); e != nil {
 		return e
 	}
 	if _, err := s.dec.Token(); err != io.EOF {
@@ -234,7 +232,7 @@ func (s *configScanner) syntax(path string, err error) *scanError {
 		return &scanError{off: max(off, 0), path: path, problem: se.Error()}
 	case err == nil:
 		return &scanError{off: s.next(), path: path, problem: "unexpected data after the configuration object"}
-	case err == io.EOF:
+	case errors.Is(err, io.EOF):
 		return &scanError{off: len(s.data), path: path, problem: "unexpected end of JSON input"}
 	}
 	return &scanError{off: int(s.dec.InputOffset()), path: path, problem: err.Error()}
