@@ -42,8 +42,12 @@
 //     "different", or "missing" when a side has no value.
 //  4. cluster: links (pairs at or above MatchThreshold) are joined into
 //     groups strongest first, under three rules against chaining (below).
-//  5. survive: Survive picks each group's survivor and computes the merged
-//     record sent to the platform as valueOverride.
+//  5. survive: SurviveGroup picks each group's survivor (Survival.Rule says
+//     which criterion of Config.Survivor decided), computes the merged record
+//     sent to the platform as valueOverride under the run's DefaultRegion
+//     and Email rules (Config.SurviveOptions), and says what became of every
+//     member's value (Survival.Fates). A reviewer may choose the survivor and
+//     the member each field is taken from (SurviveOptions.Take).
 //
 // # The model
 //

@@ -544,7 +544,8 @@ func buildGroup(d *dataset, s *scorer, c *cluster, cs map[string]cm.Contact, cfg
 	g.Members = cm.SortedIDs(g.Members)
 	g.ID = cm.GroupID(g.Members)
 	g.Confidence = probability(c.weakest)
-	g.SurvivorID, g.Merged, g.Unkept = Survive(members, cfg.Survivor)
+	sv := SurviveGroup(members, cfg.SurviveOptions())
+	g.SurvivorID, g.Merged, g.Unkept = sv.SurvivorID, sv.Merged, sv.Unkept
 	ex := &cm.Explanation{}
 	for _, l := range c.tree {
 		ex.Links = append(ex.Links, s.evidence(l.a, l.b))

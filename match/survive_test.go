@@ -67,8 +67,11 @@ func TestSurviveMergedRecord(t *testing.T) {
 	if id != "s" {
 		t.Fatalf("survivor %s", id)
 	}
-	if m.ID != "" || m.Division != nil || m.Type != "" || m.MergedFrom != nil || !m.CreateDate.IsZero() {
+	if m.ID != "" || m.Division != nil || m.MergedFrom != nil || !m.CreateDate.IsZero() {
 		t.Errorf("merged record has id or read-only fields: %+v", m)
+	}
+	if m.Type != cm.TypeCurated {
+		t.Errorf("merged type %q, want the survivor's Curated", m.Type)
 	}
 	if m.FirstName != "Robert" || m.MiddleName != "J" || m.LastName != "Smith" {
 		t.Errorf("names %q %q %q", m.FirstName, m.MiddleName, m.LastName)
@@ -80,9 +83,10 @@ func TestSurviveMergedRecord(t *testing.T) {
 		t.Errorf("emails %q", got)
 	}
 	wantUnkept := []cm.UnkeptValue{{ContactID: "o", Field: "workEmail", Value: "robert@corp.com"}}
-	// Phones: survivor's cell, then newer's cell (its slot is taken: the
-	// first free slot, work), then older's work (taken now: home), older's
-	// home (taken now: other), older's other (no slot left).
+	// Phones: four distinct numbers are kept in priority order (the
+	// survivor's cell, newer's cell, older's work and home); older's other
+	// is the fifth (no slot left). Each keeps its own slot where it is free;
+	// newer's cell finds the cell slot taken and goes to otherPhone.
 	ph := m.Phones()
 	var got []string
 	for _, p := range ph {
@@ -95,7 +99,7 @@ func TestSurviveMergedRecord(t *testing.T) {
 		}
 		got = append(got, p.Display)
 	}
-	if !slices.Equal(got, []string{"+1 312-555-0199", "+1 312-555-0100", "+1 312-555-0166", "+1 312-555-0177"}) {
+	if !slices.Equal(got, []string{"+1 312-555-0166", "+1 312-555-0100", "+1 312-555-0177", "+1 312-555-0199"}) {
 		t.Errorf("phones %q", got)
 	}
 	if m.CellPhone.AcceptsSMS == nil || !*m.CellPhone.AcceptsSMS {
