@@ -110,6 +110,10 @@ type Decision struct {
 	Reason   string    `json:"reason,omitempty"`
 	At       time.Time `json:"at"`
 	Survivor string    `json:"survivorId,omitempty"` // optional override of the survivor
+	// Take maps a field (a cm.ContactFields name survivorship fills) to the
+	// member whose value the merged record takes for it: a steward's
+	// per-field choice (plan approve --take FIELD=CONTACT_ID).
+	Take map[string]string `json:"take,omitempty"`
 }
 
 // LedgerKind classifies an audit ledger row.

@@ -226,7 +226,7 @@ func (s *core) CountByState(ctx context.Context) (map[cm.GroupState]int, error) 
 // Decisions returns the review decisions of a group, oldest first.
 func (s *core) Decisions(ctx context.Context, groupID string) ([]cm.Decision, error) {
 	rs, err := s.b.reader().query(ctx,
-		"SELECT approve, actor, reason, at, survivor FROM decisions WHERE group_id = ? ORDER BY id", groupID)
+		"SELECT approve, actor, reason, at, survivor, take FROM decisions WHERE group_id = ? ORDER BY id", groupID)
 	if err != nil {
 		return nil, s.b.translate(fmt.Errorf("query decisions: %w", err))
 	}
@@ -235,13 +235,32 @@ func (s *core) Decisions(ctx context.Context, groupID string) ([]cm.Decision, er
 	for rs.Next() {
 		d := cm.Decision{GroupID: groupID}
 		var at int64
-		if err := rs.Scan(&d.Approve, &d.Actor, &d.Reason, &at, &d.Survivor); err != nil {
+		var take string
+		if err := rs.Scan(&d.Approve, &d.Actor, &d.Reason, &at, &d.Survivor, &take); err != nil {
 			return nil, err
 		}
 		d.At = fromMicros(at)
+		if take != "" {
+			if err := json.Unmarshal([]byte(take), &d.Take); err != nil {
+				return nil, fmt.Errorf("decision of group %s: take: %w", groupID, err)
+			}
+		}
 		out = append(out, d)
 	}
 	return out, s.b.translate(rs.Err())
+}
+
+// encodeTake encodes a decision's per-field choices for the take column:
+// a JSON object, or "" when there are none.
+func encodeTake(take map[string]string) (string, error) {
+	if len(take) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(take)
+	if err != nil {
+		return "", cm.Errorf(cm.EINVALID, "decision take: %v", err)
+	}
+	return string(b), nil
 }
 
 // groupRows are the rows that create one group: the group, its member index

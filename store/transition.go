@@ -120,8 +120,12 @@ func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, erro
 			if at.IsZero() {
 				at = now
 			}
-			_, err := t.exec(ctx, "INSERT INTO decisions (group_id, approve, actor, reason, at, survivor) VALUES (?, ?, ?, ?, ?, ?)",
-				g.ID, d.Approve, d.Actor, d.Reason, micros(at), d.Survivor)
+			take, err := encodeTake(d.Take)
+			if err != nil {
+				return err
+			}
+			_, err = t.exec(ctx, "INSERT INTO decisions (group_id, approve, actor, reason, at, survivor, take) VALUES (?, ?, ?, ?, ?, ?, ?)",
+				g.ID, d.Approve, d.Actor, d.Reason, micros(at), d.Survivor, take)
 			if err != nil {
 				return fmt.Errorf("record decision: %w", err)
 			}

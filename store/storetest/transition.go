@@ -87,7 +87,7 @@ func testTransitionEffects(t *testing.T, h Harness) {
 	g := seedGroup(t, s, "m1", "m2")
 	must(t, s.UpsertContacts(ctx(), []cm.Contact{contact("m1", "One", t0()), contact("m2", "Two", t0())}))
 	_, err := s.Transition(ctx(), cm.Transition{GroupID: g.ID, To: cm.StateApproved, Actor: "ann",
-		Decision: &cm.Decision{Approve: true, Actor: "ann", Reason: "ok", Survivor: "m2"}})
+		Decision: &cm.Decision{Approve: true, Actor: "ann", Reason: "ok", Survivor: "m2", Take: map[string]string{"firstName": "m1"}}})
 	must(t, err)
 	_, err = s.Transition(ctx(), cm.Transition{GroupID: g.ID, To: cm.StateReady, Actor: "preflight"})
 	must(t, err)
@@ -128,7 +128,7 @@ func testTransitionEffects(t *testing.T, h Harness) {
 	}
 	ds, err := s.Decisions(ctx(), g.ID)
 	must(t, err)
-	if len(ds) != 1 || ds[0].Survivor != "m2" || ds[0].GroupID != g.ID {
+	if len(ds) != 1 || ds[0].Survivor != "m2" || ds[0].GroupID != g.ID || ds[0].Take["firstName"] != "m1" || len(ds[0].Take) != 1 {
 		t.Fatalf("decisions = %+v", ds)
 	}
 	rows := ledgerRows(t, s, cm.LedgerFilter{GroupID: g.ID})
