@@ -1,13 +1,13 @@
 package review
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"text/tabwriter"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/match"
 )
 
 // BeforeImages returns the contacts as the ledger recorded them before the
@@ -59,67 +59,163 @@ func MemberContacts(ctx context.Context, st cm.Store, g cm.Group) (map[string]cm
 	return contacts, nil
 }
 
-// WriteGroup writes g for a reviewer: a line with its state, confidence and
-// survivor (and the reason and canonical contact when set); a table with one
-// row per review field (cm.ReviewFields) and one column per member, in
-// member order, the survivor marked "*", then the merged record, leaving out
-// fields empty everywhere and showing "(unknown)" for a member absent from
-// members; the values survivorship could not place; and why the group was
-// formed: every link's match weight and each field's contribution.
-func WriteGroup(w io.Writer, g cm.Group, members map[string]cm.Contact) error {
-	fmt.Fprintf(w, "group %s  state %s  confidence %.4f  survivor %s\n", g.ID, g.State, g.Confidence, g.SurvivorID)
-	if g.Reason != "" {
-		fmt.Fprintf(w, "reason: %s\n", g.Reason)
+// GroupView is one group as a reviewer sees it (`plan show GROUP`, and its
+// --json): the members side by side, why the survivor was chosen, and the
+// merged record with every member's values accounted for.
+type GroupView struct {
+	Group cm.Group `json:"group"`
+	// Members are the group's members in member order.
+	Members []MemberView `json:"members"`
+	// Decision is the group's latest decision, if any.
+	Decision *cm.Decision `json:"decision,omitempty"`
+	// Survival is survivorship computed now on the known members, with the
+	// group's survivor and the latest decision's per-field choices: the
+	// merged record, why the survivor, what becomes of every value.
+	Survival match.Survival `json:"survival"`
+	// Unknown lists members found neither in the snapshot nor in the
+	// ledger's before-images; Survival leaves them out.
+	Unknown []string `json:"unknownMembers,omitempty"`
+	// Stale reports that Survival's merged record differs from the one the
+	// group holds (the snapshot changed since match, or a decision changed
+	// the survivor without recomputing it). Preflight recomputes the record
+	// from live data before any merge.
+	Stale bool `json:"stale,omitempty"`
+	// Rows has one row per cm.ReviewFields field that a member or the
+	// merged record has a value for (every review field when a member is
+	// unknown).
+	Rows []FieldRow `json:"rows"`
+}
+
+// MemberView is one member of a GroupView.
+type MemberView struct {
+	ID string `json:"id"`
+	// Label is the id as the text view shows it: the id, or its shortest
+	// unique prefix of at least 8 characters followed by "…" when ids are
+	// long (UUIDs).
+	Label    string      `json:"label"`
+	Survivor bool        `json:"survivor,omitempty"`
+	Contact  *cm.Contact `json:"contact,omitempty"` // nil when unknown
+}
+
+// FieldRow is one review field across the members.
+type FieldRow struct {
+	Field string `json:"field"`
+	// Values holds each member's value in member order: "" when empty,
+	// "(unknown)" for an unknown member.
+	Values []string `json:"values"`
+	// Merged is the merged record's value (Survival's, or the group's own
+	// when a member is unknown).
+	Merged string `json:"merged"`
+	// Differ reports that members hold different values after
+	// normalization (match.Survival.Conflicts).
+	Differ bool `json:"differ,omitempty"`
+}
+
+// ViewGroup builds the GroupView of g from the store: its members
+// (MemberContacts) and decisions, with survivorship under opts (the run's
+// settings; opts.Survivor and opts.Take are set from the group).
+func ViewGroup(ctx context.Context, st cm.Store, g cm.Group, opts match.SurviveOptions) (GroupView, error) {
+	members, err := MemberContacts(ctx, st, g)
+	if err != nil {
+		return GroupView{}, err
 	}
-	if g.CanonicalID != "" {
-		fmt.Fprintf(w, "canonical contact: %s\n", g.CanonicalID)
+	ds, err := st.Decisions(ctx, g.ID)
+	if err != nil {
+		return GroupView{}, err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	header := "FIELD"
-	for _, m := range g.Members {
-		mark := ""
-		if m == g.SurvivorID {
-			mark = " *"
+	return NewGroupView(g, members, ds, opts), nil
+}
+
+// NewGroupView builds the GroupView of g from its members by id and its
+// decisions (oldest first), with survivorship under opts: the survivor is
+// g.SurvivorID, the per-field choices those of the latest decision.
+func NewGroupView(g cm.Group, members map[string]cm.Contact, decisions []cm.Decision, opts match.SurviveOptions) GroupView {
+	v := GroupView{Group: g}
+	if len(decisions) > 0 {
+		d := decisions[len(decisions)-1]
+		v.Decision = &d
+		opts.Take = d.Take
+	}
+	labels := Labels(g.Members)
+	var known []cm.Contact
+	for i, id := range g.Members {
+		mv := MemberView{ID: id, Label: labels[i], Survivor: id == g.SurvivorID}
+		if c, ok := members[id]; ok {
+			mv.Contact = &c
+			known = append(known, c)
+		} else {
+			v.Unknown = append(v.Unknown, id)
 		}
-		header += "\t" + m + mark
+		v.Members = append(v.Members, mv)
 	}
-	fmt.Fprintln(tw, header+"\tMERGED")
+	opts.Survivor = cmp.Or(g.SurvivorID, opts.Survivor)
+	v.Survival = match.SurviveGroup(known, opts)
+	merged := g.Merged
+	if len(v.Unknown) == 0 && len(known) > 0 {
+		merged = v.Survival.Merged
+		a, _ := json.Marshal(g.Merged)
+		b, _ := json.Marshal(v.Survival.Merged)
+		v.Stale = !bytes.Equal(a, b) || g.SurvivorID != v.Survival.SurvivorID
+	}
+	differ := map[string]bool{}
+	for _, f := range v.Survival.Conflicts {
+		differ[f] = true
+	}
 	for _, fld := range cm.ReviewFields() {
-		row := fld.Name
-		some := false
-		for _, m := range g.Members {
-			v := "(unknown)"
-			if c, ok := members[m]; ok {
-				v = fld.Get(&c)
+		row := FieldRow{Field: fld.Name, Differ: differ[fld.Name]}
+		some := len(v.Unknown) > 0
+		for _, m := range v.Members {
+			val := "(unknown)"
+			if m.Contact != nil {
+				val = fld.Get(m.Contact)
+				some = some || val != ""
 			}
-			some = some || v != ""
-			row += "\t" + v
+			row.Values = append(row.Values, val)
 		}
-		mv := ""
-		if g.Merged != nil {
-			mv = fld.Get(g.Merged)
+		if merged != nil {
+			row.Merged = fld.Get(merged)
 		}
-		if some || mv != "" {
-			fmt.Fprintln(tw, row+"\t"+mv)
+		if some || row.Merged != "" {
+			v.Rows = append(v.Rows, row)
 		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	return v
+}
+
+// Labels returns the text view's label of each id (MemberView.Label): the
+// ids themselves when none is longer than 12 characters, else each id's
+// shortest prefix of at least 8 characters that no other id starts with,
+// followed by "…".
+func Labels(ids []string) []string {
+	long := false
+	for _, id := range ids {
+		long = long || len([]rune(id)) > 12
 	}
-	for _, u := range g.Unkept {
-		fmt.Fprintf(w, "not kept (no free slot): %s %s from %s\n", u.Field, u.Value, u.ContactID)
-	}
-	if g.Explanation != nil {
-		fmt.Fprintln(w, "\nwhy (match weight = prior + Σ field weights, log2 Bayes factors):")
-		for _, l := range g.Explanation.Links {
-			fmt.Fprintf(w, "  %s ~ %s  weight %+.2f  probability %.4f\n", l.A, l.B, l.Weight, l.Probability)
-			for _, fe := range l.Fields {
-				fmt.Fprintf(w, "      %-16s %-14s %+7.2f  %s | %s\n", fe.Field, fe.Level, fe.Weight, fe.A, fe.B)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		r := []rune(id)
+		if !long {
+			out[i] = id
+			continue
+		}
+		n := min(8, len(r))
+		for ; n < len(r); n++ {
+			unique := true
+			for j, other := range ids {
+				if j != i && other != id && len([]rune(other)) >= n && string([]rune(other)[:n]) == string(r[:n]) {
+					unique = false
+					break
+				}
+			}
+			if unique {
+				break
 			}
 		}
-		for _, n := range g.Explanation.Notes {
-			fmt.Fprintf(w, "  note: %s\n", n)
+		if n >= len(r) {
+			out[i] = id
+		} else {
+			out[i] = string(r[:n]) + "…"
 		}
 	}
-	return nil
+	return out
 }
