@@ -84,10 +84,12 @@ type Store interface {
 
 	// Constraints returns the pair constraints matching f, oldest first.
 	Constraints(ctx context.Context, f ConstraintFilter) ([]PairConstraint, error)
-	// ChangeConstraints applies c atomically: see ConstraintChange. EINVALID
-	// for a bad pair or kind; ECONFLICT when a removed constraint no longer
-	// exists or an added one contradicts a stored one (a pair is never both
-	// must-link and cannot-link).
+	// ChangeConstraints applies c atomically: see ConstraintChange. Groups
+	// holding an added cannot-link pair change as with
+	// Transition.Constraints. EINVALID for a bad pair or kind; ECONFLICT
+	// when a removed constraint no longer exists or an added one
+	// contradicts a stored one (a pair is never both must-link and
+	// cannot-link).
 	ChangeConstraints(ctx context.Context, c ConstraintChange) error
 
 	// AcquireLeases leases every id to owner for ttl, all or none, and returns
@@ -161,9 +163,11 @@ type Transition struct {
 	// steward's approval, rejection or split): both ends must be members
 	// (EINVALID), GroupID defaults to the group's and Actor to the
 	// transition's. One that contradicts a stored constraint not lifted by
-	// the same transition is ECONFLICT. LiftConstraints are the ids of
-	// constraints removed with the change (ECONFLICT if one no longer
-	// exists).
+	// the same transition is ECONFLICT. Other groups that hold a recorded
+	// cannot-link pair change with it: a proposed one is withdrawn
+	// (deleted, with a ledger note), a ready one goes back to approved, so
+	// that preflight refuses it. LiftConstraints are the ids of constraints
+	// removed with the change (ECONFLICT if one no longer exists).
 	Constraints     []PairConstraint
 	LiftConstraints []int64
 	// Events are extra ledger rows (API calls, notes) for the same group.

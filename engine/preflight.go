@@ -36,11 +36,15 @@ type resolved struct {
 // activity are quarantined with a retry time; groups whose members changed
 // are re-planned onto the live contacts (a child group) or dropped when fewer
 // than two remain; the others become ready with a merged record recomputed
-// from fresh data.
+// from fresh data. Before any read, a group that holds a pair a steward
+// rejected fails (refuseRejected).
 func (e *Engine) Preflight(ctx context.Context, groupIDs []string) (PreflightResult, error) {
 	var res PreflightResult
 	groups, err := e.store.Groups(ctx, cm.GroupFilter{IDs: groupIDs, States: []cm.GroupState{cm.StateApproved}})
 	if err != nil || len(groups) == 0 {
+		return res, err
+	}
+	if groups, err = e.refuseRejected(ctx, groups); err != nil || len(groups) == 0 {
 		return res, err
 	}
 	var ids []string
@@ -352,4 +356,52 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 		}
 	}
 	return out, nil
+}
+
+// refuseRejected is the safety net under the review rules: it moves every
+// group of groups that holds a cannot-link pair to failed, naming the pair,
+// and returns the others. Review refuses to approve a group against a
+// rejection, so such a group was approved before a steward rejected the
+// pair (rejecting another group, or splitting one). A steward's decision is
+// law: the merge waits for a person, who lifts the rejection and approves
+// the group again (failed → approved), or leaves it failed. Failed rather
+// than quarantined: a quarantine retries by itself, and time does not lift
+// a rejection.
+func (e *Engine) refuseRejected(ctx context.Context, groups []cm.Group) ([]cm.Group, error) {
+	var ids []string
+	for _, g := range groups {
+		ids = append(ids, g.Members...)
+	}
+	cs, err := e.store.Constraints(ctx, cm.ConstraintFilter{Kinds: []cm.ConstraintKind{cm.CannotLink}, Contacts: ids, Within: true})
+	if err != nil || len(cs) == 0 {
+		return groups, err
+	}
+	keep := groups[:0:0]
+	for _, g := range groups {
+		i := slices.IndexFunc(cs, func(c cm.PairConstraint) bool {
+			return slices.Contains(g.Members, c.A) && slices.Contains(g.Members, c.B)
+		})
+		if i < 0 {
+			keep = append(keep, g)
+			continue
+		}
+		c := cs[i]
+		lift := "plan unlink --cannot-link " + c.A + " " + c.B
+		if c.GroupID != "" {
+			lift = "plan unreject " + c.GroupID + " or " + lift
+		}
+		reason := fmt.Sprintf("refused: the group holds the pair %s (constraint #%d), recorded after the group was approved; "+
+			"to merge it, lift the rejection (%s) and approve the group again", c, c.ID, lift)
+		if g.CanonicalID != "" {
+			reason += "; members merged into " + g.CanonicalID + " in earlier rounds stay merged"
+		}
+		_, err := e.transition(ctx, cm.Transition{
+			GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, Version: g.Version, To: cm.StateFailed, Detail: reason,
+			Update: func(g *cm.Group) { g.Reason = reason },
+		})
+		if err != nil && !cm.IsCode(err, cm.ECONFLICT) {
+			return nil, err
+		}
+	}
+	return keep, nil
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"math"
 	"slices"
 )
 
@@ -22,6 +23,7 @@ type cluster struct {
 
 type clusterStats struct {
 	refusedSize, refusedDensity, refusedConflict int
+	refusedCannotLink                            int // joins a steward's cannot-link refused
 	crossComparisons                             int
 	splitComponents                              int
 }
@@ -31,8 +33,33 @@ type clusterStats struct {
 // at least minDensity of the pairs across them are links, and no pair across
 // them scores below cannotLink (weights, not probabilities). It returns the
 // clusters of two or more records.
-func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []link, maxSize int, minDensity, threshold, cannotLink float64) ([]*cluster, clusterStats, error) {
+//
+// pc (nil: none) are stewards' decisions, which outrank every score. A
+// must-link is a link stronger than any scored one, so must-linked records
+// are joined first, without the density and score-conflict rules (a person
+// said they are one customer); a must-linked pair counts as a link and a
+// cannot-linked pair as a conflict wherever pairs across two clusters are
+// weighed. No join ever puts a cannot-link pair in one cluster, must-link
+// or not: when the links connect a cannot-link pair, the link refused is
+// the one that would first join their clusters, which, links being taken
+// strongest first (ties by record number), is the weakest link of the
+// strongest path between them. The component is cut there, the same way on
+// every run.
+func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []link, maxSize int, minDensity, threshold, cannotLink float64, pc *pairConstraints) ([]*cluster, clusterStats, error) {
 	var st clusterStats
+	if pc != nil {
+		base := score
+		score = func(a, b int32) float64 {
+			switch {
+			case pc.isMust(a, b):
+				return math.Inf(1)
+			case pc.isCannot(a, b):
+				return math.Inf(-1)
+			}
+			return base(a, b)
+		}
+		links = append(slices.Clip(links), pc.mustLinks()...)
+	}
 	slices.SortFunc(links, func(x, y link) int {
 		switch {
 		case x.w > y.w:
@@ -51,6 +78,12 @@ func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []l
 		}
 		return &cluster{members: []int32{r}}
 	}
+	in := func(r int32, c *cluster) bool {
+		if o, ok := owner[r]; ok {
+			return o == c
+		}
+		return len(c.members) == 1 && c.members[0] == r
+	}
 	// Components of the link graph, to count components that ended split.
 	comp := newUnionFind()
 	for q, l := range links {
@@ -62,11 +95,15 @@ func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []l
 		if ca == cb {
 			continue
 		}
+		if pc.separates(ca, cb, in) {
+			st.refusedCannotLink++
+			continue
+		}
 		if len(ca.members)+len(cb.members) > maxSize {
 			st.refusedSize++
 			continue
 		}
-		if len(ca.members) > 1 || len(cb.members) > 1 {
+		if !math.IsInf(l.w, 1) && (len(ca.members) > 1 || len(cb.members) > 1) {
 			strong, total := 0, 0
 			conflict := false
 			for _, x := range ca.members {

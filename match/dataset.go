@@ -127,6 +127,9 @@ type dataset struct {
 	// email, phone and date are part 1's fixed columns.
 	fixed              []*column
 	email, phone, date *column
+	// pc are the stewards' decisions between records (nil: none); see
+	// constraints.go.
+	pc *pairConstraints
 }
 
 // presize reserves room for about n records.

@@ -102,6 +102,24 @@
 // it. Group ids are cm.GroupID of the sorted members, so a re-run over
 // unchanged data proposes the same ids and the store keeps their decisions.
 //
+// # Stewards' decisions
+//
+// When the Input is also a ConstraintSource (cm.Store is), Run reads every
+// cm.PairConstraint and lets it outrank the model. A must-link pair is a
+// link stronger than any score: must-linked records are joined first,
+// without the density and conflict rules, so that the usual rules then
+// decide what else joins them; a group built from must-links alone has
+// Confidence 1. A cannot-link pair is never put in one group, must-link or
+// not: every join that would do so is refused (Stats.RefusedJoins
+// "cannotLink"). Links being taken strongest first, a component that holds
+// a cannot-link pair is cut at the weakest link of the strongest path
+// between the two, the same way on every run. So a rejected group is never
+// proposed again, nor any subset of it that holds a rejected pair, and a
+// split-off member is never grouped with the rest again. Every group's
+// explanation notes the decisions that touch its members: the pairs a
+// steward linked inside it and the pairs from a member to a contact outside
+// it that a steward rejected.
+//
 // # Configuration file
 //
 // `contactmerge match --config FILE` reads a JSON file with LoadConfig: the

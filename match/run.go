@@ -174,6 +174,9 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	}
 	d.finish()
 	d.clusterOrder()
+	if d.pc, err = loadConstraints(ctx, in, d); err != nil {
+		return nil, err
+	}
 	stats.Durations["normalize"] = time.Since(t0)
 	clusters, sc, err := matchDataset(ctx, d, &cfg, &stats)
 	if err != nil {
@@ -186,6 +189,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.pc.annotate(groups)
 	stats.Durations["survive"] = time.Since(t1)
 	stats.Groups = len(groups)
 	return &Result{Groups: groups, Stats: stats}, nil
@@ -437,7 +441,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	if cfg.CannotLinkWeight < 0 {
 		cannot = s.prior + cfg.CannotLinkWeight
 	}
-	clusters, cst, err := clusterLinks(ctx, s.score, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot)
+	clusters, cst, err := clusterLinks(ctx, s.score, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot, d.pc)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -446,6 +450,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
 	stats.RefusedJoins["density"] = cst.refusedDensity
 	stats.RefusedJoins["conflict"] = cst.refusedConflict
+	stats.RefusedJoins["cannotLink"] = cst.refusedCannotLink
 	stats.Comparisons = stats.CandidatePairs + stats.Model.USample + cst.crossComparisons
 	return clusters, s, nil
 }

@@ -25,6 +25,10 @@ type Row struct {
 	// group changed since.
 	Group   cm.Group
 	Approve bool
+	// Split are the members a split rejects against the rest of the group
+	// (decision split, with the members column); nil for a decision on the
+	// whole group.
+	Split []string
 	// Survivor is another member chosen as survivor, or "" to keep the
 	// group's.
 	Survivor string
@@ -41,19 +45,27 @@ const utf8BOM = "\ufeff"
 // ReadDecisionsCSV reads a plan CSV as `plan export` writes it and a
 // steward edits it, named name in messages, and checks every row against
 // st. The header must name the columns groupId and decision, each once;
-// survivorId and reason are optional and other columns are ignored, in any
-// order. A UTF-8 byte-order mark is skipped.
+// survivorId, reason and members are optional and other columns are
+// ignored, in any order. A UTF-8 byte-order mark is skipped.
 //
 // The decision column holds approve (or approved, yes, y), reject (or
-// rejected, no, n), in any case, or nothing: a row without a decision
+// rejected, no, n), split, in any case, or nothing: a row without a decision
 // changes nothing, and nor does one that is already in effect (the group is
-// in that state and keeps its survivor), so a file can be imported again. A
-// survivorId other than the group's current survivor must be a member.
+// in that state and keeps its survivor; a split whose pairs are the ones
+// the group's rejection recorded), so a file can be imported again. A
+// survivorId other than the group's current survivor must be a member. A
+// split names the members to reject against the rest in the members column
+// (ids separated by spaces or commas); members is empty for approve and
+// reject. Decisions are pair constraints (see Decide): the file is checked
+// as if its rows were applied in order, so a row that contradicts a
+// steward's constraint, or one that an earlier row records, is bad.
 //
 // It returns the rows to apply, in file order, or, when any row is bad,
 // no rows and a LineError for every bad row: a CSV parse error, an unknown
-// decision, an unknown group, a survivor that is not a member, a group whose
-// state does not allow the decision, a group decided twice. A file that
+// decision, an unknown group (superseded by a later match), a group already
+// merged, a survivor or split member that is not a member, a group whose
+// state does not allow the decision, a group decided twice, a decision
+// that contradicts a steward's constraint. A file that
 // cannot be used at all (empty, a bad header, a column named twice) is an
 // EINVALID error naming FILE:LINE; a failing reader or store is returned
 // as is.
@@ -121,15 +133,26 @@ func ReadDecisionsCSV(ctx context.Context, st cm.Store, r io.Reader, name string
 		}
 		line, _ := cr.FieldPos(0)
 		id, dec := get(rec, "groupId"), strings.ToLower(get(rec, "decision"))
-		var approve bool
+		var approve, split bool
 		switch dec {
 		case "":
 			continue
 		case "approve", "approved", "yes", "y":
 			approve = true
 		case "reject", "rejected", "no", "n":
+		case "split":
+			split = true
 		default:
-			bad(line, "decision %q is not approve, reject or empty", dec)
+			bad(line, "decision %q is not approve, reject, split or empty", dec)
+			continue
+		}
+		members := strings.FieldsFunc(get(rec, "members"), func(r rune) bool { return r == ',' || r == ' ' || r == ';' })
+		switch {
+		case split && len(members) == 0:
+			bad(line, "decision split needs the members to split off in the members column")
+			continue
+		case !split && len(members) > 0:
+			bad(line, "members is only for decision split (to reject those members against the rest); clear it to %s the whole group", dec)
 			continue
 		}
 		if prev, ok := seen[id]; ok {
@@ -139,13 +162,24 @@ func ReadDecisionsCSV(ctx context.Context, st cm.Store, r io.Reader, name string
 		seen[id] = line
 		g, err := st.Group(ctx, id)
 		if cm.IsCode(err, cm.ENOTFOUND) {
-			bad(line, "no group %q (run 'contactmerge match' again? group ids change when members change)", id)
+			bad(line, "no group %q: it no longer exists (a later match superseded it: export the plan again; group ids change when members change)", id)
 			continue
 		}
 		if err != nil {
 			return nil, nil, err
 		}
+		if g.State == cm.StateMerged || g.State == cm.StateSplit || g.State == cm.StateDropped {
+			bad(line, "group %s is already %s%s: a decision can no longer change it", id, g.State, canonical(g))
+			continue
+		}
 		row := Row{File: name, Line: line, Group: g, Approve: approve, Reason: get(rec, "reason")}
+		if split {
+			if err := checkSplit(g, members); err != nil {
+				bad(line, "%s", strings.TrimPrefix(err.Error(), "group "+g.ID+": "))
+				continue
+			}
+			row.Split = cm.SortedIDs(members)
+		}
 		if s := get(rec, "survivorId"); s != "" && s != g.SurvivorID {
 			if !slices.Contains(g.Members, s) {
 				bad(line, "survivorId %s is not a member of group %s", s, id)
@@ -154,19 +188,119 @@ func ReadDecisionsCSV(ctx context.Context, st cm.Store, r io.Reader, name string
 			row.Survivor = s
 		}
 		to := target(approve)
-		if g.State == to && row.Survivor == "" {
+		if g.State == to && row.Survivor == "" && row.Split == nil {
 			continue // already so
 		}
-		if !cm.CanTransition(g.State, to) {
+		if !cm.CanTransition(g.State, to) && !(g.State == to && row.Split != nil) {
 			bad(line, "group %s is %s and cannot be %s", id, g.State, to)
 			continue
 		}
 		rows = append(rows, row)
 	}
+	rows, err = checkConstraints(ctx, st, rows, bad)
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b importer.LineError) int { return a.Line - b.Line })
 		return nil, problems, nil
 	}
 	return rows, nil, nil
+}
+
+// canonical is ", into CANONICAL" for a group with a canonical contact.
+func canonical(g cm.Group) string {
+	if g.CanonicalID == "" {
+		return ""
+	}
+	return " (into " + g.CanonicalID + ")"
+}
+
+// checkConstraints checks the pair constraints of rows as if they were
+// applied in order, starting from the store's: each row's plan
+// (planConstraints) against the constraints stored and those the rows
+// before it record or lift. It reports every contradiction through bad and
+// returns the rows to apply: a split of an already rejected group whose
+// rejection recorded exactly the split's pairs is in effect and dropped; a
+// split of a group rejected otherwise is bad (unreject it first).
+func checkConstraints(ctx context.Context, st cm.Store, rows []Row, bad func(line int, format string, args ...any)) ([]Row, error) {
+	if len(rows) == 0 {
+		return rows, nil
+	}
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.Group.Members...)
+	}
+	stored, err := st.Constraints(ctx, cm.ConstraintFilter{Contacts: ids, Within: true})
+	if err != nil {
+		return nil, err
+	}
+	virtual := map[int64]cm.PairConstraint{}
+	for _, c := range stored {
+		virtual[c.ID] = c
+	}
+	next := int64(-1) // ids of the constraints earlier rows record
+	kept := rows[:0:0]
+	for _, r := range rows {
+		var within []cm.PairConstraint
+		for _, c := range virtual {
+			if slices.Contains(r.Group.Members, c.A) && slices.Contains(r.Group.Members, c.B) {
+				within = append(within, c)
+			}
+		}
+		slices.SortFunc(within, func(a, b cm.PairConstraint) int { return cmpID(a.ID, b.ID) })
+		add, lift, err := planConstraints(r.Group, cm.Decision{Approve: r.Approve, Reason: r.Reason}, r.Split, within)
+		if err != nil {
+			bad(r.Line, "%s", strings.TrimPrefix(err.Error(), "group "+r.Group.ID+": "))
+			continue
+		}
+		if r.Split != nil && r.Group.State == cm.StateRejected {
+			if samePairs(add, within, r.Group.ID) {
+				continue // in effect
+			}
+			bad(r.Line, "group %s is already rejected with other pairs: unreject it first (contactmerge plan unreject %s)", r.Group.ID, r.Group.ID)
+			continue
+		}
+		for _, id := range lift {
+			delete(virtual, id)
+		}
+		for _, c := range add {
+			c.ID = next
+			next--
+			virtual[c.ID] = c
+		}
+		kept = append(kept, r)
+	}
+	return kept, nil
+}
+
+// samePairs reports whether the pairs of add are exactly those of the
+// cannot-links recorded on group among within.
+func samePairs(add, within []cm.PairConstraint, group string) bool {
+	want := map[cm.Pair]bool{}
+	for _, c := range add {
+		want[c.Pair()] = true
+	}
+	n := 0
+	for _, c := range within {
+		if c.GroupID == group {
+			if c.Kind != cm.CannotLink || !want[c.Pair()] {
+				return false
+			}
+			n++
+		}
+	}
+	return n == len(want)
+}
+
+func cmpID(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // parseError turns a *csv.ParseError into the line its record starts on and
@@ -184,12 +318,14 @@ func parseError(err error) (line int, msg string, ok bool) {
 }
 
 // Apply records the decisions of rows (from ReadDecisionsCSV) as who, at
-// time at, in file order.
+// time at, in file order, each with its pair constraints (see Decide and
+// Split).
 //
 // It first re-reads every row's group in one query and refuses the whole
 // file, writing nothing, when any group changed since it was read (ECONFLICT
 // naming each such row): another process or person decided it, or the
-// engine moved it. Then it applies the rows one Transition each. The store
+// engine moved it. Then it applies the rows one Transition each, each
+// planned against the constraints as the rows before it left them. The store
 // has no transaction over several groups, so a write that fails after that
 // check (a lost connection, a full disk, a group changed in between) leaves
 // the rows before it applied: Apply then returns an *ApplyError that lists
@@ -200,14 +336,12 @@ func Apply(ctx context.Context, st cm.Store, rows []Row, who string, at time.Tim
 	if len(rows) == 0 {
 		return nil
 	}
-	ts := make([]cm.Transition, len(rows))
 	ids := make([]string, len(rows))
 	for i, r := range rows {
-		t, err := transition(r.Group, cm.Decision{Approve: r.Approve, Survivor: r.Survivor, Actor: who, Reason: r.Reason, At: at})
-		if err != nil {
+		if _, err := transition(r.Group, r.decision(who, at), r.Split, nil, false); err != nil {
 			return fmt.Errorf("%s: %w; nothing was applied", r.pos(), err)
 		}
-		ts[i], ids[i] = t, r.Group.ID
+		ids[i] = r.Group.ID
 	}
 	current, err := st.Groups(ctx, cm.GroupFilter{IDs: ids})
 	if err != nil {
@@ -232,12 +366,24 @@ func Apply(ctx context.Context, st cm.Store, rows []Row, who string, at time.Tim
 	}
 	// With a store method applying many Transitions in one transaction,
 	// this loop would be a single call and a failure would write nothing.
-	for i, t := range ts {
-		if _, err := st.Transition(ctx, t); err != nil {
+	for i, r := range rows {
+		existing, err := constraintsWithin(ctx, st, r.Group)
+		if err == nil {
+			var t cm.Transition
+			if t, err = transition(r.Group, r.decision(who, at), r.Split, existing, true); err == nil {
+				_, err = st.Transition(ctx, t)
+			}
+		}
+		if err != nil {
 			return &ApplyError{Applied: rows[:i:i], NotApplied: rows[i:], Err: err}
 		}
 	}
 	return nil
+}
+
+// decision is the row's decision as who at at.
+func (r Row) decision(who string, at time.Time) cm.Decision {
+	return cm.Decision{Approve: r.Approve, Survivor: r.Survivor, Actor: who, Reason: r.Reason, At: at}
 }
 
 // ApplyError is returned by Apply when a write failed after some rows were

@@ -36,6 +36,7 @@ func TestReadDecisionsCSV(t *testing.T) {
 		approve  bool
 		survivor string
 		reason   string
+		split    string
 	}
 	tests := []struct {
 		name string
@@ -78,12 +79,34 @@ func TestReadDecisionsCSV(t *testing.T) {
 				"{C},approve,\n" +
 				"{C},reject,\n",
 			bad: []string{
-				`2: decision "maybe" is not approve, reject or empty`,
+				`2: decision "maybe" is not approve, reject, split or empty`,
 				`3: no group "g_nonexistent"`,
 				"4: survivorId zz is not a member of group {B}",
-				"5: group {D} is merged and cannot be rejected",
+				"5: group {D} is already merged (into canon-d1): a decision can no longer change it",
 				"7: group {C} already decided on line 6",
 			}},
+		{name: "a split names members; approve and reject do not",
+			csv: "groupId,decision,members\n" +
+				"{B},split,b3\n" +
+				"{A},approve,a1\n" +
+				"{A},reject,a1 a2\n",
+			bad: []string{
+				"3: members is only for decision split (to reject those members against the rest); clear it to approve the whole group",
+				"4: members is only for decision split",
+			}},
+		{name: "split members: separators, errors",
+			csv:  "groupId,decision,members\n{B},SPLIT,\"b3, b1\"\n",
+			want: []row{{line: 2, group: "B", split: "b1 b3"}}},
+		{name: "bad split members",
+			csv: "groupId,decision,members\n{B},split,b9\n{A},split,a1 a2\n{C},split,c1\n",
+			bad: []string{
+				"2: b9 is not a member (members: b1, b2, b3)",
+				"3: a split names some members, not all of them",
+				"4: group {C} is already rejected with other pairs: unreject it first",
+			}},
+		{name: "a split without members",
+			csv: "groupId,decision,members\n{B},split,\n",
+			bad: []string{"2: decision split needs the members to split off in the members column"}},
 		{name: "a bare quote in the first field",
 			csv: "groupId,decision\nab\"c,Ann\n{A},approve\n",
 			bad: []string{`2: parse error: bare " in non-quoted-field (column 3)`}},
@@ -145,7 +168,7 @@ func TestReadDecisionsCSV(t *testing.T) {
 				if r.File != "plan.csv" {
 					t.Errorf("line %d: file %q", r.Line, r.File)
 				}
-				got = append(got, row{r.Line, letter, r.Approve, r.Survivor, r.Reason})
+				got = append(got, row{r.Line, letter, r.Approve, r.Survivor, r.Reason, strings.Join(r.Split, " ")})
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("rows = %+v\nwant   %+v", got, tt.want)

@@ -143,9 +143,9 @@ func TestDecideWhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	move(t, st, gs[1], cm.StateApproved)
-	n, err := review.DecideWhere(ctx(), staleStore{st, before}, proposed, false, "bob", "not the same", now)
-	if err != nil || n != 1 {
-		t.Fatalf("DecideWhere over a stale read = %d, %v; want 1 (B skipped)", n, err)
+	out, err := review.DecideWhere(ctx(), staleStore{st, before}, proposed, false, "bob", "not the same", now)
+	if n := out.Decided; err != nil || n != 1 || len(out.Held) != 0 {
+		t.Fatalf("DecideWhere over a stale read = %+v, %v; want 1 (B skipped)", out, err)
 	}
 	want := []cm.GroupState{cm.StateRejected, cm.StateApproved, cm.StateProposed, cm.StateRejected}
 	if got := states(t, st, gs...); !slices.Equal(got, want) {

@@ -1,31 +1,54 @@
 // Package review holds what a person (or a policy) does between match and
-// run: approving and rejecting merge groups, reading a data steward's
-// decisions back from a plan CSV, showing a group side by side with the
-// evidence that formed it, and, after the run, the map from old contact ids
-// to the canonical contacts that replaced them.
+// run: approving, rejecting and splitting merge groups, linking and
+// unlinking pairs of contacts, reading a data steward's decisions back from
+// a plan CSV, showing a group side by side with the evidence that formed it,
+// and, after the run, the map from old contact ids to the canonical contacts
+// that replaced them.
 //
 // Every function works on a cm.Store and nothing else: no matcher run, no
 // API client. cmd/contactmerge calls it from `match --auto-approve`,
-// `plan show/import/approve/reject`, `report --id-map` and the demo; the web
-// console is meant to call it too.
+// `plan show/import/approve/reject/link/unlink/unreject`, `report --id-map`
+// and the demo; the web console is meant to call it too.
 //
 // # Decisions
 //
 // A decision moves a group to approved or rejected along an edge of the state
 // machine (cm.CanTransition): a proposed group either way; an approved, ready
 // or quarantined one to rejected; a rejected, quarantined or failed one (or a
-// ready one, back to preflight) to approved. Decide takes the edge with one store Transition that checks the
+// ready one, back to preflight) to approved; a rejected one back to proposed
+// (Unreject). Decide takes the edge with one store Transition that checks the
 // group's state and version, records the cm.Decision and appends the ledger
 // row in one transaction, so a group another process moved in the meantime is
 // refused (ECONFLICT) rather than overwritten. DecideWhere decides every group
 // a filter selects, skipping those lost to such a race, and ApproveAbove is
 // the approve policy (proposed groups at or above a confidence threshold).
 //
+// # Decisions are constraints
+//
+// A steward's decision is law: nothing the tool does later may override it.
+// So a person's decision is recorded, in the same Transition, as pair
+// constraints (cm.PairConstraint) that belong to no group and outlive it:
+// approving records a must-link for every pair of members; rejecting a
+// cannot-link for every pair; Split rejects only the members it names
+// against the rest. Link records one must-link, Unlink removes the
+// must-links (or cannot-links) of a pair, Unreject lifts a rejection's
+// cannot-links and proposes the group again. Every match respects them
+// (package match), the policy never approves a group they touch unless a
+// person linked it whole (PolicyHold), and preflight fails an approved group
+// that holds a cannot-link pair. A new decision on a group replaces the
+// constraints the group's earlier decision recorded; a decision that would
+// contradict any other constraint is refused (EINVALID, naming the pair and
+// the command that removes it), as is a link of a rejected pair: the steward
+// removes the earlier decision first. ConstraintsFor and WriteConstraints
+// show the decisions touching a group's members. Every decision writes a
+// cm.LedgerDecision row with its actor.
+//
 // # The decision CSV
 //
-// `plan export` writes one row per group with an empty decision column;
-// a steward fills it with approve or reject (and may name another member as
-// survivorId, and give a reason). ReadDecisionsCSV checks every row against
+// `plan export` writes one row per group with empty decision and members
+// columns; a steward fills decision with approve, reject or split (a split
+// names the members to reject against the rest in members), and may name
+// another member as survivorId and give a reason. ReadDecisionsCSV checks every row against
 // the store and returns either the rows to apply or every bad row with its
 // line number; Apply then applies them. Apply re-checks all groups first, so
 // a file is refused as a whole when anything changed since it was read. The

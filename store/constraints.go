@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +118,8 @@ func queryConstraints(ctx context.Context, q querier, f cm.ConstraintFilter) ([]
 }
 
 // ChangeConstraints applies c in one transaction; see cm.ConstraintChange.
+// Other groups holding an added cannot-link pair are withdrawn or sent back
+// to preflight (withdrawHolding).
 func (s *core) ChangeConstraints(ctx context.Context, c cm.ConstraintChange) error {
 	if len(c.Add) == 0 && len(c.Remove) == 0 {
 		return nil
@@ -133,12 +137,15 @@ func (s *core) ChangeConstraints(ctx context.Context, c cm.ConstraintChange) err
 		if c.Detail != "" {
 			detail = c.Detail + "; " + detail
 		}
+		ledger := [][]any{ledgerValues(cm.LedgerEvent{At: now, Kind: cm.LedgerDecision, GroupID: group, Actor: c.Actor, Detail: detail})}
+		withdrawn, err := withdrawHolding(ctx, t, add, "", c.Actor, now)
+		if err != nil {
+			return err
+		}
 		if err := s.b.lockLedger(ctx, t); err != nil {
 			return err
 		}
-		return t.bulkInsert(ctx, "ledger", ledgerColumns(), [][]any{ledgerValues(cm.LedgerEvent{
-			At: now, Kind: cm.LedgerDecision, GroupID: group, Actor: c.Actor, Detail: detail,
-		})})
+		return t.bulkInsert(ctx, "ledger", ledgerColumns(), append(ledger, withdrawn...))
 	})
 }
 
@@ -295,4 +302,94 @@ func commonGroup(add, lifted []cm.PairConstraint) string {
 		}
 	}
 	return g
+}
+
+// withdrawHolding acts on the other groups that hold a cannot-link pair of
+// add, now that a steward rejected it (except group skip, the one decided):
+// a proposed group, the matcher's suggestion, is withdrawn (deleted, as a
+// match run supersedes it, its decision rows kept); a ready group goes back
+// to approved, so that preflight, which fails a group holding a rejected
+// pair, checks it before anything is sent (a worker about to submit it
+// loses its state check). Groups in other states are left to preflight
+// (approved, quarantined) or are past the point where a decision can stop
+// them (in_flight, unknown, merged) or inert. It returns their ledger rows.
+func withdrawHolding(ctx context.Context, t tx, add []cm.PairConstraint, skip, actor string, now time.Time) ([][]any, error) {
+	pairs := map[cm.Pair]cm.PairConstraint{}
+	var ends []string
+	for _, c := range add {
+		if c.Kind == cm.CannotLink {
+			pairs[c.Pair()] = c
+			ends = append(ends, c.A, c.B)
+		}
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	ends = cm.SortedIDs(ends)
+	held := map[string][]string{} // group → its members among ends
+	for c := range slices.Chunk(ends, chunkSize) {
+		rs, err := t.query(ctx, "SELECT group_id, member_id FROM group_members WHERE member_id IN ("+placeholders(len(c))+")", anys(c)...)
+		if err != nil {
+			return nil, fmt.Errorf("groups holding rejected pairs: %w", err)
+		}
+		for rs.Next() {
+			var g, m string
+			if err := rs.Scan(&g, &m); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			if g != skip {
+				held[g] = append(held[g], m)
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var ledger [][]any
+	for _, id := range slices.Sorted(maps.Keys(held)) {
+		ms := cm.SortedIDs(held[id])
+		var hit *cm.PairConstraint
+		for _, p := range cm.Pairs(ms) {
+			if c, ok := pairs[p]; ok {
+				hit = &c
+				break
+			}
+		}
+		if hit == nil {
+			continue
+		}
+		var st string
+		if err := t.queryRow(ctx, "SELECT state FROM groups WHERE id = ?", id).Scan(&st); err != nil {
+			if errors.Is(err, errNoRows) {
+				continue
+			}
+			return nil, err
+		}
+		why := fmt.Sprintf("holds %s–%s, which %s rejected on group %s", hit.A, hit.B, hit.Actor, hit.GroupID)
+		switch cm.GroupState(st) {
+		case cm.StateProposed:
+			if _, err := t.exec(ctx, "DELETE FROM groups WHERE id = ? AND state = ?", id, st); err != nil {
+				return nil, fmt.Errorf("withdraw group %s: %w", id, err)
+			}
+			if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id = ?", id); err != nil {
+				return nil, fmt.Errorf("withdraw group %s: %w", id, err)
+			}
+			ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+				At: now, Kind: cm.LedgerNote, GroupID: id, From: cm.StateProposed, Actor: actor,
+				Detail: "withdrawn: the proposal " + why,
+			}))
+		case cm.StateReady:
+			reason := "preflight again: the group " + why
+			if _, err := t.exec(ctx, "UPDATE groups SET state = ?, reason = ?, version = version + 1, updated_at = ? WHERE id = ? AND state = ?",
+				string(cm.StateApproved), reason, micros(now), id, st); err != nil {
+				return nil, fmt.Errorf("return group %s to preflight: %w", id, err)
+			}
+			ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+				At: now, Kind: cm.LedgerTransition, GroupID: id, From: cm.StateReady, To: cm.StateApproved, Actor: actor, Detail: reason,
+			}))
+		}
+	}
+	return ledger, nil
 }

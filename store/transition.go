@@ -142,6 +142,11 @@ func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, erro
 			ledger = append(ledger, ledgerValues(cm.LedgerEvent{
 				At: now, Kind: cm.LedgerDecision, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor, Detail: detail,
 			}))
+			withdrawn, err := withdrawHolding(ctx, t, add, g.ID, tr.Actor, now)
+			if err != nil {
+				return err
+			}
+			ledger = append(ledger, withdrawn...)
 		}
 		for _, ev := range tr.Events {
 			if ev.GroupID == "" {

@@ -13,7 +13,7 @@ import (
 func newCmdPlan(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan",
-		Short: "Review merge groups: show, export, import decisions, approve, reject",
+		Short: "Review merge groups: show, export, import decisions, approve, reject, link, unlink, unreject",
 	}
 	cmd.AddCommand(
 		newCmdPlanShow(f, nil),
@@ -21,6 +21,10 @@ func newCmdPlan(f *Factory) *cobra.Command {
 		newCmdPlanImport(f, nil),
 		newCmdPlanDecide(f, true, nil),
 		newCmdPlanDecide(f, false, nil),
+		newCmdPlanLink(f, true, nil),
+		newCmdPlanLink(f, false, nil),
+		newCmdPlanUnreject(f, nil),
+		newCmdPlanConstraints(f, nil),
 	)
 	return cmd
 }

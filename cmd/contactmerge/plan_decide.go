@@ -24,6 +24,7 @@ type planDecideOptions struct {
 	all           bool
 	minConfidence float64 // -1: not given
 	groups        []string
+	members       []string // --members (reject, one --group): split these off
 	reason        string
 	actor         string // --actor, else $USER
 }
@@ -49,6 +50,9 @@ func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) er
 			if chosen != 1 {
 				return usageErrorf("give exactly one of --all, --min-confidence or --group")
 			}
+			if len(o.members) > 0 && len(o.groups) != 1 {
+				return usageErrorf("--members splits one group: give it with exactly one --group")
+			}
 			if o.minConfidence > 1 {
 				return cm.Errorf(cm.EINVALID, "--min-confidence must be between 0 and 1 (got %g)", o.minConfidence)
 			}
@@ -64,6 +68,9 @@ func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) er
 		cmd.Flags().Float64Var(&o.minConfidence, "min-confidence", -1, "proposed groups with confidence at least X (0..1)")
 	}
 	cmd.Flags().StringArrayVar(&o.groups, "group", nil, "this group (repeatable; may also re-decide a rejected or failed group)")
+	if !approve {
+		cmd.Flags().StringSliceVar(&o.members, "members", nil, "with one --group: reject only these members (comma-separated) against the rest of the group")
+	}
 	cmd.Flags().StringVar(&o.reason, "reason", "", "recorded with the decision")
 	cmd.Flags().StringVar(&o.actor, "actor", "", "who decides (default $USER)")
 	return cmd
@@ -85,7 +92,13 @@ func planDecideRun(ctx context.Context, o *planDecideOptions) error {
 			if err != nil {
 				return err
 			}
-			if _, err := review.Decide(ctx, st, g, cm.Decision{Approve: o.approve, Actor: o.actor, Reason: o.reason, At: o.Now()}); err != nil {
+			d := cm.Decision{Approve: o.approve, Actor: o.actor, Reason: o.reason, At: o.Now()}
+			if len(o.members) > 0 {
+				_, err = review.Split(ctx, st, g, o.members, d)
+			} else {
+				_, err = review.Decide(ctx, st, g, d)
+			}
+			if err != nil {
 				return err
 			}
 			n++
@@ -95,8 +108,13 @@ func planDecideRun(ctx context.Context, o *planDecideOptions) error {
 		if o.minConfidence >= 0 {
 			filter.MinConfidence = o.minConfidence
 		}
-		if n, err = review.DecideWhere(ctx, st, filter, o.approve, o.actor, o.reason, o.Now); err != nil {
+		out, err := review.DecideWhere(ctx, st, filter, o.approve, o.actor, o.reason, o.Now)
+		if err != nil {
 			return err
+		}
+		n = out.Decided
+		for _, h := range out.Held {
+			fmt.Fprintf(o.IO.ErrOut, "held %s: %s\n", h.GroupID, h.Reason)
 		}
 	}
 	verb := "rejected"

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,9 +34,13 @@ func newCmdPlanExport(f *Factory, runF func(*planExportOptions) error) *cobra.Co
 		Use:   "export",
 		Short: "Export groups for review (jsonl or csv) to stdout or --output",
 		Long: `Exports groups, one per line. Every row has groupId, state, survivorId, memberIds and
-confidence. The CSV adds an empty 'decision' column for a data steward to fill with approve or
-reject (and optionally a different survivorId and a reason), to be read back with
-'contactmerge plan import'.`,
+confidence. The CSV adds an empty 'decision' column for a data steward to fill with approve,
+reject or split (and optionally a different survivorId and a reason), to be read back with
+'contactmerge plan import'; for a split, the empty 'members' column names the members to reject
+against the rest of the group (ids from memberIds, separated by spaces or commas). In JSONL each
+group carries 'constraints': the stewards' decisions touching its members.`,
+		Example: `  contactmerge plan export --output plan.csv
+  contactmerge plan export --format jsonl --state approved,quarantined`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.format != "csv" && o.format != "jsonl" {
@@ -59,7 +65,7 @@ reject (and optionally a different survivorId and a reason), to be read back wit
 // planCSVHeader is the plan CSV's columns; scripts and review.ReadDecisionsCSV
 // rely on these names.
 func planCSVHeader() []string {
-	return []string{"groupId", "state", "decision", "survivorId", "memberIds", "confidence", "size", "name", "emails", "phones", "reason"}
+	return []string{"groupId", "state", "decision", "members", "survivorId", "memberIds", "confidence", "size", "name", "emails", "phones", "reason"}
 }
 
 func planExportRun(ctx context.Context, o *planExportOptions) error {
@@ -82,7 +88,7 @@ func planExportRun(ctx context.Context, o *planExportOptions) error {
 		out = file
 	}
 	if o.format == "jsonl" {
-		err = writeGroupsJSONL(out, groups)
+		err = writeGroupsJSONL(ctx, out, st, groups)
 	} else {
 		err = writePlanCSV(out, groups)
 	}
@@ -98,10 +104,37 @@ func planExportRun(ctx context.Context, o *planExportOptions) error {
 	return nil
 }
 
-func writeGroupsJSONL(w io.Writer, groups []cm.Group) error {
+// exportedGroup is a group as plan export writes it in JSONL: the group's
+// fields and the constraints touching its members.
+type exportedGroup struct {
+	cm.Group
+	Constraints []cm.PairConstraint `json:"constraints,omitempty"`
+}
+
+func writeGroupsJSONL(ctx context.Context, w io.Writer, st cm.Store, groups []cm.Group) error {
+	all, err := st.Constraints(ctx, cm.ConstraintFilter{})
+	if err != nil {
+		return err
+	}
+	byContact := map[string][]cm.PairConstraint{}
+	for _, c := range all {
+		byContact[c.A] = append(byContact[c.A], c)
+		byContact[c.B] = append(byContact[c.B], c)
+	}
 	enc := json.NewEncoder(w)
 	for _, g := range groups {
-		if err := enc.Encode(g); err != nil {
+		eg := exportedGroup{Group: g}
+		seen := map[int64]bool{}
+		for _, m := range g.Members {
+			for _, c := range byContact[m] {
+				if !seen[c.ID] {
+					seen[c.ID] = true
+					eg.Constraints = append(eg.Constraints, c)
+				}
+			}
+		}
+		slices.SortFunc(eg.Constraints, func(a, b cm.PairConstraint) int { return cmp.Compare(a.ID, b.ID) })
+		if err := enc.Encode(eg); err != nil {
 			return err
 		}
 	}
@@ -130,7 +163,7 @@ func writePlanCSV(w io.Writer, groups []cm.Group) error {
 			}
 			emails, phones = strings.Join(es, " "), strings.Join(ps, " ")
 		}
-		_ = cw.Write([]string{g.ID, string(g.State), "", g.SurvivorID, strings.Join(g.Members, " "),
+		_ = cw.Write([]string{g.ID, string(g.State), "", "", g.SurvivorID, strings.Join(g.Members, " "),
 			strconv.FormatFloat(g.Confidence, 'f', 6, 64), strconv.Itoa(len(g.Members)), name, emails, phones, g.Reason})
 	}
 	cw.Flush()

@@ -39,7 +39,7 @@ func TestPlanExportRun(t *testing.T) {
 	if !slices.Equal(rows[0], planCSVHeader()) {
 		t.Errorf("header %v", rows[0])
 	}
-	want := []string{a.ID, "proposed", "", "a1", "a1 a2", "0.950000", "2", "Ann Lee", "ann@example.com", "555 0100 (+15550100)", ""}
+	want := []string{a.ID, "proposed", "", "", "a1", "a1 a2", "0.950000", "2", "Ann Lee", "ann@example.com", "555 0100 (+15550100)", ""}
 	if !slices.Equal(rows[1], want) {
 		t.Errorf("row of A:\n%q\nwant\n%q", rows[1], want)
 	}

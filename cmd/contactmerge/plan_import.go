@@ -28,13 +28,19 @@ func newCmdPlanImport(f *Factory, runF func(*planImportOptions) error) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Apply a data steward's decisions from an edited plan CSV",
-		Long: `Reads a CSV exported by 'plan export' in which the 'decision' column holds approve, reject or
-nothing (no change); 'survivorId' may name another member; 'reason' is recorded. All rows are
-checked first: if any row is bad (unparsable CSV, unknown group, unknown decision, survivor not
-a member, a group whose state does not allow the decision), every bad row is reported with its
-line number and nothing is applied. Nothing is applied either when a group changed after the
-file was checked. Should a write fail part-way, the message says exactly which rows were
-applied; importing the same file again applies the others (rows already in effect are skipped).`,
+		Long: `Reads a CSV exported by 'plan export' in which the 'decision' column holds approve, reject, split
+or nothing (no change); 'survivorId' may name another member; 'reason' is recorded. A split
+rejects only the members named in the 'members' column against the rest of the group. Every
+decision is also a durable pair constraint (approve: must-link, reject and split: cannot-link)
+that later matches respect. All rows are checked first, as if applied in order: if any row is
+bad (unparsable CSV, a group that no longer exists or is already merged, unknown decision,
+survivor or split member not a member, a group whose state does not allow the decision, a
+decision contradicting a steward's earlier one), every bad row is reported with its line
+number and nothing is applied. Nothing is applied either when a group changed after the file
+was checked. Should a write fail part-way, the message says exactly which rows were applied;
+importing the same file again applies the others (rows already in effect are skipped).`,
+		Example: `  contactmerge plan import plan.csv
+  contactmerge plan import --actor steward@example.com reviewed.csv`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
@@ -74,12 +80,19 @@ func planImportRun(ctx context.Context, o *planImportOptions) error {
 	if err := review.Apply(ctx, st, rows, o.actor, o.Now()); err != nil {
 		return err
 	}
-	approved := 0
+	approved, split := 0, 0
 	for _, r := range rows {
-		if r.Approve {
+		switch {
+		case r.Approve:
 			approved++
+		case r.Split != nil:
+			split++
 		}
 	}
-	fmt.Fprintf(o.IO.Out, "applied %d decisions from %s: %d approved, %d rejected\n", len(rows), o.file, approved, len(rows)-approved)
+	splits := ""
+	if split > 0 {
+		splits = fmt.Sprintf(", %d split", split)
+	}
+	fmt.Fprintf(o.IO.Out, "applied %d decisions from %s: %d approved, %d rejected%s\n", len(rows), o.file, approved, len(rows)-approved-split, splits)
 	return nil
 }

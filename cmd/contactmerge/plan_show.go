@@ -209,7 +209,14 @@ func showGroup(ctx context.Context, o *planShowOptions, st cm.Store, cfg match.C
 	if o.asJSON {
 		return writeJSON(o.IO.Out, v)
 	}
-	return writeGroupText(o.IO.Out, v, o.style())
+	if err := writeGroupText(o.IO.Out, v, o.style()); err != nil {
+		return err
+	}
+	cs, err := review.ConstraintsFor(ctx, st, g) // the stewards' decisions touching its members
+	if err != nil {
+		return err
+	}
+	return review.WriteConstraints(o.IO.Out, g, cs)
 }
 
 // writeGroupText writes the text view of one group.

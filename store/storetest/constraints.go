@@ -251,3 +251,57 @@ func testSupersedeKeepsDecisions(t *testing.T, h Harness) {
 		t.Fatalf("constraints after supersede: %v", got)
 	}
 }
+
+// testRejectionWithdraws: recording a cannot-link withdraws the other
+// proposed groups that hold the pair and sends ready ones back to
+// preflight, in the same transaction; groups that hold one end only, and
+// approved ones, stay.
+func testRejectionWithdraws(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	s := e.s
+	seedGroups(t, s, group(0.9, "w1", "w2", "w3"), group(0.9, "w1", "w2"), group(0.9, "w1", "w4"),
+		group(0.9, "w2", "w1", "w5"), group(0.9, "w2", "w3", "w6"))
+	id := func(ms ...string) string { return cm.GroupID(ms) }
+	decided, proposed, oneEnd, ready, approved := id("w1", "w2", "w3"), id("w1", "w2"), id("w1", "w4"), id("w1", "w2", "w5"), id("w2", "w3", "w6")
+	for _, to := range []cm.GroupState{cm.StateApproved, cm.StateReady} {
+		_, err := s.Transition(ctx(), cm.Transition{GroupID: ready, To: to})
+		must(t, err)
+	}
+	_, err := s.Transition(ctx(), cm.Transition{GroupID: approved, To: cm.StateApproved})
+	must(t, err)
+	_, err = s.Transition(ctx(), cm.Transition{GroupID: decided, To: cm.StateRejected, Actor: "bob",
+		Constraints: []cm.PairConstraint{{Kind: cm.CannotLink, A: "w1", B: "w2"}, {Kind: cm.CannotLink, A: "w2", B: "w3"}}})
+	must(t, err)
+	_, err = s.Group(ctx(), proposed)
+	wantCode(t, err, cm.ENOTFOUND)
+	if got := e.groupsByMember("w4"); len(got["w4"]) != 1 {
+		t.Fatalf("group members of w4: %v", got)
+	}
+	for gid, want := range map[string]cm.GroupState{decided: cm.StateRejected, oneEnd: cm.StateProposed, ready: cm.StateApproved, approved: cm.StateApproved} {
+		g, err := s.Group(ctx(), gid)
+		must(t, err)
+		if g.State != want {
+			t.Errorf("group %s is %s, want %s", gid, g.State, want)
+		}
+		if gid == ready && (!strings.Contains(g.Reason, "holds w1–w2, which bob rejected on group "+decided) || g.Version != 4) {
+			t.Errorf("ready group sent back: %+v", g)
+		}
+	}
+	if got := e.groupsByMember("w1"); slices.Contains(got["w1"], proposed) {
+		t.Errorf("the withdrawn group's member rows remain: %v", got)
+	}
+	notes := ledgerRows(t, s, cm.LedgerFilter{GroupID: proposed, Kinds: []cm.LedgerKind{cm.LedgerNote}})
+	if len(notes) != 1 || notes[0].Actor != "bob" || !strings.HasPrefix(notes[0].Detail, "withdrawn: the proposal holds w1–w2") {
+		t.Errorf("withdraw note = %+v", notes)
+	}
+	tr := ledgerRows(t, s, cm.LedgerFilter{GroupID: ready, Kinds: []cm.LedgerKind{cm.LedgerTransition}})
+	if l := tr[len(tr)-1]; l.From != cm.StateReady || l.To != cm.StateApproved || l.Actor != "bob" {
+		t.Errorf("ready group's row = %+v", l)
+	}
+	// The same through ChangeConstraints.
+	_, err = s.Transition(ctx(), cm.Transition{GroupID: oneEnd, To: cm.StateProposed})
+	must(t, err)
+	must(t, s.ChangeConstraints(ctx(), cm.ConstraintChange{Actor: "cy", Add: []cm.PairConstraint{{Kind: cm.CannotLink, A: "w4", B: "w1"}}}))
+	_, err = s.Group(ctx(), oneEnd)
+	wantCode(t, err, cm.ENOTFOUND)
+}

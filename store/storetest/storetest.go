@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 		{"Constraints", testConstraints},
 		{"TransitionConstraints", testTransitionConstraints},
 		{"SupersedeKeepsDecisions", testSupersedeKeepsDecisions},
+		{"RejectionWithdraws", testRejectionWithdraws},
 		{"Org", testOrg},
 		{"OrgRace", testOrgRace},
 		{"RequestCounts", testRequestCounts},
