@@ -301,6 +301,10 @@ func writeSurvivor(p *printer, v GroupView, label func(string) string) {
 		p.line(2, "survivor "+label(sv.SurvivorID)+": the group's survivor; on the members as stored now the policy picks "+
 			label(sv.PolicySurvivorID)+": "+policy)
 	}
+	if g := v.Group; sv.SurvivorID != g.SurvivorID && v.chosenBy() != "" {
+		p.line(4, "  note: the group holds survivor "+label(g.SurvivorID)+" (a match since the decision reset it); the decision's "+
+			label(sv.SurvivorID)+" holds, and preflight merges with it")
+	}
 	if len(v.Members) > 2 {
 		pos := map[string]int{}
 		for i, m := range v.Members {
@@ -332,7 +336,7 @@ func policyText(sv match.Survival) string {
 // chosenBy names who chose the group's survivor: the actor of the latest
 // decision naming it, or "".
 func (v GroupView) chosenBy() string {
-	if d := v.Decision; d != nil && d.Survivor != "" && d.Survivor == v.Group.SurvivorID {
+	if d := v.Decision; d != nil && d.Survivor != "" && d.Survivor == v.Survival.SurvivorID {
 		return cmp.Or(d.Actor, "a reviewer")
 	}
 	return ""

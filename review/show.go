@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/match"
@@ -128,7 +129,8 @@ func ViewGroup(ctx context.Context, st cm.Store, g cm.Group, opts match.SurviveO
 
 // NewGroupView builds the GroupView of g from its members by id and its
 // decisions (oldest first), with survivorship under opts: the survivor is
-// g.SurvivorID, the per-field choices those of the latest decision.
+// the latest decision's when it names one, else g.SurvivorID; the per-field
+// choices are the latest decision's.
 func NewGroupView(g cm.Group, members map[string]cm.Contact, decisions []cm.Decision, opts match.SurviveOptions) GroupView {
 	v := GroupView{Group: g}
 	if len(decisions) > 0 {
@@ -148,7 +150,12 @@ func NewGroupView(g cm.Group, members map[string]cm.Contact, decisions []cm.Deci
 		}
 		v.Members = append(v.Members, mv)
 	}
+	// The latest decision's survivor holds (a later match may have reset the
+	// group's; preflight applies the decision's too).
 	opts.Survivor = cmp.Or(g.SurvivorID, opts.Survivor)
+	if d := v.Decision; d != nil && d.Survivor != "" && slices.Contains(g.Members, d.Survivor) {
+		opts.Survivor = d.Survivor
+	}
 	v.Survival = match.SurviveGroup(known, opts)
 	merged := g.Merged
 	if len(v.Unknown) == 0 && len(known) > 0 {

@@ -172,6 +172,16 @@ func TestWriteGroupSurvivorAndAccounting(t *testing.T) {
 	if v.Survival.Merged.FirstName != "Bob" || v.Survival.SurvivorID != "c6" {
 		t.Errorf("survival with the decision: %+v", v.Survival.Merged)
 	}
+	// A match since the decision reset the group's survivor: the decision's
+	// holds, and the screen says so.
+	g.SurvivorID = "c12"
+	v = review.NewGroupView(g, members, []cm.Decision{d}, match.DefaultConfig().SurviveOptions())
+	flat = strings.Join(strings.Fields(render(t, v, review.Style{Width: 120})), " ")
+	if v.Survival.SurvivorID != "c6" || !v.Stale ||
+		!strings.Contains(flat, "survivor c6: chosen by ann") ||
+		!strings.Contains(flat, "note: the group holds survivor c12 (a match since the decision reset it); the decision's c6 holds, and preflight merges with it") {
+		t.Errorf("decision's survivor after a reset: survivor %s stale %v:\n%s", v.Survival.SurvivorID, v.Stale, flat)
+	}
 }
 
 func TestLabels(t *testing.T) {
