@@ -11,33 +11,45 @@ import (
 
 	"github.com/spf13/cobra"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/store"
 )
 
 // newCmdAuth is the auth command group.
 func newCmdAuth(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "auth", Short: "Credentials and permissions"}
+	cmd := &cobra.Command{Use: "auth", Short: "Credentials and permissions",
+		Example: `  contactmerge auth check
+  contactmerge auth check --json`}
 	cmd.AddCommand(newCmdAuthCheck(f, nil))
 	return cmd
 }
 
 type authCheckOptions struct {
-	IO     IO
-	Client func(ctx context.Context, maxRate int, observe func(genesys.RequestInfo)) (*genesys.Client, error)
-	Now    func() time.Time
+	IO        IO
+	Client    func(ctx context.Context, maxRate int, observe func(genesys.RequestInfo)) (*genesys.Client, error)
+	OpenStore func(context.Context) (store.Store, error)
+	StoreName func() string
+	Now       func() time.Time
 
 	asJSON bool
 }
 
 func newCmdAuthCheck(f *Factory, runF func(*authCheckOptions) error) *cobra.Command {
-	o := &authCheckOptions{IO: f.IO, Client: f.Client, Now: f.Now}
+	o := &authCheckOptions{IO: f.IO, Client: f.Client, OpenStore: f.OpenStore, StoreName: f.StoreName, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the OAuth client and probe the permissions contactmerge needs",
 		Long: `Gets a token with the client-credentials grant, reads GET /api/v2/tokens/me and reports
 the organization and the OAuth client. Then probes, without changing anything, the read
 permissions contactmerge needs (a one-page scan and an analytics query). The merge
-permission (externalContacts:identity:merge) has no side-effect-free probe.`,
+permission (externalContacts:identity:merge) has no side-effect-free probe.
+
+It also shows the store (--db, CONTACTMERGE_DB) and the organization it belongs to, when
+there is one (it never creates one). When the store belongs to another organization than the
+token, it reports everything and then exits 2: scan, run and worker would refuse it.`,
+		Example: `  contactmerge auth check
+  contactmerge --db acme.db auth check --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -58,6 +70,17 @@ type authReport struct {
 	Grant        string            `json:"grantType,omitempty"`
 	Roles        int               `json:"roles"`
 	Permissions  map[string]string `json:"permissions"`
+	Store        authStore         `json:"store"`
+}
+
+// authStore is the store auth check looked at and its binding.
+type authStore struct {
+	Location     string  `json:"location"`
+	Exists       bool    `json:"exists"`
+	Organization *cm.Org `json:"organization,omitempty"` // nil: none exists or none recorded
+	// Matches reports whether the store's organization is the token's
+	// (false also when the store is bound to none).
+	Matches bool `json:"matches"`
 }
 
 func authCheckRun(ctx context.Context, o *authCheckOptions) error {
@@ -94,8 +117,19 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 		genesys.Interval{Start: o.Now().Add(-time.Hour), End: o.Now()})
 	probe("analytics:conversationDetail:view", err)
 	rep.Permissions["externalContacts:identity:merge"] = "not checked (no side-effect-free probe)"
+	if err := o.storeBinding(ctx, &rep); err != nil {
+		return err
+	}
+	mismatch := rep.Store.Organization != nil && !rep.Store.Matches
+	var merr error
+	if mismatch {
+		merr = orgMismatch(rep.Store.Location, *rep.Store.Organization, cm.Org{ID: rep.OrgID, Name: rep.Organization})
+	}
 	if o.asJSON {
-		return writeJSON(o.IO.Out, rep)
+		if err := writeJSON(o.IO.Out, rep); err != nil {
+			return err
+		}
+		return merr
 	}
 	fmt.Fprintf(o.IO.Out, "organization  %s (%s)\noauth client  %s (%s)", rep.Organization, rep.OrgID, rep.Client, rep.ClientID)
 	if rep.Grant != "" {
@@ -105,5 +139,39 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 	for _, p := range slices.Sorted(maps.Keys(rep.Permissions)) {
 		fmt.Fprintf(o.IO.Out, "  %-36s %s\n", p, rep.Permissions[p])
 	}
+	switch st := rep.Store; {
+	case !st.Exists:
+		fmt.Fprintf(o.IO.Out, "store         none at %s ('contactmerge scan' creates it for this organization)\n", st.Location)
+	case st.Organization == nil:
+		fmt.Fprintf(o.IO.Out, "store         %s, bound to no organization ('contactmerge scan' binds it to this one)\n", st.Location)
+	case st.Matches:
+		fmt.Fprintf(o.IO.Out, "store         %s, of this organization\n", st.Location)
+	default:
+		fmt.Fprintf(o.IO.Out, "store         %s, of ANOTHER organization: %s\n", st.Location, st.Organization)
+	}
+	return merr
+}
+
+// storeBinding fills rep.Store from the configured store, if one exists.
+func (o *authCheckOptions) storeBinding(ctx context.Context, rep *authReport) error {
+	rep.Store.Location = o.StoreName()
+	st, err := o.OpenStore(ctx)
+	if err != nil {
+		if _, ok := errors.AsType[*noStoreError](err); ok {
+			return nil
+		}
+		return err
+	}
+	defer st.Close()
+	rep.Store.Exists = true
+	org, err := st.Org(ctx)
+	switch {
+	case cm.IsCode(err, cm.ENOTFOUND):
+		return nil
+	case err != nil:
+		return err
+	}
+	rep.Store.Organization = &org
+	rep.Store.Matches = org.ID == rep.OrgID
 	return nil
 }

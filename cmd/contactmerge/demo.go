@@ -43,7 +43,13 @@ clusters, a few contacts in active conversations, and a few injected faults), a 
 SQLite store, and runs the whole pipeline against it: scan, match, approve the groups above
 the default confidence threshold, and run. The summary checks the result against the
 sandbox's ground truth: detection precision and recall, groups merged, quarantined and failed,
-API requests per merged group, and whether every merge happened exactly once.`,
+API requests per merged group, and whether every merge happened exactly once.
+
+The run merges without asking (as 'run --yes' does): the organization and the store are the
+demo's own and disappear with it. --db and CONTACTMERGE_DB are ignored.`,
+		Example: `  contactmerge demo
+  contactmerge demo --contacts 10000 --seed 7 --json
+  contactmerge demo --faults throttle429=0.02,timeout504=0.05 --keep`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.contacts < 10 {
@@ -157,20 +163,31 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 		"GENESYSCLOUD_OAUTHCLIENT_SECRET": scfg.ClientSecret,
 	})
 	mcfg := match.DefaultConfig()
-	st, err := df.OpenStore(ctx)
+	st, err := df.CreateStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	// 3. Scan, counting its requests apart from the run's.
+	// 3. Scan, counting its requests apart from the run's, into a store
+	// bound to the sandbox's organization.
 	scanMet := engine.NewMetrics()
-	scanClient, err := df.Client(ctx, o.rateLimit, engine.NewObserver(scanMet, nil))
+	scanReqs, scanObserve := engine.NewRequestLog(st), engine.NewObserver(scanMet, nil)
+	scanClient, err := df.Client(ctx, o.rateLimit, func(ri genesys.RequestInfo) {
+		scanObserve(ri)
+		scanReqs.Observe(ri)
+	})
 	if err != nil {
 		return err
 	}
 	t := f.Now()
+	if _, _, err := checkOrg(ctx, st, df.StoreName(), scanClient, true, "scan"); err != nil {
+		return err
+	}
 	state, err := engine.Scan(ctx, scanClient, st, engine.ScanOptions{Now: f.Now})
+	if ferr := scanReqs.Flush(context.WithoutCancel(ctx)); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return err
 	}
@@ -198,9 +215,10 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 	say("match: %d groups found in %s — precision %.4f, recall %.4f against the ground truth; %d approved (confidence ≥ %.3f)",
 		res.Found, since(t), res.Precision, res.Recall, res.Approved, mcfg.ApproveThreshold)
 
-	// 5. Run.
+	// 5. Run, as 'run --yes' would: the same organization check and plan.
 	ro := defaultRunOptions()
 	ro.settle = 3 * time.Second // the sandbox finishes a background merge within seconds
+	ro.yes = true
 	p, err := buildPipeline(ctx, df, st, ro, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) {
 		return df.Client(ctx, o.rateLimit, obs)
 	})
@@ -208,6 +226,18 @@ func demoRun(ctx context.Context, o *demoOptions) error {
 		return err
 	}
 	t = f.Now()
+	_, rl, err := checkOrg(ctx, st, df.StoreName(), p.api, false, "")
+	if err != nil {
+		return flushed(ctx, df, p, err)
+	}
+	plan, err := buildRunPlan(ctx, st, ro, f.Now(), rl, false)
+	if err != nil {
+		return flushed(ctx, df, p, err)
+	}
+	say("plan:  %s (merges are permanent; the sandbox's are the demo's own)", plan.summaryLine())
+	if err := confirmRun(df.IO, plan, ro.yes); err != nil {
+		return flushed(ctx, df, p, err)
+	}
 	sum, err := runEngine(ctx, df, p, false)
 	if err != nil {
 		return err

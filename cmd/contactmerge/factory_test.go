@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -60,4 +63,65 @@ func TestFactoryWithEnv(t *testing.T) {
 	if e, _, _ := testFactory(nil); e.DBPath() != "contactmerge.db" {
 		t.Errorf("default DBPath = %s", e.DBPath())
 	}
+}
+
+func TestFactoryDB(t *testing.T) {
+	f, _, _ := testFactory(map[string]string{"CONTACTMERGE_DB": "env.db"})
+	if f.DBPath() != "env.db" {
+		t.Errorf("DBPath = %s, want the variable's", f.DBPath())
+	}
+	f.DB = "flag.db"
+	if f.DBPath() != "flag.db" {
+		t.Errorf("DBPath = %s, want the flag's", f.DBPath())
+	}
+	// The demo's own store wins over the flag.
+	if g := f.withEnv(map[string]string{"CONTACTMERGE_DB": "demo.db"}); g.DBPath() != "demo.db" || f.DBPath() != "flag.db" {
+		t.Errorf("withEnv: %s, outer %s", g.DBPath(), f.DBPath())
+	}
+	abs, _ := filepath.Abs("flag.db")
+	if f.StoreName() != abs {
+		t.Errorf("StoreName = %s, want %s", f.StoreName(), abs)
+	}
+	for dsn, want := range map[string]string{
+		"postgres://cm:s3cret@db.example.com:5432/cm?sslmode=disable": "postgres://cm:xxxxx@db.example.com:5432/cm?sslmode=disable",
+		"postgresql://cm@db/cm?password=s3cret&search_path=x":         "postgresql://cm@db/cm?password=xxxxx&search_path=x",
+		"postgres://db.example.com/cm":                                "postgres://db.example.com/cm",
+		"file:/var/lib/contactmerge.db":                               "/var/lib/contactmerge.db",
+	} {
+		if got := storeName(dsn); got != want {
+			t.Errorf("storeName(%s) = %s, want %s", dsn, got, want)
+		}
+	}
+	// The persistent flag, in front of any command.
+	o, code, msg := parseRoot(t, map[string]string{"CONTACTMERGE_DB": "env.db"}, "--db", "x.db", "status")
+	if code != 0 || o.DBPath() != "x.db" {
+		t.Errorf("--db: %v %d %s", o.DBPath(), code, msg)
+	}
+}
+
+// parseRoot runs the real command tree on args with every command's work
+// replaced by nothing, and returns the Factory the flags were parsed into.
+func parseRoot(t *testing.T, env map[string]string, args ...string) (*Factory, int, string) {
+	t.Helper()
+	f, _, _ := testFactory(env)
+	root := newCmdRoot(f)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.RunE != nil && !c.HasSubCommands() {
+			c.RunE = func(*cobra.Command, []string) error { return nil }
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	root.SetArgs(args)
+	var discard bytes.Buffer
+	root.SetOut(&discard)
+	root.SetErr(&discard)
+	if err := root.Execute(); err != nil {
+		var msg bytes.Buffer
+		return f, reportError(&msg, err), msg.String()
+	}
+	return f, 0, ""
 }

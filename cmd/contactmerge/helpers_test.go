@@ -18,6 +18,8 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/store"
 )
 
 // TestMain lets the test binary act as the contactmerge command, so that
@@ -39,8 +41,16 @@ type result struct {
 	code     int
 }
 
-// run runs contactmerge in-process with env (KEY=VALUE) as its environment.
+// run runs contactmerge in-process with env (KEY=VALUE) as its environment,
+// an empty standard input and no terminal.
 func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	return runIO(t, env, "", false, args...)
+}
+
+// runIO is run with input as standard input, which is a "terminal" when
+// inTTY is set (run's question may read its answer from it).
+func runIO(t *testing.T, env []string, input string, inTTY bool, args ...string) result {
 	t.Helper()
 	vars := map[string]string{}
 	for _, kv := range env {
@@ -48,8 +58,31 @@ func run(t *testing.T, env []string, args ...string) result {
 		vars[k] = v
 	}
 	var out, errb bytes.Buffer
-	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return vars[k] })
+	streams := IO{In: strings.NewReader(input), Out: &out, ErrOut: &errb, InTTY: inTTY}
+	code := mainIO(context.Background(), args, streams, func(k string) string { return vars[k] })
 	return result{out.String(), errb.String(), code}
+}
+
+// bindOrg binds st to o's organization, as the first `scan` would: for
+// tests that fill a store with testorg.Seed or engine.Scan instead.
+func bindOrg(t testing.TB, st cm.Store, o *testorg.Org) cm.Org {
+	t.Helper()
+	info, _, err := o.Client(t, nil).Tokens.Me(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := cm.Org{ID: info.Organization.ID, Name: info.Organization.Name, Source: "test"}
+	if err := st.BindOrg(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+// seedOrg is testorg.Seed into a store bound to o's organization.
+func seedOrg(t testing.TB, st store.Store, o *testorg.Org) []cm.Group {
+	t.Helper()
+	bindOrg(t, st, o)
+	return testorg.Seed(t, st, o)
 }
 
 // child starts contactmerge as a separate process.

@@ -44,6 +44,7 @@ func TestIDMapCoversEveryPlatformMerge(t *testing.T) {
 	o := testorg.New(t, sandbox.Config{Load: &load, Faults: faults, RateLimit: 100000})
 	db := testdb.SQLite(t)
 	st := testorg.OpenStore(t, db)
+	bindOrg(t, st, o)
 	ctx := context.Background()
 	if _, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{}); err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestIDMapCoversEveryPlatformMerge(t *testing.T) {
 	testorg.Approve(t, st, groups)
 
 	env := append(o.Env(), "CONTACTMERGE_DB="+db)
-	r := run(t, env, "run", "--verify-settle", "1s")
+	r := run(t, env, "run", "--yes", "--verify-settle", "1s")
 	t.Logf("run: code %d\n%s%s", r.code, r.out, r.err)
 
 	r = run(t, env, "report", "--id-map", "--format", "json")

@@ -7,20 +7,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/importer"
 	"github.com/contactmerge/contactmerge/store"
 )
 
 type importOptions struct {
-	IO        IO
-	OpenStore func(context.Context) (store.Store, error)
+	IO          IO
+	CreateStore func(context.Context) (store.Store, error)
+	StoreName   func() string
 
 	file        string
 	skipInvalid bool
+	org         string // --org: the organization the file was exported from
+	asJSON      bool
 }
 
 func newCmdImport(f *Factory, runF func(*importOptions) error) *cobra.Command {
-	o := &importOptions{IO: f.IO, OpenStore: f.OpenStore}
+	o := &importOptions{IO: f.IO, CreateStore: f.CreateStore, StoreName: f.StoreName}
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Load contacts from JSONL or a CSV export into the store",
@@ -31,7 +35,15 @@ postalCode, type, modifyDate, customFields.NAME, externalIds.SOURCE, ...).
 
 Every line is validated first. A file with an invalid line imports nothing, and every bad
 line is reported as FILE:LINE: field: problem — unless --skip-invalid is given, which imports
-the valid lines and reports the others.`,
+the valid lines and reports the others.
+
+The first import into a store creates it and records its organization: --org ID (the
+organization id the file was exported from, as 'contactmerge auth check' shows it), else an
+"offline import", which no organization's credentials may scan or run against. Importing
+into a store of another organization exits 2 and imports nothing.`,
+		Example: `  contactmerge import contacts.jsonl
+  contactmerge import --org 6f1c5c2e-0c4b-4c7e-9d1a-3f1d2b8e7a10 export.csv
+  contactmerge --db offline.db import --skip-invalid contacts.csv`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.file = args[0]
@@ -42,7 +54,17 @@ the valid lines and reports the others.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.skipInvalid, "skip-invalid", false, "import the valid lines of a file that has invalid ones")
+	cmd.Flags().StringVar(&o.org, "org", "", "the id of the organization the file was exported from (default: an offline import)")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the result as one JSON object")
 	return cmd
+}
+
+// importResult is what import prints.
+type importResult struct {
+	File         string   `json:"file"`
+	Imported     int      `json:"imported"`
+	Skipped      []string `json:"skipped,omitempty"` // FILE:LINE: field: problem
+	Organization cm.Org   `json:"organization"`
 }
 
 func importRun(ctx context.Context, o *importOptions) error {
@@ -53,20 +75,48 @@ func importRun(ctx context.Context, o *importOptions) error {
 	if len(res.Invalid) > 0 && !o.skipInvalid {
 		return res.Err()
 	}
-	st, err := o.OpenStore(ctx)
+	org := cm.Org{ID: cm.OfflineOrgID, Name: "offline import", Source: "offline import"}
+	if o.org != "" {
+		org = cm.Org{ID: o.org, Source: "import --org"}
+	}
+	st, err := o.CreateStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := st.BindOrg(ctx, org); cm.IsCode(err, cm.ECONFLICT) {
+		have, herr := st.Org(ctx)
+		if herr != nil {
+			return herr
+		}
+		hint := "use another store (--db)"
+		if !have.Offline() {
+			hint = "pass --org " + have.ID + " if " + o.file + " is an export of that organization, or " + hint
+		}
+		return cm.Errorf(cm.EINVALID, "store %s belongs to %s, and %s would be imported as %s: nothing was imported; %s",
+			o.StoreName(), have, o.file, org, hint)
+	} else if err != nil {
+		return err
+	}
+	if org, err = st.Org(ctx); err != nil {
+		return err
+	}
 	for batch := range slices.Chunk(res.Contacts, 5000) {
 		if err := st.UpsertContacts(ctx, batch); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 	}
+	out := importResult{File: o.file, Imported: len(res.Contacts), Organization: org}
 	for _, e := range res.Invalid {
+		out.Skipped = append(out.Skipped, e.Error())
+	}
+	if o.asJSON {
+		return writeJSON(o.IO.Out, out)
+	}
+	for _, e := range out.Skipped {
 		fmt.Fprintf(o.IO.ErrOut, "skipped %s\n", e)
 	}
-	fmt.Fprintf(o.IO.Out, "imported %d contacts from %s", len(res.Contacts), o.file)
+	fmt.Fprintf(o.IO.Out, "imported %d contacts from %s into %s (%s)", out.Imported, o.file, o.StoreName(), org)
 	if len(res.Invalid) > 0 {
 		fmt.Fprintf(o.IO.Out, " (%d invalid lines skipped)", len(res.Invalid))
 	}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
 )
 
 func TestNewCmdImport(t *testing.T) {
@@ -13,8 +16,12 @@ func TestNewCmdImport(t *testing.T) {
 		t.Fatalf("options %+v, code %d %s", o, code, msg)
 	}
 	o, _, _ = parse(t, nil, newCmdImport, "--skip-invalid", "c.csv")
-	if o.file != "c.csv" || !o.skipInvalid {
+	if o.file != "c.csv" || !o.skipInvalid || o.org != "" || o.asJSON {
 		t.Errorf("--skip-invalid: %+v", o)
+	}
+	o, _, _ = parse(t, nil, newCmdImport, "--org", "org-1", "--json", "c.csv")
+	if o.org != "org-1" || !o.asJSON {
+		t.Errorf("--org --json: %+v", o)
 	}
 	_, code, msg = parse(t, nil, newCmdImport)
 	wantRefused(t, code, msg, exitUsage, "accepts 1 arg(s), received 0")
@@ -37,12 +44,54 @@ func TestImportAllOrNothing(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.err, "c.jsonl:2: workEmail") {
 		t.Fatalf("import of a bad file: code %d %q", r.code, r.err)
 	}
+	// A rejected file does not even create the store.
 	r = run(t, env, "status", "--json")
-	if !strings.Contains(r.out, `"contacts": 0`) {
-		t.Fatalf("a rejected file imported something:\n%s", r.out)
+	if r.code != 2 || !strings.Contains(r.err, "no store at "+filepath.Join(dir, "cm.db")) {
+		t.Fatalf("a rejected file created a store: code %d\n%s%s", r.code, r.out, r.err)
 	}
 	r = run(t, env, "import", "--skip-invalid", file)
 	if r.code != 0 || !strings.Contains(r.out, "imported 2") {
 		t.Fatalf("--skip-invalid: %s%s", r.out, r.err)
+	}
+}
+
+// TestImportBindsOrganization: the first import records its organization
+// (--org, else an offline import); an import or a scan of another
+// organization is refused with exit 2 and changes nothing.
+func TestImportBindsOrganization(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.jsonl")
+	if err := os.WriteFile(file, []byte(`{"id":"a","firstName":"Ann"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	offline := []string{"CONTACTMERGE_DB=" + filepath.Join(dir, "offline.db")}
+	if r := run(t, offline, "import", file); r.code != 0 || !strings.Contains(r.out, "offline import") {
+		t.Fatalf("offline import: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	r := run(t, offline, "import", "--org", "org-1", file)
+	if r.code != 2 || !strings.Contains(r.err, "belongs to an offline import") || !strings.Contains(r.err, "nothing was imported") {
+		t.Errorf("--org into an offline store: code %d %q", r.code, r.err)
+	}
+	o := testorg.New(t, sandbox.Config{Contacts: 20, Seed: 3})
+	r = run(t, append(o.Env(), offline...), "scan")
+	if r.code != 2 || !strings.Contains(r.err, "holds an offline import") {
+		t.Errorf("scan into an offline store: code %d %q", r.code, r.err)
+	}
+
+	bound := []string{"CONTACTMERGE_DB=" + filepath.Join(dir, "bound.db")}
+	if r := run(t, bound, "import", "--org", "org-1", "--json", file); r.code != 0 || !strings.Contains(r.out, `"id": "org-1"`) {
+		t.Fatalf("import --org: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r := run(t, bound, "import", "--org", "org-1", file); r.code != 0 {
+		t.Errorf("a second import of the same organization: code %d %q", r.code, r.err)
+	}
+	for _, args := range [][]string{{"import", file}, {"import", "--org", "org-2", file}} {
+		r := run(t, bound, args...)
+		if r.code != 2 || !strings.Contains(r.err, "belongs to org-1") || !strings.Contains(r.err, "pass --org org-1") {
+			t.Errorf("%v into org-1's store: code %d %q", args, r.code, r.err)
+		}
+	}
+	if r := run(t, bound, "status"); !strings.Contains(r.out, "organization    org-1, recorded by import --org") {
+		t.Errorf("status:\n%s", r.out)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,35 +54,45 @@ type IO struct {
 	ErrOut io.Writer
 	// TTY reports whether Out is a terminal (progress bars, colour).
 	TTY bool
+	// InTTY reports whether In is a terminal: only then may a command ask a
+	// question (run's confirmation) and read the answer from In.
+	InTTY bool
 }
 
-// Main runs the command line and returns the process exit code.
+// Main runs the command line and returns the process exit code. Out and In
+// are terminals when they are files (os.Stdout, os.Stdin) on one.
 func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, getenv func(string) string) int {
-	tty := false
-	if fd, ok := out.(interface{ Fd() uintptr }); ok {
-		tty = term.IsTerminal(int(fd.Fd()))
+	isTerminal := func(s any) bool {
+		fd, ok := s.(interface{ Fd() uintptr })
+		return ok && term.IsTerminal(int(fd.Fd()))
 	}
+	return mainIO(ctx, args, IO{In: in, Out: out, ErrOut: errOut, TTY: isTerminal(out), InTTY: isTerminal(in)}, getenv)
+}
+
+// mainIO is Main with the streams and their terminal flags given (tests
+// set InTTY to answer run's question).
+func mainIO(ctx context.Context, args []string, streams IO, getenv func(string) string) int {
 	level := slog.LevelWarn
 	if getenv("CONTACTMERGE_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
 	f := &Factory{
-		IO:      IO{In: in, Out: out, ErrOut: errOut, TTY: tty},
+		IO:      streams,
 		Getenv:  getenv,
-		Logger:  slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level})),
+		Logger:  slog.New(slog.NewTextHandler(streams.ErrOut, &slog.HandlerOptions{Level: level})),
 		Now:     time.Now,
 		Metrics: engine.NewMetrics(),
 	}
 	root := newCmdRoot(f)
 	root.SetArgs(args)
-	root.SetIn(in)
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	return reportError(errOut, err)
+	return reportError(streams.ErrOut, err)
 }
 
 // usageError marks bad usage (unknown flag, wrong arguments).
@@ -127,13 +138,24 @@ Configuration (environment):
   GENESYSCLOUD_REGION              region key (us-east-1, eu-west-1, …) or base URL (the sandbox's http://127.0.0.1:8089)
   GENESYSCLOUD_OAUTHCLIENT_ID      OAuth client-credentials client id
   GENESYSCLOUD_OAUTHCLIENT_SECRET  its secret (or GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE); never passed as a flag
-  CONTACTMERGE_DB                  SQLite file (default ./contactmerge.db) or a postgres:// URL
+  CONTACTMERGE_DB                  SQLite file (default ./contactmerge.db) or a postgres:// URL (--db wins)
+
+A store records the organization its first scan or import came from; every command that
+calls the API refuses a store of another organization. Merges are permanent: 'run' shows
+its plan and asks for 'yes' on a terminal, and needs --yes without one.
 
 Start with 'contactmerge demo'.`,
+		Example: `  contactmerge demo
+  contactmerge auth check
+  contactmerge scan && contactmerge match && contactmerge plan show
+  contactmerge --db /data/acme.db status`,
+		Version:       readVersion(f.BuildInfo).String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("contactmerge {{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
+	root.PersistentFlags().StringVar(&f.DB, "db", "", "the store: a SQLite file or a postgres:// URL (default $CONTACTMERGE_DB, else ./contactmerge.db)")
 	root.AddCommand(
 		newCmdDemo(f, nil),
 		newCmdSandbox(f, nil),
@@ -146,8 +168,40 @@ Start with 'contactmerge demo'.`,
 		newCmdStatus(f, nil),
 		newCmdReport(f, nil),
 		newCmdWorker(f, nil),
+		newCmdVersion(f, nil),
 	)
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes cmd and every command group below it refuse an
+// unknown subcommand with a usage error (exit 2), as gh and kubectl do;
+// cobra would print the group's help and exit 0 (or, for the root, exit
+// 1). A group given no subcommand prints its help.
+func strictGroups(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = unknownSubcommand
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, c := range cmd.Commands() {
+		strictGroups(c)
+	}
+}
+
+// unknownSubcommand is the Args of a command group: any argument is an
+// unknown subcommand.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on its own path
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return &usageError{errors.New(msg)}
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.

@@ -34,6 +34,9 @@ with Fellegi-Sunter weights learned from the data (EM), clusters them into group
 protection against chaining, picks survivors and computes each merged record. Groups start
 'proposed'. Re-running keeps the review decisions of unchanged groups (group ids are a hash of
 the sorted member ids). --config FILE overlays a JSON configuration (see README).`,
+		Example: `  contactmerge match
+  contactmerge match --config match.json --json
+  contactmerge match --auto-approve --actor policy-bot`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.actor = actor(f, o.actor)

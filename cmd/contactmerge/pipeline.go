@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/riverqueue/river"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/store"
 )
 
 // This file builds the API client and the engine: Factory.Client and
-// ClientFor, and the pipeline of run, worker and the demo.
+// ClientFor, the pipeline of run, worker and the demo, and the check of the
+// token's organization against the store's (checkOrg).
 
 // Client builds a Genesys Cloud client from the environment. maxRate is a
 // ceiling in requests per minute (0: the token's whole budget). observe,
@@ -82,4 +86,70 @@ func openPipeline(ctx context.Context, f *Factory, o *runOptions) (*pipeline, er
 		return nil, err
 	}
 	return p, nil
+}
+
+// tokenOrg reads the organization of api's token (GET /api/v2/tokens/me,
+// which changes nothing and needs no permission) and the rate-limit
+// headers of the answer.
+func tokenOrg(ctx context.Context, api *genesys.Client) (cm.Org, genesys.RateLimit, error) {
+	info, resp, err := api.Tokens.Me(ctx)
+	if err != nil {
+		return cm.Org{}, genesys.RateLimit{}, fmt.Errorf("reading the token's organization (GET /api/v2/tokens/me): %w", err)
+	}
+	var rl genesys.RateLimit
+	if resp != nil {
+		rl = resp.RateLimit
+	}
+	if info.Organization == nil || info.Organization.ID == "" {
+		return cm.Org{}, rl, errors.New("GET /api/v2/tokens/me named no organization")
+	}
+	return cm.Org{ID: info.Organization.ID, Name: info.Organization.Name}, rl, nil
+}
+
+// checkOrg compares the organization of api's token with the one st (shown
+// as name) is bound to, before the command sends anything that changes the
+// store or the platform. With bind (scan), a store bound to no
+// organization yet is bound to the token's. It returns the token's
+// organization and the rate-limit headers of tokens/me, or EINVALID (exit
+// 2) naming both organizations and the store when they differ, or, without
+// bind, when the store is bound to none.
+func checkOrg(ctx context.Context, st cm.Store, name string, api *genesys.Client, bind bool, source string) (cm.Org, genesys.RateLimit, error) {
+	tok, rl, err := tokenOrg(ctx, api)
+	if err != nil {
+		return tok, rl, err
+	}
+	have, err := st.Org(ctx)
+	switch {
+	case cm.IsCode(err, cm.ENOTFOUND) && bind:
+		tok.Source = source
+		err = st.BindOrg(ctx, tok)
+		if cm.IsCode(err, cm.ECONFLICT) { // bound meanwhile by another process
+			if have, err = st.Org(ctx); err == nil {
+				return tok, rl, orgMismatch(name, have, tok)
+			}
+		}
+		return tok, rl, err
+	case cm.IsCode(err, cm.ENOTFOUND):
+		return tok, rl, cm.Errorf(cm.EINVALID, "store %s is bound to no organization (it was filled by an older contactmerge, or its first scan failed): "+
+			"run 'contactmerge scan' to bind it to %s first; nothing was changed", name, tok)
+	case err != nil:
+		return tok, rl, err
+	case have.ID != tok.ID:
+		return tok, rl, orgMismatch(name, have, tok)
+	}
+	return tok, rl, nil
+}
+
+// orgMismatch is the error of a store of organization have used with a
+// token of organization tok.
+func orgMismatch(name string, have, tok cm.Org) error {
+	if have.Offline() {
+		return cm.Errorf(cm.EINVALID, "store %s holds an offline import: its contacts were not read from %s, "+
+			"whose credentials are configured; nothing was changed. Import the file into a new store with "+
+			"'contactmerge import --org %s FILE' if it is an export of that organization, or scan into a new store (--db)",
+			name, tok, tok.ID)
+	}
+	return cm.Errorf(cm.EINVALID, "store %s belongs to organization %s, but the configured credentials are for %s; "+
+		"nothing was changed. Use that organization's credentials, or another store (--db or CONTACTMERGE_DB)",
+		name, have, tok)
 }

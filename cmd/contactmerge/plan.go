@@ -14,6 +14,9 @@ func newCmdPlan(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Review merge groups: show, export, import decisions, approve, reject, link, unlink, unreject",
+		Example: `  contactmerge plan show
+  contactmerge plan export --format csv --output plan.csv && contactmerge plan import plan.csv
+  contactmerge plan approve --min-confidence 0.999`,
 	}
 	cmd.AddCommand(
 		newCmdPlanShow(f, nil),

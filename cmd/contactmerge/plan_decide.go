@@ -39,7 +39,9 @@ func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) er
 	cmd := &cobra.Command{
 		Use:   verb,
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " proposed groups (--all, --min-confidence X, or --group ID)",
-		Args:  noArgs,
+		Example: "  contactmerge plan " + verb + " --group g_0123456789abcdef0123 --reason \"checked with the CRM\"\n" +
+			"  contactmerge plan " + verb + " --all",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			chosen := 0
 			for _, b := range []bool{o.all, o.minConfidence >= 0, len(o.groups) > 0} {

@@ -26,6 +26,7 @@ type reportOptions struct {
 	groupID  string
 	idMap    bool
 	afterSeq int64
+	asJSON   bool // --json: --format json
 }
 
 func newCmdReport(f *Factory, runF func(*reportOptions) error) *cobra.Command {
@@ -36,9 +37,20 @@ func newCmdReport(f *Factory, runF func(*reportOptions) error) *cobra.Command {
 		Long: `Prints the append-only audit ledger: one row per state transition, per merge request
 (status, correlation id, canonical id, before-images of the merged contacts, values that
 could not be kept) and per note. --id-map prints instead, for every merged contact, the
-canonical contact it now resolves to, for systems that stored the old ids.`,
+canonical contact it now resolves to, for systems that stored the old ids.
+
+--json is --format json: one JSON object per line. It reads an existing store only.`,
+		Example: `  contactmerge report
+  contactmerge report --group g_3f9a2c --json
+  contactmerge report --id-map --format csv > id-map.csv`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.asJSON {
+				if cmd.Flags().Changed("format") && o.format != "json" {
+					return usageErrorf("--json and --format %s contradict each other", o.format)
+				}
+				o.format = "json"
+			}
 			switch o.format {
 			case "table", "csv", "json":
 			default:
@@ -54,6 +66,7 @@ canonical contact it now resolves to, for systems that stored the old ids.`,
 	cmd.Flags().StringVar(&o.groupID, "group", "", "only this group's rows")
 	cmd.Flags().BoolVar(&o.idMap, "id-map", false, "print old contact id → canonical id of every contact the platform merged (from the ledger)")
 	cmd.Flags().Int64Var(&o.afterSeq, "after", 0, "only rows after this sequence number")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "JSON lines: the same as --format json")
 	return cmd
 }
 

@@ -14,26 +14,36 @@ import (
 )
 
 type scanOptions struct {
-	IO        IO
-	OpenStore func(context.Context) (store.Store, error)
-	Client    func(ctx context.Context, maxRate int, observe func(genesys.RequestInfo)) (*genesys.Client, error)
-	Now       func() time.Time
+	IO          IO
+	CreateStore func(context.Context) (store.Store, error)
+	StoreName   func() string
+	Client      func(ctx context.Context, maxRate int, observe func(genesys.RequestInfo)) (*genesys.Client, error)
+	Metrics     *engine.Metrics
+	Now         func() time.Time
 
 	restart  bool
 	division string
 	pageSize int
+	asJSON   bool
 }
 
 func newCmdScan(f *Factory, runF func(*scanOptions) error) *cobra.Command {
-	o := &scanOptions{IO: f.IO, OpenStore: f.OpenStore,
-		Client: f.Client, Now: f.Now}
+	o := &scanOptions{IO: f.IO, CreateStore: f.CreateStore, StoreName: f.StoreName,
+		Client: f.Client, Metrics: f.Metrics, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "Fetch every contact into the store (resumable)",
 		Long: `Walks all External Contacts with the cursor-paged scan endpoint (200 a page) and
 upserts them into the snapshot. The cursor is saved with every page: an interrupted scan
 (Ctrl-C, kill -9, crash) resumes where it stopped when run again. A completed scan starts
-over.`,
+over.
+
+The first scan into a store creates it and records the token's organization
+(GET /api/v2/tokens/me); a later scan with the credentials of another organization exits 2
+and changes nothing.`,
+		Example: `  contactmerge scan
+  contactmerge scan --restart --division 2a7d6c1e-...
+  contactmerge --db acme.db scan --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -45,19 +55,39 @@ over.`,
 	cmd.Flags().BoolVar(&o.restart, "restart", false, "discard a saved cursor and start from the first page")
 	cmd.Flags().StringVar(&o.division, "division", "", "scan one division only")
 	cmd.Flags().IntVar(&o.pageSize, "page-size", 200, "contacts per page (10..200)")
+	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the result as one JSON object")
 	return cmd
 }
 
+// scanResult is what scan prints.
+type scanResult struct {
+	Organization cm.Org       `json:"organization"`
+	Scan         cm.ScanState `json:"scan"`
+	Elapsed      float64      `json:"elapsedSeconds"`
+	StoreTotal   int64        `json:"contactsInStore"`
+}
+
 func scanRun(ctx context.Context, o *scanOptions) error {
-	st, err := o.OpenStore(ctx)
+	st, err := o.CreateStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	client, err := o.Client(ctx, 0, nil)
+	reqs, observe := engine.NewRequestLog(st), engine.NewObserver(o.Metrics, nil)
+	client, err := o.Client(ctx, 0, func(ri genesys.RequestInfo) {
+		observe(ri)
+		reqs.Observe(ri)
+	})
 	if err != nil {
 		return err
 	}
+	org, _, err := checkOrg(ctx, st, o.StoreName(), client, true, "scan")
+	if err != nil {
+		return err // the store is another organization's: its counters are not this token's
+	}
+	// Every request of the scan ends up in the store's request counters,
+	// whatever happens next.
+	defer func() { _ = reqs.Flush(context.WithoutCancel(ctx)) }()
 	prev, err := st.ScanState(ctx, engine.DefaultScanName)
 	if err != nil {
 		return err
@@ -69,18 +99,24 @@ func scanRun(ctx context.Context, o *scanOptions) error {
 	prog := newProgress(o.IO, o.Now, -1, "scanning")
 	state, err := engine.Scan(ctx, client, st, engine.ScanOptions{
 		Restart: o.restart, DivisionID: o.division, PageSize: o.pageSize, Now: o.Now,
-		Progress: func(s cm.ScanState) { prog.Set(s.Contacts, fmt.Sprintf("page %d", s.Pages)) },
+		Progress: func(s cm.ScanState) {
+			prog.Set(s.Contacts, fmt.Sprintf("page %d", s.Pages))
+			_ = reqs.Flush(ctx) // kept for the next flush on failure
+		},
 	})
 	prog.Done()
 	if err != nil {
 		return err
 	}
-	el := o.Now().Sub(start)
-	total, err := st.CountContacts(ctx)
-	if err != nil {
+	res := scanResult{Organization: org, Scan: state, Elapsed: o.Now().Sub(start).Seconds()}
+	if res.StoreTotal, err = st.CountContacts(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.IO.Out, "scan complete: %d pages, %d contacts read in %s (%.0f contacts/s); %d contacts in the store\n",
-		state.Pages, state.Contacts, el.Round(time.Millisecond), float64(state.Contacts)/max(el.Seconds(), 1e-9), total)
+	if o.asJSON {
+		return writeJSON(o.IO.Out, res)
+	}
+	fmt.Fprintf(o.IO.Out, "scan of %s complete: %d pages, %d contacts read in %s (%.0f contacts/s); %d contacts in the store\n",
+		org, state.Pages, state.Contacts, (time.Duration(res.Elapsed * float64(time.Second))).Round(time.Millisecond),
+		float64(state.Contacts)/max(res.Elapsed, 1e-9), res.StoreTotal)
 	return nil
 }

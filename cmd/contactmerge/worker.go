@@ -13,6 +13,7 @@ type workerOptions struct {
 	Factory *Factory // builds the pipeline (pipeline.go)
 
 	pipeline runOptions // the pipeline flags, shared with run
+	yes      bool       // --yes: required, the worker merges unattended
 }
 
 func newCmdWorker(f *Factory, runF func(*workerOptions) error) *cobra.Command {
@@ -23,11 +24,21 @@ func newCmdWorker(f *Factory, runF func(*workerOptions) error) *cobra.Command {
 		Long: `Runs the preflight, merge and quarantine-retry workers and re-enqueues runnable groups
 periodically, until interrupted. Start one per machine (each with its own OAuth client for
 its own rate budget) against one PostgreSQL store (CONTACTMERGE_DB=postgres://...): River
-distributes the jobs and member leases keep merges exclusive.`,
+distributes the jobs and member leases keep merges exclusive.
+
+A worker merges, permanently, every group that is approved while it runs, unattended: it
+never asks, so it always needs --yes (the decision to merge is the approval of each group;
+--yes says that starting the worker carries it out). It checks first that the token's
+organization is the store's and prints the current plan on standard error.`,
+		Example: `  contactmerge worker --yes
+  CONTACTMERGE_DB=postgres://cm@db.example.com/contactmerge contactmerge worker --yes --max-rate 250`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.pipeline.validate(); err != nil {
 				return err
+			}
+			if !o.yes {
+				return usageErrorf("worker merges approved groups permanently and unattended: start it with --yes")
 			}
 			if runF != nil {
 				return runF(o)
@@ -35,6 +46,7 @@ distributes the jobs and member leases keep merges exclusive.`,
 			return workerRun(cmd.Context(), o)
 		},
 	}
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "merge approved groups without asking (required)")
 	o.pipeline.flags(cmd)
 	return cmd
 }
@@ -47,8 +59,17 @@ func workerRun(ctx context.Context, o *workerOptions) error {
 		return err
 	}
 	defer p.Close()
-	fmt.Fprintf(f.IO.ErrOut, "worker started on the %s store; Ctrl-C stops\n", p.store.Kind())
-	_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true})
+	org, rl, err := checkOrg(ctx, p.store, f.StoreName(), p.api, false, "")
+	if err != nil {
+		return err // nothing recorded: the store may be another organization's
+	}
+	plan, err := buildRunPlan(ctx, p.store, &o.pipeline, f.Now(), rl, false)
+	if err != nil {
+		return flushed(ctx, f, p, err)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "worker started on %s (%s) for %s; now: %s; Ctrl-C stops\n", f.StoreName(), p.store.Kind(), org, plan.summaryLine())
+	_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true, Progress: func(engine.Progress) { flushRequests(ctx, f, p.engine) }})
+	flushRequests(context.WithoutCancel(ctx), f, p.engine)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -14,13 +14,16 @@ import (
 )
 
 func TestNewCmdWorker(t *testing.T) {
-	o, code, msg := parse(t, nil, newCmdWorker, "--concurrency", "3", "--max-rate", "100")
-	if code != 0 || o.pipeline.concurrency != 3 || o.pipeline.maxRate != 100 || o.pipeline.rescueAfter != 3*time.Minute || o.Factory == nil {
+	o, code, msg := parse(t, nil, newCmdWorker, "--yes", "--concurrency", "3", "--max-rate", "100")
+	if code != 0 || !o.yes || o.pipeline.concurrency != 3 || o.pipeline.maxRate != 100 || o.pipeline.rescueAfter != 3*time.Minute || o.Factory == nil {
 		t.Fatalf("options %+v, code %d %s", o, code, msg)
 	}
-	_, code, msg = parse(t, nil, newCmdWorker, "--rescue-after", "1m")
+	// A worker merges unattended: it always needs --yes, terminal or not.
+	_, code, msg = parse(t, nil, newCmdWorker, "--concurrency", "3")
+	wantRefused(t, code, msg, exitUsage, "start it with --yes")
+	_, code, msg = parse(t, nil, newCmdWorker, "--yes", "--rescue-after", "1m")
 	wantRefused(t, code, msg, exitUsage, "--rescue-after (1m0s) must exceed --job-timeout (2m0s)")
-	_, code, msg = parse(t, nil, newCmdWorker, "--dry-run")
+	_, code, msg = parse(t, nil, newCmdWorker, "--yes", "--dry-run")
 	wantRefused(t, code, msg, exitUsage, "unknown flag: --dry-run")
 	if !strings.Contains(msg, "Run 'contactmerge --help'") {
 		t.Errorf("flag error is not a usage error: %q", msg)
@@ -33,8 +36,8 @@ func TestWorker(t *testing.T) {
 	o := testorg.New(t, sandbox.Config{Contacts: 800, Seed: 12, RateLimit: 100000})
 	db := testdb.SQLite(t)
 	st := testorg.OpenStore(t, db)
-	groups := testorg.Seed(t, st, o)
-	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker")
+	groups := seedOrg(t, st, o)
+	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker", "--yes")
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		counts, err := st.CountByState(context.Background())
