@@ -1,7 +1,9 @@
 // Package store persists contactmerge's state: the contact snapshot, scan
-// progress, merge groups with their state machine, review decisions, member
-// leases with fencing tokens, and the append-only audit ledger. It
-// implements cm.Store twice behind one Open:
+// progress, merge groups with their state machine, review decisions, the
+// stewards' pair constraints (must-link, cannot-link: pair_constraints,
+// independent of groups, written in the transaction of the decision that
+// records them), member leases with fencing tokens, and the append-only
+// audit ledger. It implements cm.Store twice behind one Open:
 //
 //   - SQLite (modernc.org/sqlite, pure Go), the default: a file path, or
 //     "" for ./contactmerge.db. WAL journal, foreign keys on, busy_timeout

@@ -2,8 +2,8 @@
 // runs the same tests through Run. The tests live in one file per area of
 // the Store interface (contacts.go, scan.go, proposals.go, groups.go,
 // transition.go, leases.go, ledger.go, concurrency.go, migrations.go,
-// meta.go); each opens its own database through the Harness, so all of
-// them run in parallel.
+// meta.go, constraints.go); each opens its own database through the
+// Harness, so all of them run in parallel.
 package storetest
 
 import "testing"
