@@ -25,3 +25,16 @@ CREATE TABLE pair_constraints (
 CREATE UNIQUE INDEX pair_constraints_pair ON pair_constraints (a, b, kind, group_id);
 CREATE INDEX pair_constraints_b ON pair_constraints (b);
 CREATE INDEX pair_constraints_group ON pair_constraints (group_id);
+
+-- Rejections recorded before this version become what they would record now:
+-- a cannot-link for every pair of every rejected group, with the actor,
+-- reason and time of the group's latest rejection (actor 'migration' and
+-- the group's last update when no decision row is left).
+INSERT INTO pair_constraints (kind, a, b, group_id, actor, reason, at)
+SELECT 'cannot_link', x, y, g.id, COALESCE(d.actor, 'migration'), COALESCE(d.reason, ''), COALESCE(d.at, g.updated_at)
+FROM groups g
+CROSS JOIN LATERAL json_array_elements_text(g.members) AS x
+CROSS JOIN LATERAL json_array_elements_text(g.members) AS y
+LEFT JOIN LATERAL (SELECT actor, reason, at FROM decisions WHERE group_id = g.id AND NOT approve ORDER BY id DESC LIMIT 1) d ON TRUE
+WHERE g.state = 'rejected' AND x COLLATE "C" < y COLLATE "C"
+ON CONFLICT DO NOTHING;

@@ -24,3 +24,16 @@ CREATE TABLE pair_constraints (
 CREATE UNIQUE INDEX pair_constraints_pair ON pair_constraints (a, b, kind, group_id);
 CREATE INDEX pair_constraints_b ON pair_constraints (b);
 CREATE INDEX pair_constraints_group ON pair_constraints (group_id);
+
+-- Rejections recorded before this version become what they would record now:
+-- a cannot-link for every pair of every rejected group, with the actor,
+-- reason and time of the group's latest rejection (actor 'migration' and
+-- the group's last update when no decision row is left).
+INSERT INTO pair_constraints (kind, a, b, group_id, actor, reason, at)
+SELECT 'cannot_link', x.value, y.value, g.id,
+       COALESCE((SELECT d.actor FROM decisions d WHERE d.group_id = g.id AND d.approve = 0 ORDER BY d.id DESC LIMIT 1), 'migration'),
+       COALESCE((SELECT d.reason FROM decisions d WHERE d.group_id = g.id AND d.approve = 0 ORDER BY d.id DESC LIMIT 1), ''),
+       COALESCE((SELECT d.at FROM decisions d WHERE d.group_id = g.id AND d.approve = 0 ORDER BY d.id DESC LIMIT 1), g.updated_at)
+FROM groups g, json_each(CAST(g.members AS TEXT)) x, json_each(CAST(g.members AS TEXT)) y
+WHERE g.state = 'rejected' AND x.value < y.value
+ON CONFLICT DO NOTHING;
