@@ -28,10 +28,14 @@
 // members; the last round carries the survivorship record as
 // valueOverride), commits the intent (in_flight, attempt, idempotency key)
 // before sending, sends, classifies the answer with the pure classifyMerge
-// (applied, conflict, throttled, ambiguous, stale, refused) and settles the
-// group. verify reads the unresolved records of the contacts the attempt
-// could have consumed and classifies them with the pure classifyReads (none
-// merged, merged into one contact, into several). Attempts are counted per
+// (applied, conflict, throttled, ambiguous, stale, refused, forbidden) and
+// settles the group. A 403 (forbidden: the OAuth client lacks a permission)
+// fails no group: the group goes back to ready, the engine sends nothing
+// more, and Run returns ErrForbidden naming the permission; CheckPermissions
+// finds the same before a run's first merge. verify reads the unresolved
+// records of the contacts the attempt could have consumed and classifies
+// them with the pure classifyReads (none merged, merged into one contact,
+// into several). Attempts are counted per
 // merge request, that is per round: a round verified as not applied
 // maxAttempts (6) times fails the group, and the failure of a group part-way
 // through its rounds says how many members are already one contact; the
@@ -58,7 +62,8 @@
 //	ledger.go     request summaries in ledger rows; AppliedMerges
 //	jobs.go       River job args and workers, RiverConfig, enqueueing, releaseQuarantined
 //	run.go        Run, reconcile, DryRun, Rounds
-//	scan.go       Scan (through the client's scan iterator)
+//	scan.go       Scan (through the client's scan iterator; restarts after an expired cursor)
+//	permissions.go ErrForbidden, CheckPermissions, the halt a 403 puts on the engine
 //	aimd.go       AIMD adaptive concurrency, alerts, alert webhook
 //	metrics.go    Metrics: the Prometheus collectors the engine, its jobs and the observer feed
 //
@@ -77,12 +82,12 @@
 //	rejected → approved                  review
 //	rejected → proposed                  review (unreject: lifts the rejection's cannot-link pairs)
 //	ready → in_flight                    submit (the intent, before the request)
-//	ready → approved                     submit (a member changed since preflight; after a 404 or 401)
+//	ready → approved                     submit (a member changed since preflight; after a 404, a 422 not.found or a 401)
 //	ready → merged                       submit ("all rounds done")
 //	ready → dropped                      submit (fewer than two contacts left)
 //	ready → rejected                     review
 //	in_flight → merged                   recordMerged (last round: 2xx, or verified applied)
-//	in_flight → ready                    recordMerged (a round, more to go); settle (429, 404/401); notApplied
+//	in_flight → ready                    recordMerged (a round, more to go); settle (429, 404/422 not.found/401, 403); notApplied
 //	in_flight → unknown                  settle (ambiguous answer); notApplied (found in flight after a restart)
 //	in_flight → split                    bisect (409)
 //	in_flight → quarantined              quarantine, from bisect (409 with nothing to halve)
