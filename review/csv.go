@@ -235,17 +235,29 @@ func checkConstraints(ctx context.Context, st cm.Store, rows []Row, bad func(lin
 	if err != nil {
 		return nil, err
 	}
-	virtual := map[int64]cm.PairConstraint{}
+	// The constraints as the rows before the current one leave them, by
+	// their A end.
+	byA := map[string]map[int64]cm.PairConstraint{}
+	put := func(c cm.PairConstraint) {
+		if byA[c.A] == nil {
+			byA[c.A] = map[int64]cm.PairConstraint{}
+		}
+		byA[c.A][c.ID] = c
+	}
+	where := map[int64]string{} // id → its A end
 	for _, c := range stored {
-		virtual[c.ID] = c
+		put(c)
+		where[c.ID] = c.A
 	}
 	next := int64(-1) // ids of the constraints earlier rows record
 	kept := rows[:0:0]
 	for _, r := range rows {
 		var within []cm.PairConstraint
-		for _, c := range virtual {
-			if slices.Contains(r.Group.Members, c.A) && slices.Contains(r.Group.Members, c.B) {
-				within = append(within, c)
+		for _, m := range r.Group.Members {
+			for _, c := range byA[m] {
+				if slices.Contains(r.Group.Members, c.B) {
+					within = append(within, c)
+				}
 			}
 		}
 		slices.SortFunc(within, func(a, b cm.PairConstraint) int { return cmpID(a.ID, b.ID) })
@@ -262,12 +274,13 @@ func checkConstraints(ctx context.Context, st cm.Store, rows []Row, bad func(lin
 			continue
 		}
 		for _, id := range lift {
-			delete(virtual, id)
+			delete(byA[where[id]], id)
 		}
 		for _, c := range add {
 			c.ID = next
 			next--
-			virtual[c.ID] = c
+			put(c)
+			where[c.ID] = c.A
 		}
 		kept = append(kept, r)
 	}
