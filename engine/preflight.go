@@ -167,13 +167,18 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 	// Same survivor where possible: the reviewer's survivor, or the contact
 	// it was merged into (the canonical of a sibling group, or this group's
 	// own canonical contact after partial rounds).
-	survivor := g.SurvivorID
-	if r, ok := results[g.SurvivorID]; ok && r.live != nil {
+	// The steward's choices (plan approve --survivor/--take) hold on the
+	// fresh values too, also when a later match reset the group's survivor.
+	survivor, take, err := e.choice(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := results[survivor]; ok && r.live != nil {
 		survivor = r.live.ID
 	}
 	if len(changes) > 0 {
 		// Re-plan onto the live contacts: a child group replaces this one.
-		child := e.replan(g, survivor, fresh)
+		child := e.replanWith(g, survivor, take, fresh)
 		reason := "re-planned: " + strings.Join(changes, "; ")
 		child.Reason = reason
 		_, err := e.transition(ctx, cm.Transition{
@@ -184,8 +189,8 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 		return []string{child.ID}, err
 	}
 
-	planned := e.replan(g, survivor, fresh)
-	_, err := e.transition(ctx, cm.Transition{
+	planned := e.replanWith(g, survivor, take, fresh)
+	_, err = e.transition(ctx, cm.Transition{
 		GroupID: g.ID, From: []cm.GroupState{cm.StateApproved}, To: cm.StateReady, Detail: "preflight ok",
 		Update: func(g *cm.Group) {
 			g.SurvivorID, g.Merged, g.Unkept, g.Reason = planned.SurvivorID, planned.Merged, planned.Unkept, ""
@@ -195,16 +200,37 @@ func (e *Engine) preflightGroup(ctx context.Context, g cm.Group, results map[str
 	return []string{g.ID}, err
 }
 
+// choice returns the survivor of g (its latest decision's when that names
+// a member, else g's) and the decision's per-field choices.
+func (e *Engine) choice(ctx context.Context, g cm.Group) (string, map[string]string, error) {
+	ds, err := e.store.Decisions(ctx, g.ID)
+	if err != nil || len(ds) == 0 {
+		return g.SurvivorID, nil, err
+	}
+	d := ds[len(ds)-1]
+	if d.Survivor != "" && slices.Contains(g.Members, d.Survivor) {
+		return d.Survivor, d.Take, nil
+	}
+	return g.SurvivorID, d.Take, nil
+}
+
 // replan returns a group over members with survivorship recomputed on their
 // current values. survivor (the reviewer's choice, or what it resolved to)
 // is kept when it is a member; otherwise the policy picks one.
 func (e *Engine) replan(parent cm.Group, survivor string, members []cm.Contact) cm.Group {
+	return e.replanWith(parent, survivor, nil, members)
+}
+
+// replanWith is replan with the reviewer's per-field choices (take), which
+// apply to the members they name.
+func (e *Engine) replanWith(parent cm.Group, survivor string, take map[string]string, members []cm.Contact) cm.Group {
 	ids := make([]string, len(members))
 	for i, c := range members {
 		ids[i] = c.ID
 	}
 	ids = cm.SortedIDs(ids)
-	survivor, merged, unkept := match.SurviveWith(members, survivor, e.cfg.Survivor)
+	sv := match.SurviveGroup(members, match.SurviveOptions{Policy: e.cfg.Survivor, Survivor: survivor, Take: take})
+	survivor, merged, unkept := sv.SurvivorID, sv.Merged, sv.Unkept
 	g := cm.Group{
 		ID: cm.GroupID(ids), ParentID: parent.ID, Members: ids, SurvivorID: survivor,
 		State: cm.StateReady, Confidence: parent.Confidence, Merged: merged, Unkept: unkept,

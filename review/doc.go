@@ -62,9 +62,22 @@
 //
 // MemberContacts returns a group's members from the snapshot, or, for members
 // a merge removed from it, from the before-images the ledger kept
-// (BeforeImages). WriteGroup renders a group side by side, one row per
-// cm.ReviewFields field, with the survivor marked, the merged record, the
-// values that found no slot, and the match-weight waterfall of every link.
+// (BeforeImages). ViewGroup builds what a reviewer sees of one group
+// (GroupView): survivorship recomputed on the members with the latest
+// decision's survivor (else the group's) and per-field choices, so it says which
+// rule chose the survivor and what becomes of every member's value (kept,
+// moved to a free slot, the same as a kept value, overridden, or not kept
+// and why). WriteGroup renders it within a terminal width: one row per
+// cm.ReviewFields field, members side by side or, when they do not fit, in
+// bands of members, fields where members disagree marked DiffMark; then the
+// merged record field by field, and the match-weight waterfall of every
+// link. List selects, orders (review order by default: the proposed groups
+// below the approve threshold first, least confident first) and limits
+// groups; WriteList renders them. Choose approves a group with a steward's
+// survivor and per-field choices (cm.Decision.Take) and recomputes its
+// merged record in the same transition; preflight applies the choices to
+// the live data again.
+//
 // IDMap lists, for every contact a merged group replaced, the contact it now
 // resolves to, following chains of merges (rounds, bisection, re-plans).
 package review

@@ -24,7 +24,8 @@ type planDecideOptions struct {
 	all           bool
 	minConfidence float64 // -1: not given
 	groups        []string
-	members       []string // --members (reject, one --group): split these off
+	members       []string   // --members (reject, one --group): split these off
+	choice        planChoice // --survivor, --take, --config (approve, one --group)
 	reason        string
 	actor         string // --actor, else $USER
 }
@@ -55,6 +56,9 @@ func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) er
 			if len(o.members) > 0 && len(o.groups) != 1 {
 				return usageErrorf("--members splits one group: give it with exactly one --group")
 			}
+			if err := o.choice.parse(len(o.groups)); err != nil {
+				return err
+			}
 			if o.minConfidence > 1 {
 				return cm.Errorf(cm.EINVALID, "--min-confidence must be between 0 and 1 (got %g)", o.minConfidence)
 			}
@@ -72,6 +76,9 @@ func newCmdPlanDecide(f *Factory, approve bool, runF func(*planDecideOptions) er
 	cmd.Flags().StringArrayVar(&o.groups, "group", nil, "this group (repeatable; may also re-decide a rejected or failed group)")
 	if !approve {
 		cmd.Flags().StringSliceVar(&o.members, "members", nil, "with one --group: reject only these members (comma-separated) against the rest of the group")
+	}
+	if approve {
+		o.choice.flags(cmd)
 	}
 	cmd.Flags().StringVar(&o.reason, "reason", "", "recorded with the decision")
 	cmd.Flags().StringVar(&o.actor, "actor", "", "who decides (default $USER)")
@@ -95,9 +102,12 @@ func planDecideRun(ctx context.Context, o *planDecideOptions) error {
 				return err
 			}
 			d := cm.Decision{Approve: o.approve, Actor: o.actor, Reason: o.reason, At: o.Now()}
-			if len(o.members) > 0 {
+			switch {
+			case len(o.members) > 0:
 				_, err = review.Split(ctx, st, g, o.members, d)
-			} else {
+			case o.choice.given():
+				_, err = o.choice.approve(ctx, st, g, d)
+			default:
 				_, err = review.Decide(ctx, st, g, d)
 			}
 			if err != nil {
