@@ -346,3 +346,67 @@ func TestMerge422(t *testing.T) {
 		t.Errorf("%d merges answered 422, want 2", st422)
 	}
 }
+
+// TestRunStopsWithoutReadPermission: a client that may scan (the legacy
+// relate:contact:view) but not bulk-read contacts (externalContacts:
+// contact:view) is refused in preflight and when verifying a group found in
+// flight; either stops the run with the permission named, and no group
+// changes state for it.
+func TestRunStopsWithoutReadPermission(t *testing.T) {
+	for _, inFlight := range []bool{false, true} {
+		name := "preflight"
+		if inFlight {
+			name = "verify"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := sandbox.DefaultConfig()
+			cfg.Contacts, cfg.Seed, cfg.RateLimit = 200, 3, -1
+			cfg.Permissions = slices.DeleteFunc(sandbox.AllPermissions(), func(p string) bool { return p == sandbox.PermContactView })
+			o := testorg.New(t, cfg)
+			st := testorg.OpenStore(t, testdb.SQLite(t))
+			groups := testorg.Seed(t, st, o)
+			ctx := context.Background()
+			want := map[string]cm.GroupState{}
+			for i, g := range groups {
+				want[g.ID] = cm.StateApproved
+				if !inFlight {
+					continue
+				}
+				// One group found in flight (as after a crash), the others
+				// rejected: only verification reads.
+				steps := []cm.GroupState{cm.StateRejected}
+				if i == 0 {
+					steps = []cm.GroupState{cm.StateReady, cm.StateInFlight}
+				}
+				from := cm.StateApproved
+				for _, to := range steps {
+					if _, err := st.Transition(ctx, cm.Transition{GroupID: g.ID, From: []cm.GroupState{from}, To: to, Actor: "test"}); err != nil {
+						t.Fatal(err)
+					}
+					from = to
+				}
+				want[g.ID] = from
+			}
+			p := newPipeline(t, st, o, "w1", engine.Config{})
+			_, err := p.eng.Run(ctx, p.jc, engine.RunOptions{})
+			if !errors.Is(err, engine.ErrForbidden) || !strings.Contains(err.Error(), "may not read contacts: it needs the permission externalContacts:contact:view") {
+				t.Fatalf("Run = %v", err)
+			}
+			for id, state := range want {
+				if g, _ := st.Group(ctx, id); g.State != state {
+					t.Errorf("group %s %s (%s), want %s", id, g.State, g.Reason, state)
+				}
+			}
+			if ops := o.SB.Oplog(); len(ops) != 0 {
+				t.Errorf("the platform changed: %v", ops)
+			}
+			route := "POST /api/v2/externalcontacts/bulk/contacts"
+			if inFlight {
+				route += "/unresolved"
+			}
+			if n := o.SB.Stats().Requests[route][http.StatusForbidden]; n == 0 {
+				t.Errorf("no 403 on %s", route)
+			}
+		})
+	}
+}

@@ -32,6 +32,10 @@ func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	e.met.verifyRequests.Inc()
 	if err != nil {
 		e.met.verifications.WithLabelValues("read_failed").Inc()
+		if errors.Is(err, genesys.ErrForbidden) {
+			// No read can succeed: stop the engine (the group stays as it is).
+			return Outcome{State: g.State}, e.stopOnForbidden(genesys.CapReadContacts, err)
+		}
 		return Outcome{State: g.State, RetryIn: 2 * time.Second}, nil // try again shortly
 	}
 	v := classifyReads(results)
