@@ -2,8 +2,9 @@
 // runs the same tests through Run. The tests live in one file per area of
 // the Store interface (contacts.go, scan.go, proposals.go, groups.go,
 // transition.go, leases.go, ledger.go, concurrency.go, migrations.go,
-// meta.go, constraints.go); each opens its own database through the
-// Harness, so all of them run in parallel.
+// meta.go, constraints.go, console.go: the console's store.QueueRows);
+// each opens its own database through the Harness, so all of them run in
+// parallel.
 package storetest
 
 import "testing"
@@ -53,6 +54,7 @@ func Run(t *testing.T, h Harness) {
 		{"OrgRace", testOrgRace},
 		{"RequestCounts", testRequestCounts},
 		{"MustExist", testMustExist},
+		{"QueueRows", testQueueRows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
