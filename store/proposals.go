@@ -138,6 +138,9 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				updatedAt: micros(now),
 			})
 		}
+		if err := keepStewardChoices(ctx, t, refresh); err != nil {
+			return err
+		}
 		if len(newGroups) > 0 {
 			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
 			if err := t.bulkInsert(ctx, "groups", groupColumns(), newGroups); err != nil {
@@ -208,6 +211,44 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 }
 
 // loadExisting reads the state and content hash of every stored group.
+// keepStewardChoices makes the refreshes of groups whose latest decision
+// chose a survivor or field values keep the stored survivor, merged record
+// and unkept values: a steward's choice is law, and a re-match must not put
+// the policy's survivor back (preflight recomputes the merged record from
+// the decision before anything is sent).
+func keepStewardChoices(ctx context.Context, t tx, refresh []groupRefresh) error {
+	at := make(map[string]int, len(refresh))
+	for i, r := range refresh {
+		if r.key.state != cm.StateProposed {
+			at[r.key.id] = i
+		}
+	}
+	ids := slices.Sorted(maps.Keys(at))
+	for c := range slices.Chunk(ids, chunkSize) {
+		rs, err := t.query(ctx, `SELECT g.id, g.survivor_id, g.merged, g.unkept FROM groups g
+			JOIN decisions d ON d.id = (SELECT MAX(id) FROM decisions WHERE group_id = g.id)
+			WHERE g.id IN (`+placeholders(len(c))+`) AND (d.survivor <> '' OR d.take <> '')`, anys(c)...)
+		if err != nil {
+			return fmt.Errorf("load steward choices: %w", err)
+		}
+		for rs.Next() {
+			var id, survivor string
+			var merged, unkept []byte
+			if err := rs.Scan(&id, &survivor, &merged, &unkept); err != nil {
+				rs.Close()
+				return err
+			}
+			r := &refresh[at[id]]
+			r.survivorID, r.merged, r.unkept = survivor, merged, unkept
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func loadExisting(ctx context.Context, t tx) (map[string]existingGroup, error) {
 	existing := make(map[string]existingGroup)
 	rs, err := t.query(ctx, "SELECT id, state, content_hash FROM groups")

@@ -105,3 +105,43 @@ func testSaveProposals(t *testing.T, h Harness) {
 	_, err = s.SaveProposals(ctx(), []cm.Group{{}}, "match")
 	wantCode(t, err, cm.EINVALID)
 }
+
+// A re-match refreshes a decided group's confidence and explanation, but
+// keeps the survivor and merged record a steward chose: a steward's decision
+// is law. A group approved without a choice takes the new survivor.
+func testRefreshKeepsStewardChoice(t *testing.T, h Harness) {
+	s := newEnv(t, h).s
+	chosen, plain := group(0.9, "k1", "k2"), group(0.9, "p1", "p2")
+	seedGroups(t, s, chosen, plain)
+	idChosen, idPlain := cm.GroupID(chosen.Members), cm.GroupID(plain.Members)
+	_, err := s.Transition(ctx(), cm.Transition{GroupID: idChosen, To: cm.StateApproved, Actor: "ann",
+		Decision: &cm.Decision{Approve: true, Actor: "ann", Survivor: "k2", Take: map[string]string{"firstName": "k1"}},
+		Update: func(g *cm.Group) {
+			g.SurvivorID = "k2"
+			g.Merged = &cm.Contact{ID: "k2", LastName: "Chosen"}
+		}})
+	must(t, err)
+	_, err = s.Transition(ctx(), cm.Transition{GroupID: idPlain, To: cm.StateApproved, Actor: "ann",
+		Decision: &cm.Decision{Approve: true, Actor: "ann"}})
+	must(t, err)
+
+	again := func(g cm.Group) cm.Group {
+		g.SurvivorID = g.Members[0]
+		g.Merged = &cm.Contact{ID: g.Members[0], LastName: "Policy"}
+		g.Confidence = 0.97
+		return g
+	}
+	_, err = s.SaveProposals(ctx(), []cm.Group{again(chosen), again(plain)}, "match")
+	must(t, err)
+	c, err := s.Group(ctx(), idChosen)
+	must(t, err)
+	if c.Confidence != 0.97 || c.SurvivorID != "k2" || c.Merged == nil || c.Merged.LastName != "Chosen" {
+		t.Errorf("the steward's group after a re-match: survivor %s, merged %+v, confidence %v; want k2, Chosen, 0.97",
+			c.SurvivorID, c.Merged, c.Confidence)
+	}
+	p, err := s.Group(ctx(), idPlain)
+	must(t, err)
+	if p.SurvivorID != "p1" || p.Merged == nil || p.Merged.LastName != "Policy" {
+		t.Errorf("a group approved without a choice: survivor %s, merged %+v; want the match's p1, Policy", p.SurvivorID, p.Merged)
+	}
+}

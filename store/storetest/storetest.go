@@ -35,6 +35,7 @@ func Run(t *testing.T, h Harness) {
 		{"EachOrderAndStop", testEachOrderAndStop},
 		{"Scan", testScan},
 		{"SaveProposals", testSaveProposals},
+		{"RefreshKeepsStewardChoice", testRefreshKeepsStewardChoice},
 		{"TransitionChecks", testTransitionChecks},
 		{"TransitionEffects", testTransitionEffects},
 		{"TransitionLease", testTransitionLease},
