@@ -38,7 +38,6 @@ func hashString(h uint64, s string) uint64 {
 // blocker computes the block keys of records for one rule.
 type blocker struct {
 	d     *dataset
-	keys  []string
 	cross bool
 	// derived per-symbol keys for name columns
 	firstCanon          [][]string
@@ -135,6 +134,20 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 		return one(colAddress1, nil)
 	case "streetNumber":
 		return one(colStreetNum, nil)
+	case "nameSet":
+		// Given and family name as an unordered pair: a record with the
+		// two exchanged lands in the same block.
+		f, l := d.cols[colFirst], d.cols[colLast]
+		for _, x := range f.values(r) {
+			for _, y := range l.values(r) {
+				a, b := f.syms[x], l.syms[y]
+				if a > b {
+					a, b = b, a
+				}
+				buf = append(buf, a+"\x00"+b)
+			}
+		}
+		return buf
 	}
 	return buf
 }

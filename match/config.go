@@ -55,6 +55,19 @@ type Config struct {
 	// any pair across them (the sum of its field weights, prior excluded, in
 	// bits) is below this value (default -10: a clear contradiction).
 	CannotLinkWeight float64 `json:"cannotLinkWeight"`
+	// Labels are pairs a steward decided (approved or rejected groups, see
+	// LabelsFromGroups and LabelsFromSplit). They correct the model where
+	// they are enough (see "Decisions teach the model" in the package
+	// documentation); not part of a configuration file.
+	Labels []LabelledPair `json:"-"`
+	// LearnFromDecisions adds the stewards' decisions an Input holds (a
+	// cm.Store's must-links and cannot-links, see ConstraintSource) to
+	// Labels (default false: clustering enforces them either way).
+	LearnFromDecisions bool `json:"learnFromDecisions"`
+	// ReportPairs keeps every scored candidate pair in Result.Pairs (ids,
+	// weight, probability), for Evaluate's loss per stage and reliability
+	// table (default false: a million contacts have millions of pairs).
+	ReportPairs bool `json:"reportPairs,omitempty"`
 	// Blocking lists the blocking rules; a pair is a candidate when any rule
 	// puts both contacts in one block.
 	Blocking []BlockingRule `json:"blocking"`
@@ -69,6 +82,13 @@ type Config struct {
 	// Comparisons does not name (default: exact, Damerau-Levenshtein <= 1,
 	// term-frequency adjusted).
 	CustomFieldComparison Comparison `json:"customFieldComparison"`
+	// DateFieldComparison is the comparison of every custom field that
+	// holds dates (a date of birth: at least 95% of its values are dates,
+	// normalized to YYYYMMDD) and that Comparisons does not name (default:
+	// exact, one digit off or two adjacent digits swapped, day and month
+	// transposed, within 31 days, two edits, within a year; in the style
+	// of Splink's DateOfBirthComparison).
+	DateFieldComparison Comparison `json:"dateFieldComparison"`
 	// ExternalIDComparison is the comparison of every external source that
 	// Comparisons does not name (default like CustomFieldComparison).
 	ExternalIDComparison Comparison `json:"externalIdComparison"`
@@ -94,11 +114,19 @@ type Config struct {
 // points) count zero: they are evidence of one household, not of one
 // person. Negative contributions still count. An empty NameField disables
 // the rule; an empty FamilyField applies it whatever the family names.
+//
+// With KeepWithIdentifiers (default true) the rule does not apply when a
+// unique identifier agrees exactly: an external id, a custom field that is
+// not a date (an account or loyalty number), or a date field (a date of
+// birth) together with the address (street line). A family shares a
+// mailbox and an address, not a customer id or a birth date at one
+// address; a changed or replaced given name then loses against them.
 type HouseholdRule struct {
-	NameField      string   `json:"nameField"`
-	ConflictLevels []string `json:"conflictLevels"`
-	FamilyField    string   `json:"familyField"`
-	Fields         []string `json:"fields"`
+	NameField           string   `json:"nameField"`
+	ConflictLevels      []string `json:"conflictLevels"`
+	FamilyField         string   `json:"familyField"`
+	Fields              []string `json:"fields"`
+	KeepWithIdentifiers bool     `json:"keepWithIdentifiers"`
 }
 
 // EmailRules are the provider-specific email normalization rules.
@@ -115,8 +143,9 @@ type EmailRules struct {
 // key land in one block. Keys: email, phone, externalId, custom (each custom
 // field, separately), customDate (any date-like custom field), firstName,
 // firstNameCanon (nickname-resolved), firstSoundex, firstInitial, lastName,
-// lastSoundex, postalCode, city, address1, streetNumber. A contact without a
-// value for some key is in no block of the rule.
+// lastSoundex, postalCode, city, address1, streetNumber, nameSet (given and
+// family name as an unordered pair, so that swapped names meet). A contact
+// without a value for some key is in no block of the rule.
 type BlockingRule struct {
 	Name string   `json:"name"`
 	Keys []string `json:"keys"`
@@ -143,12 +172,33 @@ type Comparison struct {
 }
 
 // Level is one agreement level of a comparison. Kinds: exact; nickname
-// (same canonical given name); initial (one side is a single letter equal
+// (same canonical given name, or a one-edit misspelling of the full name or
+// of one of its nicknames); initial (one side is a single letter equal
 // to the other's first letter); swapped (given and family names exchanged);
-// jaroWinkler (similarity >= Threshold); levenshtein, damerau (distance <=
-// Threshold); localPart (emails with the same local part); suffix (the last
-// Threshold characters agree, e.g. phone digits); sameNumber (jaroWinkler >=
-// Threshold and the same street number).
+// jaroWinkler (similarity >= Threshold); levenshtein (distance <=
+// Threshold); damerau (optimal-string-alignment distance <= Threshold,
+// both values at least 2·Threshold+1 characters long (3 at least), when
+// one of the two values is rare beside the other: held by at most two
+// contacts or by a tenth as many, so that two common names one edit apart,
+// john and joan, are two names and not a typo); localPart (emails with the
+// same local part); suffix (the last Threshold characters agree, e.g.
+// phone digits); sameNumber (jaroWinkler >= Threshold and the same street
+// number); transposedDate (YYYYMMDD dates with day and month exchanged);
+// withinDays (dates at most Threshold days apart).
+//
+// The kinds of the composite "address" comparison look at the street line,
+// the street number, the postal code and the city together: sameAddress
+// (the same street line, the postal codes equal or one missing, the cities
+// equal or close or one missing, at least one of postal code and city
+// equal, no other apartment); sameStreet (street lines equal, or at
+// Jaro-Winkler >= Threshold with no other street number, and the postal
+// code or the city equal or close: a postal code one edit away, a city at
+// Jaro-Winkler >= 0.9; street lines are also compared without their
+// street numbers); sameLine (the street line as for sameStreet, whatever
+// the area); sameStreetName (the street lines without their numbers at
+// Jaro-Winkler >= Threshold, whatever the numbers, and the postal code or
+// the city equal or close: the same street); samePostal; postalPrefix (the first Threshold
+// characters of the postal codes agree); sameCity; exact (the street line).
 type Level struct {
 	Name      string  `json:"name"`
 	Kind      string  `json:"kind"`
@@ -178,7 +228,7 @@ type SurvivorPolicy struct {
 // DefaultConfig returns the default configuration described on each field.
 func DefaultConfig() Config {
 	cf := Comparison{
-		Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}},
+		Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "typo", Kind: "damerau", Threshold: 1}, {Name: "typo2", Kind: "damerau", Threshold: 2}},
 		TermFrequency: true,
 	}
 	return Config{
@@ -206,6 +256,8 @@ func DefaultConfig() Config {
 			{Name: "address", Keys: []string{"address1", "postalCode"}},
 			{Name: "last+postal", Keys: []string{"lastName", "postalCode"}},
 			{Name: "first+postal", Keys: []string{"firstNameCanon", "postalCode"}},
+			{Name: "swapped", Keys: []string{"nameSet"}, MaxBlockSize: 12},
+			{Name: "address+city", Keys: []string{"address1", "city"}},
 		},
 		Comparisons: map[string]Comparison{
 			"firstName": {
@@ -213,6 +265,7 @@ func DefaultConfig() Config {
 					{Name: "exact", Kind: "exact"},
 					{Name: "nickname", Kind: "nickname"},
 					{Name: "typo", Kind: "damerau", Threshold: 1},
+					{Name: "typo2", Kind: "damerau", Threshold: 2},
 					{Name: "swapped", Kind: "swapped"},
 					{Name: "jw>=0.92", Kind: "jaroWinkler", Threshold: 0.92},
 					{Name: "initial", Kind: "initial"},
@@ -220,6 +273,9 @@ func DefaultConfig() Config {
 				},
 				TermFrequency: true,
 			},
+			// A swap of given and family names is one event, which the
+			// given name's "swapped" level weighs: the family name's is
+			// fixed at 0, so that it does not count twice.
 			"lastName": {
 				Levels: []Level{
 					{Name: "exact", Kind: "exact"},
@@ -228,13 +284,18 @@ func DefaultConfig() Config {
 					{Name: "jw>=0.80", Kind: "jaroWinkler", Threshold: 0.80},
 				},
 				TermFrequency: true,
+				Weights:       map[string]float64{"swapped": 0},
 			},
 			"middleName": {
 				Levels: []Level{{Name: "exact", Kind: "exact"}, {Name: "initial", Kind: "initial"}, {Name: "jw>=0.88", Kind: "jaroWinkler", Threshold: 0.88}},
 			},
+			// The local part of an address is made of the names: namesakes
+			// share it at other providers far more often than random pairs
+			// do, so it counts nothing (a fixed weight of 0).
 			"email": {
 				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "localPart", Kind: "localPart"}},
 				TermFrequency: true,
+				Weights:       map[string]float64{"localPart": 0},
 			},
 			"phone": {
 				Levels:        []Level{{Name: "exact", Kind: "exact"}, {Name: "last7", Kind: "suffix", Threshold: 7}},
@@ -246,19 +307,34 @@ func DefaultConfig() Config {
 				Levels: []Level{
 					{Name: "exact", Kind: "sameAddress"},
 					{Name: "street", Kind: "sameStreet", Threshold: 0.90},
+					{Name: "line", Kind: "sameLine", Threshold: 0.90},
+					{Name: "streetName", Kind: "sameStreetName", Threshold: 0.92},
 					{Name: "postalCode", Kind: "samePostal"},
 					{Name: "city", Kind: "sameCity"},
+					{Name: "postalPrefix", Kind: "postalPrefix", Threshold: 3},
 				},
 				TermFrequency: true,
 			},
 		},
 		CustomFieldComparison: cf,
 		ExternalIDComparison:  cf,
+		DateFieldComparison: Comparison{
+			Levels: []Level{
+				{Name: "exact", Kind: "exact"},
+				{Name: "typo", Kind: "damerau", Threshold: 1},
+				{Name: "dayMonth", Kind: "transposedDate"},
+				{Name: "month", Kind: "withinDays", Threshold: 31},
+				{Name: "typo2", Kind: "damerau", Threshold: 2},
+				{Name: "year", Kind: "withinDays", Threshold: 366},
+			},
+			TermFrequency: true,
+		},
 		Household: HouseholdRule{
-			NameField:      "firstName",
-			ConflictLevels: []string{"jw>=0.92", "jw>=0.80", "different"},
-			FamilyField:    "lastName",
-			Fields:         []string{"phone", "address", "address1", "address2", "city", "postalCode", "state"},
+			NameField:           "firstName",
+			ConflictLevels:      []string{"jw>=0.92", "jw>=0.80", "different"},
+			FamilyField:         "lastName",
+			Fields:              []string{"phone", "address", "address1", "address2", "city", "postalCode", "state"},
+			KeepWithIdentifiers: true,
 		},
 		Email: defaultEmailRules(),
 		Survivor: SurvivorPolicy{
@@ -281,7 +357,7 @@ func isKnownField(f string) bool {
 
 func isKnownBlockKey(k string) bool {
 	switch k {
-	case "email", "phone", "externalId", "custom", "customDate", "firstName", "firstNameCanon", "firstSoundex", "firstInitial", "lastName", "lastSoundex", "postalCode", "city", "address1", "streetNumber":
+	case "email", "phone", "externalId", "custom", "customDate", "firstName", "firstNameCanon", "firstSoundex", "firstInitial", "lastName", "lastSoundex", "postalCode", "city", "address1", "streetNumber", "nameSet":
 		return true
 	}
 	return false
@@ -289,7 +365,8 @@ func isKnownBlockKey(k string) bool {
 
 func isKnownLevelKind(k string) bool {
 	switch k {
-	case "exact", "nickname", "initial", "swapped", "jaroWinkler", "levenshtein", "damerau", "localPart", "suffix", "sameNumber", "sameAddress", "sameStreet", "samePostal", "sameCity":
+	case "exact", "nickname", "initial", "swapped", "jaroWinkler", "levenshtein", "damerau", "localPart", "suffix", "sameNumber", "sameAddress", "sameStreet", "samePostal", "sameCity",
+		"sameLine", "sameStreetName", "postalPrefix", "transposedDate", "withinDays":
 		return true
 	}
 	return false
@@ -384,7 +461,7 @@ func (c *Config) check() *fieldError {
 			}
 			names[l.Name] = true
 			switch l.Kind {
-			case "jaroWinkler", "sameNumber", "sameStreet":
+			case "jaroWinkler", "sameNumber", "sameStreet", "sameLine", "sameStreetName":
 				if l.Threshold <= 0 || l.Threshold > 1 {
 					return bad(p+".threshold", "%v must be in (0,1] for kind %s", l.Threshold, l.Kind)
 				}
@@ -392,9 +469,13 @@ func (c *Config) check() *fieldError {
 				if l.Threshold < 0 || l.Threshold != math.Trunc(l.Threshold) {
 					return bad(p+".threshold", "%v must be a whole number of edits, 0 or more, for kind %s", l.Threshold, l.Kind)
 				}
-			case "suffix":
+			case "suffix", "postalPrefix":
 				if l.Threshold < 1 || l.Threshold != math.Trunc(l.Threshold) {
-					return bad(p+".threshold", "%v must be a whole number of characters, 1 or more, for kind suffix", l.Threshold)
+					return bad(p+".threshold", "%v must be a whole number of characters, 1 or more, for kind %s", l.Threshold, l.Kind)
+				}
+			case "withinDays":
+				if l.Threshold < 0 || l.Threshold != math.Trunc(l.Threshold) {
+					return bad(p+".threshold", "%v must be a whole number of days, 0 or more, for kind withinDays", l.Threshold)
 				}
 			}
 		}
@@ -417,6 +498,9 @@ func (c *Config) check() *fieldError {
 		return fe
 	}
 	if fe := check("externalIdComparison", c.ExternalIDComparison); fe != nil {
+		return fe
+	}
+	if fe := check("dateFieldComparison", c.DateFieldComparison); fe != nil {
 		return fe
 	}
 	for i, o := range c.Survivor.Order {

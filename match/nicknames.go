@@ -208,10 +208,24 @@ func (n nicknames) canonical(s string) []string {
 // Only nicknames count (b must not be a canonical name itself), and the
 // full name must have at least 5 letters: short names one edit apart are
 // often different names (mary, mark).
+//
+// a may also be a misspelling of a nickname of b's full name by one
+// letter more, one less or two neighbours swapped ("nik" ~ "nicholas"
+// through "nick", "treri" ~ "teresa" through "terri"), when the nickname
+// has at least 4 letters and a at least 3. One letter replaced is not
+// enough: emma is not emily through emmy, nor jose joseph through joey.
 func (n nicknames) sameWithTypo(a, b string) bool {
 	for _, c := range n.canonical(b) {
 		if c != b && len(c) >= 5 && withinDistance(a, c, 1) {
 			return true
+		}
+		if len(a) < 3 {
+			continue
+		}
+		for _, v := range n.variants[c] {
+			if v != b && v != a && len(v) >= 4 && withinDistance(a, v, 1) && (len(a) != len(v) || transposed(a, v)) {
+				return true
+			}
 		}
 	}
 	return false
@@ -223,6 +237,20 @@ func (n nicknames) same(a, b string) bool {
 	for _, x := range ca {
 		if slices.Contains(cb, x) {
 			return true
+		}
+	}
+	return false
+}
+
+// transposed reports whether a and b, of one length, differ by two
+// neighbouring letters swapped.
+func transposed(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i+1 < len(a); i++ {
+		if a[i] != b[i] {
+			return a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 		}
 	}
 	return false

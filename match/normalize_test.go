@@ -152,6 +152,18 @@ func TestNicknames(t *testing.T) {
 	if !n.sameWithTypo("rnoald", "ron") || n.sameWithTypo("mary", "mark") || n.sameWithTypo("emma", "emily") || n.sameWithTypo("jose", "joe") {
 		t.Error("sameWithTypo")
 	}
+	// A misspelt nickname of the full name: a letter more or less, or two
+	// neighbours swapped; not a letter replaced (emma/emmy, jose/joey).
+	for _, pair := range [][2]string{{"nik", "nicholas"}, {"treri", "teresa"}, {"jimmmy", "james"}, {"babr", "barbara"}} {
+		if !n.sameWithTypo(pair[0], pair[1]) {
+			t.Errorf("sameWithTypo(%s, %s) = false", pair[0], pair[1])
+		}
+	}
+	for _, pair := range [][2]string{{"emma", "emily"}, {"jose", "joseph"}, {"al", "albert"}} {
+		if n.sameWithTypo(pair[0], pair[1]) {
+			t.Errorf("sameWithTypo(%s, %s) = true", pair[0], pair[1])
+		}
+	}
 }
 
 func TestStringSimilarity(t *testing.T) {

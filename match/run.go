@@ -30,6 +30,9 @@ type Result struct {
 	// contribution).
 	Groups []cm.Group
 	Stats  Stats
+	// Pairs lists every scored candidate pair when Config.ReportPairs is
+	// set (for Evaluate: the loss per stage and the reliability table).
+	Pairs []ScoredPair
 }
 
 // Stats describes a match run.
@@ -192,7 +195,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	d.pc.annotate(groups)
 	stats.Durations["survive"] = time.Since(t1)
 	stats.Groups = len(groups)
-	return &Result{Groups: groups, Stats: stats}, nil
+	return &Result{Groups: groups, Stats: stats, Pairs: sc.reportedPairs()}, nil
 }
 
 // normalizeMissing fetches the contacts without a usable stored norm from
@@ -371,8 +374,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 			allPairs += float64(c) * float64(c-1) / 2
 		}
 	}
-	lambda, lambdaC := s.estimateLambda(pt, allPairs)
-	s.prior = math.Log2(lambda / (1 - lambda))
+	lambda, lambdaC := s.refine(ctx, pt, pids, br.pairs, allPairs, cfg)
 	stats.Model.Lambda = lambda
 	stats.Model.CandidateLambda = lambdaC
 	stats.Model.PriorWeight = s.prior
@@ -380,6 +382,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	stats.Model.Converged = conv
 	stats.Model.Patterns = len(pt.pats)
 	stats.Model.Fields = s.model()
+	stats.Model.Labels, stats.Model.LabelShift = s.labelled, s.labelShift
 	thr := weightAt(cfg.MatchThreshold)
 	stats.Model.ThresholdWeight = thr
 	stats.Durations["em"] = time.Since(t)
@@ -397,6 +400,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 		patW[pi] = s.prior + s.patternWeight(p)
 	}
 	linksPer := make([][]link, workers)
+	reported := make([][]link, workers)
 	var wg sync.WaitGroup
 	chunk := (len(br.pairs) + workers - 1) / workers
 	for w := 0; w < workers; w++ {
@@ -419,6 +423,9 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 				if wt >= thr {
 					linksPer[w] = append(linksPer[w], link{i, j, wt})
 				}
+				if cfg.ReportPairs {
+					reported[w] = append(reported[w], link{i, j, wt})
+				}
 			}
 		}()
 	}
@@ -426,6 +433,9 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	var links []link
 	for _, l := range linksPer {
 		links = append(links, l...)
+	}
+	for _, r := range reported {
+		s.reported = append(s.reported, r...)
 	}
 	scoreTime += time.Since(t)
 	stats.Durations["score"] = scoreTime

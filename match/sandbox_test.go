@@ -7,6 +7,12 @@ import (
 	"github.com/contactmerge/contactmerge/sandbox"
 )
 
+// TestSandboxOrgs matches generated organizations (families sharing phones
+// and addresses, namesakes, switchboards, CRM re-syncs under other external
+// ids, spreadsheet re-imports, names retyped past recognition) and asserts
+// precision >= 0.998, a recall floor per organization (minRecall, a little
+// under what the model reaches, well above the 0.91 to 0.95 of the model
+// before issue 15), and on seed1 a calibrated model (ECE <= 0.03).
 func TestSandboxOrgs(t *testing.T) {
 	n := 20000
 	if testing.Short() {
@@ -16,30 +22,34 @@ func TestSandboxOrgs(t *testing.T) {
 		name          string
 		seed          int64
 		noIdentifiers bool
-		minF1         float64
+		curated       bool
+		minRecall     float64
 	}{
-		{"seed1", 1, false, 0.97},
-		{"seed2", 2, false, 0.97},
-		{"seed3", 3, false, 0.97},
-		{"noIdentifiers-seed1", 1, true, 0},
-		{"noIdentifiers-seed4", 4, true, 0},
+		{"seed1", 1, false, false, 0.96},
+		{"seed2", 2, false, false, 0.96},
+		{"seed3", 3, false, false, 0.96},
+		{"noIdentifiers-seed1", 1, true, false, 0.945},
+		{"noIdentifiers-seed4", 4, true, false, 0.935},
+		{"curated-seed1", 1, false, true, 0.96},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			org := sandbox.Generate(sandbox.GenConfig{Contacts: n, Seed: tc.seed, DupRate: 0.2, NoIdentifiers: tc.noIdentifiers})
+			org := sandbox.Generate(sandbox.GenConfig{Contacts: n, Seed: tc.seed, DupRate: 0.2, NoIdentifiers: tc.noIdentifiers, CuratedDuplicates: tc.curated})
 			cfg := DefaultConfig()
-			rep, err := EvaluateBlocking(context.Background(), org.Contacts, org.Truth, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg.ReportPairs = true
 			res, err := MatchContacts(context.Background(), org.Contacts, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, r, f1, tp, fp, fn := PairwiseScores(groupMembers(res), org.Truth)
-			t.Logf("%s: %d contacts, pair completeness %.4f (%d/%d), candidates %d", tc.name, len(org.Contacts), rep.PairCompleteness, rep.FoundPairs, rep.TruePairs, rep.CandidatePairs)
-			t.Logf("%s: precision %.4f recall %.4f F1 %.4f (tp %d fp %d fn %d); %v", tc.name, p, r, f1, tp, fp, fn, res.Stats)
-			if p < 0.99 || f1 < tc.minF1 {
-				t.Errorf("%s: precision %.4f (want >= 0.99), F1 %.4f (want >= %.2f)", tc.name, p, f1, tc.minF1)
+			ev := Evaluate(res, org.Truth)
+			t.Logf("%s: %d contacts: %v; %v", tc.name, len(org.Contacts), ev, res.Stats)
+			if ev.Precision < 0.998 || (!testing.Short() && ev.Recall < tc.minRecall) {
+				t.Errorf("%s: precision %.4f (want >= 0.998), recall %.4f (want >= %.3f)", tc.name, ev.Precision, ev.Recall, tc.minRecall)
+			}
+			if tc.name == "seed1" {
+				t.Logf("%s: reliability of the pair probabilities (ECE %.4f)\n%s", tc.name, ev.ECE, ReliabilityTable(ev.Reliability))
+				if ev.ECE > 0.03 {
+					t.Errorf("%s: expected calibration error %.4f, want <= 0.03", tc.name, ev.ECE)
+				}
 			}
 		})
 	}

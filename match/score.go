@@ -25,6 +25,10 @@ type LevelModel struct {
 	U      float64 `json:"u"`      // P(level | non-match), from random pairs
 	Weight float64 `json:"weight"` // log2(m/u), or the fixed weight
 	Fixed  bool    `json:"fixed,omitempty"`
+	// LabelShift is added to Weight, and HouseholdShift to the weight the
+	// household rule leaves (0 or less), as labelled pairs taught.
+	LabelShift     float64 `json:"labelShift,omitempty"`
+	HouseholdShift float64 `json:"householdShift,omitempty"`
 }
 
 // FieldModel is the learned model of one comparison.
@@ -47,12 +51,17 @@ type Model struct {
 	ThresholdWeight float64 `json:"thresholdWeight"`
 	// EMIterations is the number of EM rounds run; Converged tells whether
 	// the parameters stopped changing.
-	EMIterations int            `json:"emIterations"`
-	Converged    bool           `json:"converged"`
-	Fields       []FieldModel   `json:"fields"`
-	USample      int            `json:"uSample"`  // random pairs used for u
-	Patterns     int            `json:"patterns"` // distinct comparison vectors among candidates
-	Extra        map[string]any `json:"extra,omitempty"`
+	EMIterations int          `json:"emIterations"`
+	Converged    bool         `json:"converged"`
+	Fields       []FieldModel `json:"fields"`
+	USample      int          `json:"uSample"`  // random pairs used for u
+	Patterns     int          `json:"patterns"` // distinct comparison vectors among candidates
+	// Labels is the number of labelled pairs (Config.Labels) between
+	// contacts of the run, and LabelShift the prior shift (bits) they
+	// taught, included in PriorWeight.
+	Labels     int            `json:"labels,omitempty"`
+	LabelShift float64        `json:"labelShift,omitempty"`
+	Extra      map[string]any `json:"extra,omitempty"`
 }
 
 // scorer holds the comparators and the learned weights.
@@ -69,13 +78,61 @@ type scorer struct {
 	// hhFamily is the family-name comparator: the rule does not apply when
 	// it is at its "different" level (-1: no such comparator).
 	hhFamily int
+	// hhIDs are the identifier comparators (external ids, custom fields
+	// that are not dates) and hhDates the date comparators (a date of
+	// birth): an exact identifier, or an exact date with the same address
+	// (hhAddr at a level in hhAddrLevels), lifts the household rule.
+	hhIDs, hhDates []int
+	hhAddr         int
+	hhAddrLevels   []bool
+	// reported holds every scored candidate pair (Config.ReportPairs).
+	reported []link
+	// labelShift is the prior correction (bits) learned from labels, and
+	// labelled the labelled pairs found among the contacts.
+	labelShift float64
+	labelled   int
+	// uPats are the comparison patterns of the random pairs that estimated
+	// u, with their counts.
+	uPats *patternTable
+}
+
+// reportedPairs returns the scored candidate pairs kept for
+// Config.ReportPairs, by contact id.
+func (s *scorer) reportedPairs() []ScoredPair {
+	if s == nil || len(s.reported) == 0 {
+		return nil
+	}
+	out := make([]ScoredPair, len(s.reported))
+	for k, l := range s.reported {
+		out[k] = ScoredPair{A: s.d.ids[l.a], B: s.d.ids[l.b], Weight: l.w, Probability: probability(l.w)}
+	}
+	return out
 }
 
 // newScorer compiles the comparators and the household rule.
 func newScorer(d *dataset, cfg *Config, nick nicknames) *scorer {
-	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1, hhFamily: -1}
+	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1, hhFamily: -1, hhAddr: -1}
 	s.hhField = make([]bool, len(s.comps))
 	for k, c := range s.comps {
+		switch {
+		case cfg.Household.KeepWithIdentifiers && strings.HasPrefix(c.field, "externalId."):
+			s.hhIDs = append(s.hhIDs, k)
+		case cfg.Household.KeepWithIdentifiers && strings.HasPrefix(c.field, "custom."):
+			if dateColumn(c.col) {
+				s.hhDates = append(s.hhDates, k)
+			} else {
+				s.hhIDs = append(s.hhIDs, k)
+			}
+		case c.field == "address":
+			s.hhAddr = k
+			s.hhAddrLevels = make([]bool, c.numLevels())
+			for l, lv := range c.levels {
+				switch lv.kind {
+				case kindSameAddress, kindSameStreet, kindSameLine, kindExact:
+					s.hhAddrLevels[l] = true
+				}
+			}
+		}
 		if c.field == cfg.Household.NameField {
 			s.hhName = k
 			s.hhLevels = make([]bool, c.numLevels())
@@ -104,6 +161,20 @@ func (s *scorer) suppressed(lv []uint8) bool {
 	if s.hhFamily >= 0 && int(lv[s.hhFamily]) == len(s.comps[s.hhFamily].levels) {
 		return false
 	}
+	for _, k := range s.hhIDs {
+		if lv[k] == 0 {
+			return false
+		}
+	}
+	if len(s.hhDates) > 0 && s.hhAddr >= 0 {
+		if a := lv[s.hhAddr]; a != levelMissing && s.hhAddrLevels[a] {
+			for _, k := range s.hhDates {
+				if lv[k] == 0 {
+					return false
+				}
+			}
+		}
+	}
 	return true
 }
 
@@ -117,13 +188,28 @@ func (s *scorer) patternWeight(lv []uint8) float64 {
 		if l == levelMissing {
 			continue
 		}
-		fw := c.w[l]
-		if sup && s.hhField[k] && fw > 0 {
-			fw = 0
-		}
-		w += fw
+		w += c.contribution(c.w[l], l, sup && s.hhField[k])
 	}
 	return w
+}
+
+// contribution is the weight fw of level l as it counts in a pair: with
+// the household rule applying to the comparator (hh), a positive weight
+// counts zero; then the correction labelled pairs taught, if any.
+func (c *comparator) contribution(fw float64, l uint8, hh bool) float64 {
+	if hh {
+		if fw > 0 {
+			fw = 0
+		}
+		if c.hhShift != nil {
+			fw += c.hhShift[l]
+		}
+		return fw
+	}
+	if c.shift != nil {
+		fw += c.shift[l]
+	}
+	return fw
 }
 
 // levels writes the comparison vector of (i, j) into buf.
@@ -138,11 +224,9 @@ func (s *scorer) weight(i, j int32, lv []uint8) float64 {
 	w := s.prior
 	sup := s.suppressed(lv)
 	for k, c := range s.comps {
-		fw := c.fieldWeight(i, j, lv[k])
-		if sup && s.hhField[k] && fw > 0 {
-			fw = 0
+		if l := lv[k]; l != levelMissing {
+			w += c.contribution(c.fieldWeight(i, j, l), l, sup && s.hhField[k])
 		}
-		w += fw
 	}
 	return w
 }
@@ -188,10 +272,14 @@ func (s *scorer) evidence(i, j int32) cm.PairEvidence {
 		if lv[k] == levelMissing && a == "" && b == "" {
 			continue
 		}
-		fe := cm.FieldEvidence{Field: c.field, Level: c.levelName(lv[k]), Weight: c.fieldWeight(i, j, lv[k]), A: a, B: b}
-		if sup && s.hhField[k] && fe.Weight > 0 {
-			fe.Level += " (household: names differ)"
-			fe.Weight = 0
+		fe := cm.FieldEvidence{Field: c.field, Level: c.levelName(lv[k]), A: a, B: b}
+		if l := lv[k]; l != levelMissing {
+			hh := sup && s.hhField[k]
+			fw := c.fieldWeight(i, j, l)
+			if hh && fw > 0 {
+				fe.Level += " (household: names differ)"
+			}
+			fe.Weight = c.contribution(fw, l, hh)
 		}
 		ev.Fields = append(ev.Fields, fe)
 	}
@@ -250,8 +338,10 @@ func (s *scorer) estimateU(ctx context.Context, cfg *Config) int {
 	if all {
 		sample = total
 	}
+	tables := make([]*patternTable, workers)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
+		tables[w] = newPatternTable()
 		go func() {
 			defer wg.Done()
 			local := make([][]float64, len(s.comps))
@@ -259,8 +349,10 @@ func (s *scorer) estimateU(ctx context.Context, cfg *Config) int {
 				local[k] = make([]float64, c.numLevels())
 			}
 			lv := make([]uint8, len(s.comps))
+			tab := tables[w]
 			tally := func(i, j int32) {
 				s.levels(i, j, lv)
+				tab.add(lv, 1)
 				for k, l := range lv {
 					if l != levelMissing {
 						local[k][l]++
@@ -301,6 +393,12 @@ func (s *scorer) estimateU(ctx context.Context, cfg *Config) int {
 		}()
 	}
 	wg.Wait()
+	s.uPats = newPatternTable()
+	for _, t := range tables {
+		for id, p := range t.pats {
+			s.uPats.add(p, t.counts[id])
+		}
+	}
 	for k, c := range s.comps {
 		var sum float64
 		for _, v := range counts[k] {
@@ -520,6 +618,10 @@ func ruleFields(keys []string) func(field string) bool {
 				if field == colLast {
 					return true
 				}
+			case "nameSet":
+				if field == colFirst || field == colLast {
+					return true
+				}
 			}
 		}
 		return false
@@ -580,9 +682,13 @@ func (s *scorer) train(pt *patternTable, pids []uint32, pairs []uint64, perRule 
 	var all [][]float64
 	for k, c := range s.comps {
 		if wsum[k] > 0 {
+			// One pseudo-match at every level: a level no expected match
+			// reached is rare among matches, not impossible (a middle
+			// initial mistyped once must not weigh -20 bits).
+			L := float64(c.numLevels())
 			c.m = make([]float64, c.numLevels())
 			for l := range c.m {
-				c.m[l] = math.Max(acc[k][l]/wsum[k], probFloor)
+				c.m[l] = math.Max((acc[k][l]+1)/(wsum[k]+L), probFloor)
 			}
 			continue
 		}
@@ -652,7 +758,11 @@ func (s *scorer) model() []FieldModel {
 		fm := FieldModel{Field: c.field, TermFrequency: c.tf}
 		for l := 0; l < c.numLevels(); l++ {
 			_, fixed := c.fixed[l]
-			fm.Levels = append(fm.Levels, LevelModel{Name: c.levelName(uint8(l)), M: c.m[l], U: c.u[l], Weight: c.w[l], Fixed: fixed})
+			lm := LevelModel{Name: c.levelName(uint8(l)), M: c.m[l], U: c.u[l], Weight: c.w[l], Fixed: fixed}
+			if c.shift != nil {
+				lm.LabelShift, lm.HouseholdShift = c.shift[l], c.hhShift[l]
+			}
+			fm.Levels = append(fm.Levels, lm)
 		}
 		out = append(out, fm)
 	}

@@ -93,6 +93,7 @@ type gen struct {
 	firsts    []string
 	lasts     []string
 	nicks     map[string][]string
+	rareNicks map[string][]string // nicknames no common table lists
 	us, uk    []city
 	streets   []string
 	stypes    [][2]string
@@ -131,10 +132,15 @@ const (
 
 // Generate builds a synthetic contact-center organization with known
 // duplicate clusters: typos, nicknames, reformatted phones, email case, dots
-// and +tags, moved addresses and missing fields; and look-alikes that are not
-// duplicates: family members sharing a home phone and address, people with
-// common names in the same city, and company switchboard numbers shared by
-// many contacts. It is deterministic for a config.
+// and +tags, moved addresses and missing fields, records re-imported from a
+// spreadsheet (no external id) or re-synced from a CRM under another
+// external id, and names retyped past recognition (see retype: swapped
+// given and family names, an initial, a nickname no table lists, two
+// typos, another given name); and look-alikes that are not duplicates:
+// family members sharing a home phone and address, people with common
+// names in the same city, and company switchboard numbers shared by many
+// contacts. Two different people never share a mailbox, also under Gmail's
+// rules (dots and +tags ignored). It is deterministic for a config.
 func Generate(cfg GenConfig) Org {
 	if cfg.DupRate == 0 {
 		cfg.DupRate = 0.2
@@ -151,6 +157,7 @@ func Generate(cfg GenConfig) Org {
 		firsts:    firstNames(),
 		lasts:     lastNames(),
 		nicks:     nicknames(),
+		rareNicks: rareNicknames(),
 		us:        usCities(),
 		uk:        ukCities(),
 		streets:   streetNames(),
@@ -173,6 +180,7 @@ func Generate(cfg GenConfig) Org {
 	g.schema = &cm.Schema{ID: newUUID(idr), Name: "contact-loyalty", Version: 1}
 	g.schema.SelfURI = "/api/v2/externalcontacts/contacts/schemas/" + g.schema.ID + "/versions/1"
 	g.run()
+	g.distinctMailboxes()
 	org := Org{Contacts: g.out, Truth: g.truth}
 	org.Activity = g.activity()
 	return org
@@ -317,6 +325,7 @@ func (g *gen) cluster(size int) {
 				g.src = srcCRM
 			}
 			ids = append(ids, g.emit(p, cm.TypeCurated, true))
+			g.retype(p)
 			g.src = srcAgent
 			continue
 		}
@@ -324,11 +333,22 @@ func (g *gen) cluster(size int) {
 		if g.chance(0.2) {
 			typ = cm.TypeIdentified
 		}
+		// Some variants come from a spreadsheet import (no external id) or
+		// a CRM re-sync under a record id of their own.
+		switch u := g.r.Float64(); {
+		case u < 0.1:
+			g.src = srcCSV
+		case u < 0.2:
+			g.src = srcCRM
+		}
 		ids = append(ids, g.emit(p, typ, true))
+		g.retype(p)
+		g.src = srcAgent
 	}
 	if g.cfg.CuratedDuplicates && g.chance(0.3) {
 		// An interaction of the customer created an Identified contact.
 		ids = append(ids, g.emit(p, cm.TypeIdentified, true))
+		g.retype(p)
 		g.autoExtra++
 	}
 	slices.Sort(ids)

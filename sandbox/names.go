@@ -98,6 +98,23 @@ func nicknames() map[string][]string {
 	}
 }
 
+// rareNicknames maps a formal first name to pet names and short forms
+// that common nickname tables do not list (the matcher's included), as a
+// family or an old CRM record may have them.
+func rareNicknames() map[string][]string {
+	return map[string][]string{
+		"Robert": {"Bobbie", "Robin"}, "William": {"Wills", "Willo"}, "Richard": {"Dickie", "Richy"},
+		"James": {"Jimbo", "Jay"}, "Michael": {"Mitch", "Micky"}, "Elizabeth": {"Elsie", "Bette"},
+		"Margaret": {"Madge", "Daisy"}, "Katherine": {"Kay", "Kitty"}, "Jennifer": {"Jenna", "Jeni"},
+		"Anthony": {"Ant", "Anton"}, "Joseph": {"Jojo", "Joss"}, "Thomas": {"Thom", "Tam"},
+		"Christopher": {"Kris", "Cris"}, "Patricia": {"Patsy", "Tish"}, "Alexandra": {"Sasha", "Xandra"},
+		"Samantha": {"Sammie", "Sami"}, "Victoria": {"Vix", "Queenie"}, "Susan": {"Suki", "Zuzu"},
+		"Barbara": {"Bobbi", "Babsy"}, "Dorothy": {"Dolly", "Dodie"}, "Charles": {"Carlie", "Chip"},
+		"Edward": {"Eddy", "Teddie"}, "Henry": {"Hen", "Harri"}, "Gregory": {"Gregg", "Grig"},
+		"Jacqueline": {"Jacqui", "Jax"}, "Rebecca": {"Reba", "Bex"}, "Deborah": {"Debs", "Debby"},
+	}
+}
+
 // city is a place contacts live in.
 type city struct {
 	name, state, zip, country string
