@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -101,10 +100,11 @@ func importRun(ctx context.Context, o *importOptions) error {
 	if org, err = st.Org(ctx); err != nil {
 		return err
 	}
-	for batch := range slices.Chunk(res.Contacts, 5000) {
-		if err := st.UpsertContacts(ctx, batch); err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
+	// One transaction: a failure or a kill -9 part-way leaves nothing
+	// imported, as the command promises ("any invalid line → nothing
+	// imported" holds for a failed write as well).
+	if err := st.UpsertContacts(ctx, res.Contacts); err != nil {
+		return fmt.Errorf("import: nothing was imported: %w", err)
 	}
 	out := importResult{File: o.file, Imported: len(res.Contacts), Organization: org}
 	for _, e := range res.Invalid {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/contactmerge/contactmerge/internal/testorg"
 	"github.com/contactmerge/contactmerge/sandbox"
@@ -93,5 +97,48 @@ func TestImportBindsOrganization(t *testing.T) {
 	}
 	if r := run(t, bound, "status"); !strings.Contains(r.out, "organization    org-1, recorded by import --org") {
 		t.Errorf("status:\n%s", r.out)
+	}
+}
+
+// TestImportKilledImportsNothing: import writes the whole file in one
+// transaction, so a kill -9 at any moment leaves either none or all of its
+// 12,000 contacts (it used to commit batches of 5,000, and a kill left 5,000).
+func TestImportKilledImportsNothing(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.jsonl")
+	var b strings.Builder
+	const n = 12000
+	for i := range n {
+		fmt.Fprintf(&b, `{"id":"c%05d","firstName":"Ann","lastName":"Lee%d","workEmail":"ann%d@example.com"}`+"\n", i, i, i)
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	interrupted := 0
+	for k, delay := range []time.Duration{150 * time.Millisecond, 250 * time.Millisecond, 350 * time.Millisecond, 450 * time.Millisecond, 550 * time.Millisecond, 700 * time.Millisecond} {
+		db := filepath.Join(dir, fmt.Sprintf("cm%d.db", k))
+		cmd := child(t, []string{"CONTACTMERGE_DB=" + db}, "import", file)
+		time.Sleep(delay)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if _, statErr := os.Stat(db); statErr != nil {
+			interrupted++ // killed before the store existed
+			continue
+		}
+		st := testorg.OpenStore(t, db)
+		got, cerr := st.CountContacts(context.Background())
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		if got != 0 && got != n {
+			t.Errorf("kill -9 after %s: %d of %d contacts imported", delay, got, n)
+		}
+		if got == 0 || err != nil {
+			interrupted++
+		}
+		t.Logf("kill -9 after %s: %d contacts (process: %v)", delay, got, err)
+	}
+	if interrupted == 0 {
+		t.Log("every import finished before its kill: this run proved nothing about a partial import")
 	}
 }
