@@ -96,6 +96,25 @@ step "go vet" go vet ./...
 step "building the lint and test tools (cached after the first run)" go build -modfile=tools/go.mod -o /dev/null \
   github.com/golangci/golangci-lint/v2/cmd/golangci-lint gotest.tools/gotestsum
 step "golangci-lint (.golangci.yml)" tool golangci-lint run ./...
+
+# Every fuzz target for a few seconds (their seeds also run as plain tests below);
+# `make fuzz FUZZTIME=10m` runs them longer.
+short_fuzz() {
+  local pkg f n=0 FUZZ_LOG
+  FUZZ_LOG=$(mktemp)
+  for pkg in $(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do
+    for f in $(grep -h '^func Fuzz' "$pkg"/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
+      log "fuzz $pkg $f (${FUZZTIME:-5s})"
+      if ! go test -run '^$' -fuzz "^$f\$" -fuzztime "${FUZZTIME:-5s}" "$pkg" >"$FUZZ_LOG" 2>&1; then
+        cat "$FUZZ_LOG" >&2; return 1
+      fi
+      n=$((n + 1))
+    done
+  done
+  rm -f "$FUZZ_LOG"
+  log "$n fuzz targets ran without a crash"
+}
+step "short fuzz" short_fuzz
 others=$(go list ./... | grep -v -e '/engine' -e '/store' -e '/genesys' -e '/internal/')
 step "go test -race ($RACE_PKGS)" tool gotestsum --format testname --hide-summary=skipped -- \
   -race -count=1 -timeout 30m "$@" $RACE_PKGS
