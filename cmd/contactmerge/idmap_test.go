@@ -64,7 +64,39 @@ func TestIDMapCoversEveryPlatformMerge(t *testing.T) {
 	r := run(t, env, "run", "--yes", "--verify-settle", "1s")
 	t.Logf("run: code %d\n%s%s", r.code, r.out, r.err)
 
-	r = run(t, env, "report", "--id-map", "--format", "json")
+	platformMerged := checkIDMap(t, env, o, ids)
+	if platformMerged == 0 {
+		t.Fatal("nothing was merged: the test proves nothing")
+	}
+
+	// A group that did not end merged says how far it got.
+	for _, g := range groups {
+		g, err := st.Group(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.State == cm.StateMerged {
+			continue
+		}
+		merged := 0
+		for _, m := range g.Members {
+			if o.Final(m) != m {
+				merged++
+			}
+		}
+		if merged > 0 && (strings.Contains(g.Reason, "not applied") && !strings.Contains(g.Reason, "already one contact")) {
+			t.Errorf("group %s is %s with reason %q although %d of its members are merged", g.ID, g.State, g.Reason, merged)
+		}
+	}
+	testorg.CheckLedgerMerges(t, st, o)
+}
+
+// checkIDMap asserts that `report --id-map` holds every contact of ids that
+// the platform merged, pointing at the contact the platform resolves it to
+// now, and returns how many of ids the platform merged.
+func checkIDMap(t *testing.T, env []string, o *testorg.Org, ids []string) int {
+	t.Helper()
+	r := run(t, env, "report", "--id-map", "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("report --id-map: %d %s", r.code, r.err)
 	}
@@ -92,29 +124,6 @@ func TestIDMapCoversEveryPlatformMerge(t *testing.T) {
 			t.Errorf("id map: %s → %s, the platform resolves it to %s", id, got, final)
 		}
 	}
-	t.Logf("%d contacts merged on the platform, %d in the id map, %d missing", platformMerged, len(mapped), missing)
-	if platformMerged == 0 {
-		t.Fatal("nothing was merged: the test proves nothing")
-	}
-
-	// A group that did not end merged says how far it got.
-	for _, g := range groups {
-		g, err := st.Group(ctx, g.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if g.State == cm.StateMerged {
-			continue
-		}
-		merged := 0
-		for _, m := range g.Members {
-			if o.Final(m) != m {
-				merged++
-			}
-		}
-		if merged > 0 && (strings.Contains(g.Reason, "not applied") && !strings.Contains(g.Reason, "already one contact")) {
-			t.Errorf("group %s is %s with reason %q although %d of its members are merged", g.ID, g.State, g.Reason, merged)
-		}
-	}
-	testorg.CheckLedgerMerges(t, st, o)
+	t.Logf("%d contacts merged on the platform, %d rows in the id map, %d missing", platformMerged, len(mapped), missing)
+	return platformMerged
 }
