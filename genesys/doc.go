@@ -39,10 +39,16 @@
 //     identifier lookup, the analytics query). Merges are never retried
 //     after a 5xx, a timeout or a network error: IsAmbiguous tells the
 //     caller to verify the outcome instead.
-//   - rate limiter (Limiter): a token bucket at Config.RatePerMinute,
-//     lowered to the platform's inin-ratelimit-allowed; when the remaining
-//     budget falls below Config.RateFloor, new requests wait for the window
-//     reset plus 2 s; a 429's Retry-After pauses every request.
+//   - rate limiter (Limiter): the platform's limit is a window, so without
+//     Config.RatePerMinute the limiter spends what remains of the current
+//     window above Config.RateFloor at once (as fast as concurrency allows),
+//     counting its own requests against it, then waits for the reset plus
+//     2 s; with Config.RatePerMinute (a budget shared with other
+//     integrations), and until a response reports the window, a token
+//     bucket paces evenly at that rate, lowered to the platform's
+//     inin-ratelimit-allowed. In both modes, when the remaining budget falls
+//     below the floor, new requests wait for the window reset plus 2 s; a
+//     429's Retry-After pauses every request.
 //   - auth: an oauth2.Transport over the renewing token source, plus the
 //     single re-send after a 401.
 //   - meter: the per-attempt timeout, rate-limit header parsing and

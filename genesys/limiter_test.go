@@ -87,3 +87,92 @@ func TestConfigNeverPrintsSecret(t *testing.T) {
 		t.Errorf("log = %s", buf.String())
 	}
 }
+
+// Without a ceiling the window is spent at once: everything above the floor
+// goes through without waiting, then requests wait for the reset + 2 s, and
+// never more than allowed - floor are sent in the window.
+func TestLimiterSpendsTheWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := newLimiter(0, 10, time.Now)
+		l.observe(RateLimit{Count: 1, Allowed: 600, Reset: 60 * time.Second, Observed: start})
+		for i := range 589 {
+			if err := l.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if i == 100 {
+				// A late response reports a lower count: the requests sent
+				// since are still counted.
+				l.observe(RateLimit{Count: 50, Allowed: 600, Reset: 60 * time.Second, Observed: start})
+			}
+		}
+		if el := time.Since(start); el != 0 {
+			t.Errorf("589 requests of a fresh 600 window took %v, want no wait", el)
+		}
+		if st := l.State(); !st.Window || st.WindowUsed != 590 || !st.PausedUntil.IsZero() {
+			t.Errorf("state = %+v", st)
+		}
+		// At the floor: the next request waits for the reset plus the margin.
+		if err := l.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el != 62*time.Second {
+			t.Errorf("request at the floor sent after %v, want 62s", el)
+		}
+		if st := l.State(); st.Window || st.Waits != 1 {
+			t.Errorf("after the reset: %+v", st)
+		}
+		// The next response reports the new window: it is spent again.
+		now := time.Now()
+		l.observe(RateLimit{Count: 2, Allowed: 600, Reset: 60 * time.Second, Observed: now})
+		for range 100 {
+			if err := l.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if el := time.Since(now); el != 0 {
+			t.Errorf("new window: 100 requests took %v", el)
+		}
+		if st := l.State(); st.WindowUsed != 102 || !st.WindowReset.Equal(now.Add(time.Minute)) {
+			t.Errorf("new window state = %+v", st)
+		}
+	})
+}
+
+// With a ceiling (a budget shared with other integrations) requests are
+// paced evenly, as before window spending.
+func TestLimiterCeilingPacesEvenly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(600, 10, time.Now)
+		l.observe(RateLimit{Count: 1, Allowed: 600, Reset: 60 * time.Second, Observed: time.Now()})
+		start := time.Now()
+		for range 160 {
+			if err := l.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Burst 60, then 10 per second.
+		if el := time.Since(start); el < 9*time.Second || el > 11*time.Second {
+			t.Errorf("160 requests at a 600/min ceiling took %v, want about 10s", el)
+		}
+		if st := l.State(); st.Window {
+			t.Errorf("a ceiling spends the window: %+v", st)
+		}
+	})
+}
+
+// A window past its reset is forgotten: the bucket paces until a response
+// reports the new one.
+func TestLimiterForgetsAnExpiredWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(0, 10, time.Now)
+		l.observe(RateLimit{Count: 1, Allowed: 600, Reset: 5 * time.Second, Observed: time.Now()})
+		if st := l.State(); !st.Window {
+			t.Fatalf("state = %+v", st)
+		}
+		time.Sleep(5 * time.Second)
+		if st := l.State(); st.Window || st.WindowUsed != 0 {
+			t.Errorf("expired window kept: %+v", st)
+		}
+	})
+}

@@ -354,9 +354,13 @@ func TestRateCorrectedFromHeaders(t *testing.T) {
 		if st := c.Limiter().State(); st.PerMinute != 300 || st.Ceiling != 0 {
 			t.Errorf("initial state = %+v", st)
 		}
+		// A ceiling above the platform's budget (a shared budget, --max-rate):
+		// the bucket paces evenly at the platform's rate. (Without a ceiling
+		// the window is spent at once: TestLimiterSpendsTheWindow.)
+		c.Limiter().SetCeiling(600)
 		c.Contacts.Get(t.Context(), "a")
-		if st := c.Limiter().State(); st.PerMinute != 60 {
-			t.Fatalf("PerMinute = %d, want 60 from inin-ratelimit-allowed", st.PerMinute)
+		if st := c.Limiter().State(); st.PerMinute != 60 || st.Window {
+			t.Fatalf("state = %+v, want 60/min from inin-ratelimit-allowed, paced", st)
 		}
 		// 60/min: burst 6, then one per second.
 		start := time.Now()
