@@ -161,6 +161,12 @@ func runRun(ctx context.Context, o *runOptions) error {
 		}
 		return nil
 	}
+	// A client without a permission the run needs stops here, before the
+	// question and before the first mutation (one harmless probe per
+	// capability; exit 1 naming the permission).
+	if err := p.engine.CheckPermissions(ctx); err != nil {
+		return flushed(ctx, f, p, err)
+	}
 	planOut := f.IO.Out
 	if o.asJSON {
 		planOut = f.IO.ErrOut // standard output carries the one JSON summary

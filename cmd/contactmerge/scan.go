@@ -103,6 +103,11 @@ func scanRun(ctx context.Context, o *scanOptions) error {
 			prog.Set(s.Contacts, fmt.Sprintf("page %d", s.Pages))
 			_ = reqs.Flush(ctx) // kept for the next flush on failure
 		},
+		OnRestart: func(r engine.ScanRestart) {
+			fmt.Fprintf(o.IO.ErrOut, "the saved scan cursor had expired (the platform keeps a cursor 24 h): "+
+				"scanning again from the first page; %d pages (%d contacts) are read again, each contact stays stored once\n",
+				r.PagesReread, r.ContactsReread)
+		},
 	})
 	prog.Done()
 	if err != nil {

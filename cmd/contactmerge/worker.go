@@ -67,6 +67,9 @@ func workerRun(ctx context.Context, o *workerOptions) error {
 	if err != nil {
 		return flushed(ctx, f, p, err)
 	}
+	if err := p.engine.CheckPermissions(ctx); err != nil {
+		return flushed(ctx, f, p, err)
+	}
 	fmt.Fprintf(f.IO.ErrOut, "worker started on %s (%s) for %s; now: %s; Ctrl-C stops\n", f.StoreName(), p.store.Kind(), org, plan.summaryLine())
 	_, err = p.engine.Run(ctx, p.jobs, engine.RunOptions{Forever: true, Progress: func(engine.Progress) { flushRequests(ctx, f, p.engine) }})
 	flushRequests(context.WithoutCancel(ctx), f, p.engine)
