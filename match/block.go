@@ -43,6 +43,10 @@ type blocker struct {
 	firstCanon          [][]string
 	firstSdx, lastSdx   []string
 	customCols, extCols []*column
+	// firstAsLast[v] tells whether given name v is also someone's family
+	// name, lastAsFirst[v] whether family name v is also someone's given
+	// name (the only records a swap of the two can pair).
+	firstAsLast, lastAsFirst []bool
 }
 
 func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
@@ -58,6 +62,20 @@ func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
 	b.lastSdx = make([]string, len(lc.syms))
 	for i, s := range lc.syms {
 		b.lastSdx[i] = Soundex(s)
+	}
+	firsts := make(map[string]bool, len(fc.syms))
+	for _, s := range fc.syms {
+		firsts[s] = true
+	}
+	b.lastAsFirst = make([]bool, len(lc.syms))
+	lasts := make(map[string]bool, len(lc.syms))
+	for i, s := range lc.syms {
+		lasts[s] = true
+		b.lastAsFirst[i] = firsts[s]
+	}
+	b.firstAsLast = make([]bool, len(fc.syms))
+	for i, s := range fc.syms {
+		b.firstAsLast[i] = lasts[s]
 	}
 	for _, name := range d.extraColumns() {
 		if len(name) > 7 && name[:7] == "custom." {
@@ -136,10 +154,18 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 		return one(colStreetNum, nil)
 	case "nameSet":
 		// Given and family name as an unordered pair: a record with the
-		// two exchanged lands in the same block.
+		// two exchanged lands in the same block. Only records whose given
+		// name is also a family name and whose family name is also a
+		// given name can meet their swap; the others have no key.
 		f, l := d.cols[colFirst], d.cols[colLast]
 		for _, x := range f.values(r) {
+			if !b.firstAsLast[x] {
+				continue
+			}
 			for _, y := range l.values(r) {
+				if !b.lastAsFirst[y] {
+					continue
+				}
 				a, b := f.syms[x], l.syms[y]
 				if a > b {
 					a, b = b, a

@@ -271,10 +271,10 @@ func (c *comparator) addressLevel(i, j int32) uint8 {
 			jw, sjw = 0, 0
 			if lineBoth {
 				x, y := c.col.vals[c.col.off[i]], c.col.vals[c.col.off[j]]
-				jw = JaroWinkler(c.col.syms[x], c.col.syms[y])
+				jw = closeJW(c.col.syms[x], c.col.syms[y])
 				sjw = jw
 				if c.street != nil && c.street[x] != "" && c.street[y] != "" {
-					sjw = JaroWinkler(c.street[x], c.street[y])
+					sjw = closeJW(c.street[x], c.street[y])
 				}
 			}
 		}
@@ -314,7 +314,7 @@ func (c *comparator) addressLevel(i, j int32) uint8 {
 			} else if cityBoth {
 				x, _ := c.city.first(i)
 				y, _ := c.city.first(j)
-				if JaroWinkler(x, y) >= 0.9 {
+				if closeJW(x, y) >= 0.9 {
 					cc = 1
 				}
 			}
@@ -355,6 +355,16 @@ func (c *comparator) addressLevel(i, j int32) uint8 {
 		}
 	}
 	return uint8(len(c.levels))
+}
+
+// closeJW is JaroWinkler for the "close" address components, 0 for two
+// values with different first letters: two spellings of one street or city
+// start alike, and most random pairs of addresses do not.
+func closeJW(a, b string) float64 {
+	if a == "" || b == "" || a[0] != b[0] {
+		return 0
+	}
+	return JaroWinkler(a, b)
 }
 
 // rareSide reports whether one of two distinct values of the comparator's

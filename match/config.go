@@ -144,8 +144,10 @@ type EmailRules struct {
 // field, separately), customDate (any date-like custom field), firstName,
 // firstNameCanon (nickname-resolved), firstSoundex, firstInitial, lastName,
 // lastSoundex, postalCode, city, address1, streetNumber, nameSet (given and
-// family name as an unordered pair, so that swapped names meet). A contact
-// without a value for some key is in no block of the rule.
+// family name as an unordered pair, so that swapped names meet; only for
+// contacts whose given name is also a family name and whose family name is
+// also a given name in the data). A contact without a value for some key is
+// in no block of the rule.
 type BlockingRule struct {
 	Name string   `json:"name"`
 	Keys []string `json:"keys"`
@@ -194,7 +196,8 @@ type Comparison struct {
 // Jaro-Winkler >= Threshold with no other street number, and the postal
 // code or the city equal or close: a postal code one edit away, a city at
 // Jaro-Winkler >= 0.9; street lines are also compared without their
-// street numbers); sameLine (the street line as for sameStreet, whatever
+// street numbers; close street lines and cities start with the same
+// letter); sameLine (the street line as for sameStreet, whatever
 // the area); sameStreetName (the street lines without their numbers at
 // Jaro-Winkler >= Threshold, whatever the numbers, and the postal code or
 // the city equal or close: the same street); samePostal; postalPrefix (the first Threshold

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 )
 
 // uRounds is the number of rounds of the u correction: each corrects u for
@@ -49,7 +50,7 @@ func (s *scorer) refine(ctx context.Context, pt *patternTable, pids []uint32, pa
 	if ctx.Err() != nil {
 		return lambda, candShare
 	}
-	s.correctTF(pt, pids, pairs)
+	s.correctTF(pt, pids, pairs, cfg.workers())
 	labels := cfg.Labels
 	if cfg.LearnFromDecisions {
 		labels = append(slices.Clip(labels), s.d.pc.labels(s.d.ids)...)
@@ -102,7 +103,7 @@ func (s *scorer) correctU() {
 // form one customer (components larger than maxTFComponent, a chain
 // through weak links, count each record as its own), and the other
 // customers holding a value are the customers holding it less one.
-func (s *scorer) correctTF(pt *patternTable, pids []uint32, pairs []uint64) {
+func (s *scorer) correctTF(pt *patternTable, pids []uint32, pairs []uint64, workers int) {
 	var tfc []int
 	for k, c := range s.comps {
 		if _, fixed := c.fixed[0]; c.tf && !fixed && tfable(c.levels[0].kind) && c.col.total > 0 {
@@ -153,27 +154,39 @@ func (s *scorer) correctTF(pt *patternTable, pids []uint32, pairs []uint64) {
 		}
 		customer[r] = root
 	}
+	// One comparator per goroutine; a value held by one record is held by
+	// one customer and needs no sorting.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, workers))
 	for _, k := range tfc {
-		c := s.comps[k]
-		keys := make([]uint64, 0, len(c.col.vals))
-		for r := int32(0); r < int32(s.d.n); r++ {
-			root := uint64(customer[r])
-			for _, v := range c.col.values(r) {
-				keys = append(keys, uint64(v)<<32|root)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c := s.comps[k]
+			customers := make([]float32, len(c.col.syms))
+			var keys []uint64
+			for r := int32(0); r < int32(s.d.n); r++ {
+				for _, v := range c.col.values(r) {
+					if c.col.counts[v] > 1 {
+						keys = append(keys, uint64(v)<<32|uint64(customer[r]))
+					} else {
+						customers[v] = 1
+					}
+				}
 			}
-		}
-		slices.Sort(keys)
-		keys = slices.Compact(keys)
-		customers := make([]float32, len(c.col.syms))
-		for _, key := range keys {
-			customers[key>>32]++
-		}
-		total := float32(c.col.total)
-		floor := min(float32(tfFloor), float32(c.u[0])*total)
-		tfU := make([]float32, len(c.col.syms))
-		for v, n := range customers {
-			tfU[v] = max(n-1, floor) / total
-		}
-		c.tfU = tfU
+			slices.Sort(keys)
+			keys = slices.Compact(keys)
+			for _, key := range keys {
+				customers[key>>32]++
+			}
+			total := float32(c.col.total)
+			floor := min(float32(tfFloor), float32(c.u[0])*total)
+			tfU := make([]float32, len(c.col.syms))
+			for v, n := range customers {
+				tfU[v] = max(n-1, floor) / total
+			}
+			c.tfU = tfU
+		})
 	}
+	wg.Wait()
 }

@@ -86,7 +86,36 @@ func withinDistance(a, b string, k int) bool {
 	if d := len(a) - len(b); d > k || -d > k {
 		return false
 	}
+	if k == 1 {
+		return withinOneEdit(a, b)
+	}
 	return editDistance(a, b, true, k) <= k
+}
+
+// withinOneEdit reports whether the optimal-string-alignment distance of a
+// and b is at most 1 (one insertion, deletion, substitution or swap of
+// neighbours), in one pass.
+func withinOneEdit(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch len(a) - len(b) {
+	case 0:
+		if i >= len(a)-1 {
+			return true // equal, or the last byte differs
+		}
+		if a[i+1:] == b[i+1:] {
+			return true // one substitution
+		}
+		return a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		return a[i+1:] == b[i:] // one deletion from a
+	}
+	return false
 }
 
 // editDistance computes the (optionally transposition-aware) edit distance.
