@@ -8,7 +8,8 @@
 # local server on 127.0.0.1:5432 when it answers, else starts a throwaway
 # server from the machine's PostgreSQL binaries (initdb into a temp dir, a free
 # port), installing Debian's postgresql package first when no binaries exist.
-# The throwaway server is stopped and removed on exit.
+# The throwaway server is stopped and removed on exit. Chromium (the console's
+# browser tests): installs Debian's chromium package when there is none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,9 @@ start_throwaway_pg() {
 }
 
 command -v psql >/dev/null 2>&1 || apt_install postgresql-client || true
+# The browser tests (web/) drive Debian's headless Chromium with chromedp. Without
+# one they skip, except under CI, where they fail.
+command -v chromium >/dev/null 2>&1 || apt_install chromium || log "no chromium and cannot install it: the browser tests skip (outside CI)"
 if [ -n "${TEST_DATABASE_URL:-}" ] && pg_answers "$TEST_DATABASE_URL"; then
   log "PostgreSQL: using TEST_DATABASE_URL"
 elif pg_answers "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"; then

@@ -168,6 +168,7 @@ Start with 'contactmerge demo'.`,
 		newCmdStatus(f, nil),
 		newCmdReport(f, nil),
 		newCmdWorker(f, nil),
+		newCmdServe(f, nil),
 		newCmdVersion(f, nil),
 	)
 	strictGroups(root)
