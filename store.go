@@ -79,6 +79,10 @@ type Store interface {
 	CountByState(ctx context.Context) (map[GroupState]int, error)
 	// Transition applies t atomically: see Transition.
 	Transition(ctx context.Context, t Transition) (Group, error)
+	// TransitionMany applies ts in order in one database transaction, each
+	// with every check of Transition; any failure writes nothing of any of
+	// them (a decision file applies whole or not at all).
+	TransitionMany(ctx context.Context, ts []Transition) ([]Group, error)
 	// Decisions returns the review decisions recorded for a group, oldest first.
 	Decisions(ctx context.Context, groupID string) ([]Decision, error)
 

@@ -337,14 +337,10 @@ func parseError(err error) (line int, msg string, ok bool) {
 // It first re-reads every row's group in one query and refuses the whole
 // file, writing nothing, when any group changed since it was read (ECONFLICT
 // naming each such row): another process or person decided it, or the
-// engine moved it. Then it applies the rows one Transition each, each
-// planned against the constraints as the rows before it left them. The store
-// has no transaction over several groups, so a write that fails after that
-// check (a lost connection, a full disk, a group changed in between) leaves
-// the rows before it applied: Apply then returns an *ApplyError that lists
-// exactly which rows were applied and which were not, wrapping the cause.
-// Reading the same file again skips the applied rows (they are in effect),
-// so importing it again applies the rest.
+// engine moved it. Then it applies every row's Transition in one database
+// transaction (cm.Store.TransitionMany): a write that fails part-way (a lost
+// connection, a full disk, a group changed in between) applies none of
+// them, and the error, wrapping the cause, says so.
 func Apply(ctx context.Context, st cm.Store, rows []Row, who string, at time.Time) error {
 	if len(rows) == 0 {
 		return nil
@@ -377,19 +373,19 @@ func Apply(ctx context.Context, st cm.Store, rows []Row, who string, at time.Tim
 		return cm.Errorf(cm.ECONFLICT, "%d group(s) changed since the file was read; nothing was applied (import the file again to check it against the groups as they are now):\n  %s",
 			len(changed), strings.Join(changed, "\n  "))
 	}
-	// With a store method applying many Transitions in one transaction,
-	// this loop would be a single call and a failure would write nothing.
+	ts := make([]cm.Transition, len(rows))
 	for i, r := range rows {
 		existing, err := constraintsWithin(ctx, st, r.Group)
-		if err == nil {
-			var t cm.Transition
-			if t, err = transition(r.Group, r.decision(who, at), r.Split, existing, true); err == nil {
-				_, err = st.Transition(ctx, t)
-			}
-		}
 		if err != nil {
-			return &ApplyError{Applied: rows[:i:i], NotApplied: rows[i:], Err: err}
+			return err
 		}
+		if ts[i], err = transition(r.Group, r.decision(who, at), r.Split, existing, true); err != nil {
+			return fmt.Errorf("%s: %w; nothing was applied", r.pos(), err)
+		}
+	}
+	// One database transaction: a write that fails part-way applies none.
+	if _, err := st.TransitionMany(ctx, ts); err != nil {
+		return fmt.Errorf("%s: %w: nothing was applied (the file applies whole or not at all; import it again)", rows[0].File, err)
 	}
 	return nil
 }
@@ -397,52 +393,4 @@ func Apply(ctx context.Context, st cm.Store, rows []Row, who string, at time.Tim
 // decision is the row's decision as who at at.
 func (r Row) decision(who string, at time.Time) cm.Decision {
 	return cm.Decision{Approve: r.Approve, Survivor: r.Survivor, Actor: who, Reason: r.Reason, At: at}
-}
-
-// ApplyError is returned by Apply when a write failed after some rows were
-// applied. Those rows stay applied.
-type ApplyError struct {
-	// Applied are the rows applied before the failure, in file order.
-	Applied []Row
-	// NotApplied are the rows not applied; the first is the one whose
-	// write failed.
-	NotApplied []Row
-	// Err is the failure.
-	Err error
-}
-
-// Error says what failed, exactly which rows were applied and which were
-// not, and how to finish.
-func (e *ApplyError) Error() string {
-	total := len(e.Applied) + len(e.NotApplied)
-	failed := e.NotApplied[0]
-	applied := "none"
-	if len(e.Applied) > 0 {
-		applied = positions(e.Applied)
-	}
-	return fmt.Sprintf("%s: %v\n%d of %d decisions were applied and stay applied (the store has no transaction over several groups): %s\n"+
-		"not applied: %s\nimport the file again to apply the rest (decisions already in effect are skipped)",
-		failed.pos(), e.Err, len(e.Applied), total, applied, positions(e.NotApplied))
-}
-
-// Unwrap returns the failure.
-func (e *ApplyError) Unwrap() error { return e.Err }
-
-// positions lists the rows' FILE:LINE, runs of rows on consecutive lines as
-// FILE:FIRST-LAST.
-func positions(rows []Row) string {
-	var parts []string
-	for i := 0; i < len(rows); {
-		j := i
-		for j+1 < len(rows) && rows[j+1].Line == rows[j].Line+1 && rows[j+1].File == rows[i].File {
-			j++
-		}
-		p := rows[i].pos()
-		if j > i {
-			p += "-" + strconv.Itoa(rows[j].Line)
-		}
-		parts = append(parts, p)
-		i = j + 1
-	}
-	return strings.Join(parts, ", ")
 }

@@ -51,12 +51,11 @@
 // another member as survivorId and give a reason. ReadDecisionsCSV checks every row against
 // the store and returns either the rows to apply or every bad row with its
 // line number; Apply then applies them. Apply re-checks all groups first, so
-// a file is refused as a whole when anything changed since it was read. The
-// store has no transaction spanning several groups, so a write that fails
-// after that check leaves the rows before it applied; Apply then returns an
-// *ApplyError naming exactly which rows were and were not applied. Rows that
-// are already in effect are skipped when a file is read, so importing the same
-// file again applies the rest.
+// a file is refused as a whole when anything changed since it was read, and
+// it writes every row in one store transaction (TransitionMany), so a write
+// that fails part-way applies nothing. Rows that are already in effect are
+// skipped when a file is read, so importing a file twice changes nothing the
+// second time.
 //
 // # Showing groups and the id map
 //

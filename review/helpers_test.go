@@ -107,4 +107,16 @@ func (s failingStore) Transition(ctx context.Context, t cm.Transition) (cm.Group
 	return s.Store.Transition(ctx, t)
 }
 
+// TransitionMany fails as a whole when one of ts is for failOn, after the
+// store applied the ones before it inside the transaction that then rolls
+// back: nothing is written.
+func (s failingStore) TransitionMany(ctx context.Context, ts []cm.Transition) ([]cm.Group, error) {
+	for _, t := range ts {
+		if t.GroupID == s.failOn {
+			return nil, errDisk
+		}
+	}
+	return s.Store.TransitionMany(ctx, ts)
+}
+
 var errDisk = errors.New("disk I/O error")

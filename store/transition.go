@@ -22,151 +22,185 @@ func (s *core) loadGroupForUpdate(ctx context.Context, t tx, id string) (cm.Grou
 // missing group, ECONFLICT for a failed check (nothing is written), EINVALID
 // for a bad target state.
 func (s *core) Transition(ctx context.Context, tr cm.Transition) (cm.Group, error) {
-	var out cm.Group
-	if tr.GroupID == "" {
-		return out, cm.Errorf(cm.EINVALID, "transition without group id")
-	}
-	if !tr.To.Valid() {
-		return out, cm.Errorf(cm.EINVALID, "transition of %s to invalid state %q", tr.GroupID, tr.To)
-	}
-	if err := validateEvents("transition", tr.Events); err != nil {
-		return out, err
-	}
-	now := s.clock()
-	if _, err := prepareConstraints(tr.Constraints, tr.GroupID, tr.Actor, now, nil); err != nil {
-		return out, err
-	}
-	contacts, err := s.contactRows(tr.UpsertContacts, now)
-	if err != nil {
-		return out, err
-	}
-	err = s.inTx(ctx, func(t tx) error {
-		g, err := s.loadGroupForUpdate(ctx, t, tr.GroupID)
-		if err != nil {
-			return err
-		}
-		if len(tr.From) > 0 && !slices.Contains(tr.From, g.State) {
-			return cm.Errorf(cm.ECONFLICT, "group %s is %s, not %v", g.ID, g.State, tr.From)
-		}
-		if tr.Version != 0 && g.Version != tr.Version {
-			return cm.Errorf(cm.ECONFLICT, "group %s is at version %d, not %d", g.ID, g.Version, tr.Version)
-		}
-		if g.State != tr.To && !cm.CanTransition(g.State, tr.To) {
-			return cm.Errorf(cm.ECONFLICT, "group %s cannot move from %s to %s", g.ID, g.State, tr.To)
-		}
-		if tr.Lease != nil {
-			if err := checkLease(ctx, t, g.Members, *tr.Lease, now); err != nil {
-				return err
-			}
-		}
-		from := g.State
-		ng := g
-		ng.Members = slices.Clone(g.Members)
-		ng.Unkept = slices.Clone(g.Unkept)
-		if tr.Update != nil {
-			tr.Update(&ng)
-		}
-		ng.ID, ng.State, ng.Version, ng.CreatedAt, ng.UpdatedAt = g.ID, tr.To, g.Version+1, g.CreatedAt, now
-		ng.Members = cm.SortedIDs(ng.Members)
-		ng.RetryAt = fromMicros(micros(ng.RetryAt))
-		e, err := encodeGroup(&ng)
-		if err != nil {
-			return cm.Errorf(cm.EINVALID, "group %s: %v", g.ID, err)
-		}
-		set, args := groupSet(&ng, e)
-		n, err := t.exec(ctx, "UPDATE groups SET "+set+" WHERE id = ? AND version = ?", append(args, g.ID, g.Version)...)
-		if err != nil {
-			return fmt.Errorf("update group %s: %w", g.ID, err)
-		}
-		if n != 1 {
-			return cm.Errorf(cm.ECONFLICT, "group %s changed concurrently", g.ID)
-		}
-		if !slices.Equal(ng.Members, g.Members) {
-			if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id = ?", g.ID); err != nil {
-				return err
-			}
-			mrows := make([][]any, len(ng.Members))
-			for i, m := range ng.Members {
-				mrows[i] = []any{m, g.ID}
-			}
-			if err := t.bulkInsert(ctx, "group_members", memberColumns(), mrows); err != nil {
-				return err
-			}
-		}
-		ledger := [][]any{ledgerValues(cm.LedgerEvent{
-			At: now, Kind: cm.LedgerTransition, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor,
-			Attempt: ng.Attempts, IdempotencyKey: ng.IdempotencyKey, CanonicalID: ng.CanonicalID,
-			Detail: tr.Detail,
-		})}
-		if len(tr.Children) > 0 {
-			childLedger, err := insertChildren(ctx, t, g.ID, tr.Children, tr.Actor, now)
-			if err != nil {
-				return err
-			}
-			ledger = append(ledger, childLedger...)
-		}
-		if len(contacts) > 0 {
-			if err := t.upsertContacts(ctx, contacts); err != nil {
-				return err
-			}
-		}
-		if len(tr.DeleteContacts) > 0 {
-			if err := deleteContacts(ctx, t, tr.DeleteContacts); err != nil {
-				return err
-			}
-		}
-		if d := tr.Decision; d != nil {
-			at := d.At
-			if at.IsZero() {
-				at = now
-			}
-			take, err := encodeTake(d.Take)
-			if err != nil {
-				return err
-			}
-			_, err = t.exec(ctx, "INSERT INTO decisions (group_id, approve, actor, reason, at, survivor, take) VALUES (?, ?, ?, ?, ?, ?, ?)",
-				g.ID, d.Approve, d.Actor, d.Reason, micros(at), d.Survivor, take)
-			if err != nil {
-				return fmt.Errorf("record decision: %w", err)
-			}
-		}
-		if len(tr.Constraints) > 0 || len(tr.LiftConstraints) > 0 {
-			add, err := prepareConstraints(tr.Constraints, g.ID, tr.Actor, now, ng.Members)
-			if err != nil {
-				return err
-			}
-			detail, _, err := changeConstraints(ctx, t, add, tr.LiftConstraints)
-			if err != nil {
-				return fmt.Errorf("group %s: %w", g.ID, err)
-			}
-			ledger = append(ledger, ledgerValues(cm.LedgerEvent{
-				At: now, Kind: cm.LedgerDecision, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor, Detail: detail,
-			}))
-			withdrawn, err := withdrawHolding(ctx, t, add, g.ID, tr.Actor, now)
-			if err != nil {
-				return err
-			}
-			ledger = append(ledger, withdrawn...)
-		}
-		for _, ev := range tr.Events {
-			if ev.GroupID == "" {
-				ev.GroupID = g.ID
-			}
-			ledger = append(ledger, ledgerValues(fillEvent(ev, now)))
-		}
-		if err := s.b.lockLedger(ctx, t); err != nil {
-			return err
-		}
-		if err := t.bulkInsert(ctx, "ledger", ledgerColumns(), ledger); err != nil {
-			return fmt.Errorf("append ledger: %w", err)
-		}
-		out = ng
-		return nil
-	})
+	out, err := s.TransitionMany(ctx, []cm.Transition{tr})
 	if err != nil {
 		return cm.Group{}, err
 	}
+	return out[0], nil
+}
+
+// TransitionMany applies ts in order in one database transaction, each with
+// every check of Transition; the first failure writes nothing of any of
+// them and is returned as it is (a steward's decision file applies whole or
+// not at all).
+func (s *core) TransitionMany(ctx context.Context, ts []cm.Transition) ([]cm.Group, error) {
+	now := s.clock()
+	contacts := make([][]contactRow, len(ts))
+	for i, tr := range ts {
+		c, err := s.prepareTransition(tr, now)
+		if err != nil {
+			return nil, err
+		}
+		contacts[i] = c
+	}
+	out := make([]cm.Group, len(ts))
+	err := s.inTx(ctx, func(t tx) error {
+		for i, tr := range ts {
+			g, err := s.applyTransition(ctx, t, tr, now, contacts[i])
+			if err != nil {
+				return err
+			}
+			out[i] = g
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// prepareTransition checks what tr can be checked without the database and
+// returns the rows of its contact changes.
+func (s *core) prepareTransition(tr cm.Transition, now time.Time) ([]contactRow, error) {
+	if tr.GroupID == "" {
+		return nil, cm.Errorf(cm.EINVALID, "transition without group id")
+	}
+	if !tr.To.Valid() {
+		return nil, cm.Errorf(cm.EINVALID, "transition of %s to invalid state %q", tr.GroupID, tr.To)
+	}
+	if err := validateEvents("transition", tr.Events); err != nil {
+		return nil, err
+	}
+	if _, err := prepareConstraints(tr.Constraints, tr.GroupID, tr.Actor, now, nil); err != nil {
+		return nil, err
+	}
+	return s.contactRows(tr.UpsertContacts, now)
+}
+
+// applyTransition is the part of a Transition inside the database
+// transaction t.
+func (s *core) applyTransition(ctx context.Context, t tx, tr cm.Transition, now time.Time, contacts []contactRow) (cm.Group, error) {
+	g, err := s.loadGroupForUpdate(ctx, t, tr.GroupID)
+	if err != nil {
+		return cm.Group{}, err
+	}
+	if len(tr.From) > 0 && !slices.Contains(tr.From, g.State) {
+		return cm.Group{}, cm.Errorf(cm.ECONFLICT, "group %s is %s, not %v", g.ID, g.State, tr.From)
+	}
+	if tr.Version != 0 && g.Version != tr.Version {
+		return cm.Group{}, cm.Errorf(cm.ECONFLICT, "group %s is at version %d, not %d", g.ID, g.Version, tr.Version)
+	}
+	if g.State != tr.To && !cm.CanTransition(g.State, tr.To) {
+		return cm.Group{}, cm.Errorf(cm.ECONFLICT, "group %s cannot move from %s to %s", g.ID, g.State, tr.To)
+	}
+	if tr.Lease != nil {
+		if err := checkLease(ctx, t, g.Members, *tr.Lease, now); err != nil {
+			return cm.Group{}, err
+		}
+	}
+	from := g.State
+	ng := g
+	ng.Members = slices.Clone(g.Members)
+	ng.Unkept = slices.Clone(g.Unkept)
+	if tr.Update != nil {
+		tr.Update(&ng)
+	}
+	ng.ID, ng.State, ng.Version, ng.CreatedAt, ng.UpdatedAt = g.ID, tr.To, g.Version+1, g.CreatedAt, now
+	ng.Members = cm.SortedIDs(ng.Members)
+	ng.RetryAt = fromMicros(micros(ng.RetryAt))
+	e, err := encodeGroup(&ng)
+	if err != nil {
+		return cm.Group{}, cm.Errorf(cm.EINVALID, "group %s: %v", g.ID, err)
+	}
+	set, args := groupSet(&ng, e)
+	n, err := t.exec(ctx, "UPDATE groups SET "+set+" WHERE id = ? AND version = ?", append(args, g.ID, g.Version)...)
+	if err != nil {
+		return cm.Group{}, fmt.Errorf("update group %s: %w", g.ID, err)
+	}
+	if n != 1 {
+		return cm.Group{}, cm.Errorf(cm.ECONFLICT, "group %s changed concurrently", g.ID)
+	}
+	if !slices.Equal(ng.Members, g.Members) {
+		if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id = ?", g.ID); err != nil {
+			return cm.Group{}, err
+		}
+		mrows := make([][]any, len(ng.Members))
+		for i, m := range ng.Members {
+			mrows[i] = []any{m, g.ID}
+		}
+		if err := t.bulkInsert(ctx, "group_members", memberColumns(), mrows); err != nil {
+			return cm.Group{}, err
+		}
+	}
+	ledger := [][]any{ledgerValues(cm.LedgerEvent{
+		At: now, Kind: cm.LedgerTransition, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor,
+		Attempt: ng.Attempts, IdempotencyKey: ng.IdempotencyKey, CanonicalID: ng.CanonicalID,
+		Detail: tr.Detail,
+	})}
+	if len(tr.Children) > 0 {
+		childLedger, err := insertChildren(ctx, t, g.ID, tr.Children, tr.Actor, now)
+		if err != nil {
+			return cm.Group{}, err
+		}
+		ledger = append(ledger, childLedger...)
+	}
+	if len(contacts) > 0 {
+		if err := t.upsertContacts(ctx, contacts); err != nil {
+			return cm.Group{}, err
+		}
+	}
+	if len(tr.DeleteContacts) > 0 {
+		if err := deleteContacts(ctx, t, tr.DeleteContacts); err != nil {
+			return cm.Group{}, err
+		}
+	}
+	if d := tr.Decision; d != nil {
+		at := d.At
+		if at.IsZero() {
+			at = now
+		}
+		take, err := encodeTake(d.Take)
+		if err != nil {
+			return cm.Group{}, err
+		}
+		_, err = t.exec(ctx, "INSERT INTO decisions (group_id, approve, actor, reason, at, survivor, take) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			g.ID, d.Approve, d.Actor, d.Reason, micros(at), d.Survivor, take)
+		if err != nil {
+			return cm.Group{}, fmt.Errorf("record decision: %w", err)
+		}
+	}
+	if len(tr.Constraints) > 0 || len(tr.LiftConstraints) > 0 {
+		add, err := prepareConstraints(tr.Constraints, g.ID, tr.Actor, now, ng.Members)
+		if err != nil {
+			return cm.Group{}, err
+		}
+		detail, _, err := changeConstraints(ctx, t, add, tr.LiftConstraints)
+		if err != nil {
+			return cm.Group{}, fmt.Errorf("group %s: %w", g.ID, err)
+		}
+		ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+			At: now, Kind: cm.LedgerDecision, GroupID: g.ID, From: from, To: ng.State, Actor: tr.Actor, Detail: detail,
+		}))
+		withdrawn, err := withdrawHolding(ctx, t, add, g.ID, tr.Actor, now)
+		if err != nil {
+			return cm.Group{}, err
+		}
+		ledger = append(ledger, withdrawn...)
+	}
+	for _, ev := range tr.Events {
+		if ev.GroupID == "" {
+			ev.GroupID = g.ID
+		}
+		ledger = append(ledger, ledgerValues(fillEvent(ev, now)))
+	}
+	if err := s.b.lockLedger(ctx, t); err != nil {
+		return cm.Group{}, err
+	}
+	if err := t.bulkInsert(ctx, "ledger", ledgerColumns(), ledger); err != nil {
+		return cm.Group{}, fmt.Errorf("append ledger: %w", err)
+	}
+	return ng, nil
 }
 
 // insertChildren creates the child groups of a split, each with a creation

@@ -124,9 +124,20 @@ func (s failingStore) Transition(ctx context.Context, t cm.Transition) (cm.Group
 	return s.Store.Transition(ctx, t)
 }
 
+// TransitionMany fails as a whole when one of ts is for failOn (the store's
+// own rollback is tested by the conformance suite).
+func (s failingStore) TransitionMany(ctx context.Context, ts []cm.Transition) ([]cm.Group, error) {
+	for _, t := range ts {
+		if t.GroupID == s.failOn {
+			return nil, errors.New("disk I/O error")
+		}
+	}
+	return s.Store.TransitionMany(ctx, ts)
+}
+
 // TestPlanImportWriteFailure: a write that fails after every row was
-// checked exits 1 and says exactly which rows were applied and which were
-// not; importing the file again applies the rest.
+// checked exits 1, applies nothing (the file is one store transaction) and
+// says so; importing the file again applies all of it.
 func TestPlanImportWriteFailure(t *testing.T) {
 	db, st, a, b := planFixture(t)
 	file := filepath.Join(t.TempDir(), "plan.csv")
@@ -144,8 +155,7 @@ func TestPlanImportWriteFailure(t *testing.T) {
 	if code := reportError(&msg, err); code != exitFailure {
 		t.Fatalf("code %d, want %d: %s", code, exitFailure, msg.String())
 	}
-	for _, w := range []string{file + ":3: disk I/O error", "1 of 2 decisions were applied and stay applied", ": " + file + ":2\n",
-		"not applied: " + file + ":3\n", "import the file again"} {
+	for _, w := range []string{file, "disk I/O error", "nothing was applied", "import it again"} {
 		if !strings.Contains(msg.String(), w) {
 			t.Errorf("message lacks %q:\n%s", w, msg.String())
 		}
@@ -153,14 +163,14 @@ func TestPlanImportWriteFailure(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("a failed import printed a success line: %s", out)
 	}
-	if sa, sb := groupState(t, st, a.ID), groupState(t, st, b.ID); sa != cm.StateApproved || sb != cm.StateProposed {
-		t.Fatalf("after the failure: A %s, B %s", sa, sb)
+	if sa, sb := groupState(t, st, a.ID), groupState(t, st, b.ID); sa != cm.StateProposed || sb != cm.StateProposed {
+		t.Fatalf("after the failure: A %s, B %s; want both proposed (nothing applied)", sa, sb)
 	}
 	r := run(t, []string{"CONTACTMERGE_DB=" + db}, "plan", "import", file)
-	if r.code != 0 || !strings.Contains(r.out, "applied 1 decisions") {
+	if r.code != 0 || !strings.Contains(r.out, "applied 2 decisions") {
 		t.Fatalf("second import: code %d\n%s%s", r.code, r.out, r.err)
 	}
-	if sb := groupState(t, st, b.ID); sb != cm.StateRejected {
-		t.Errorf("after the second import B is %s", sb)
+	if sa, sb := groupState(t, st, a.ID), groupState(t, st, b.ID); sa != cm.StateApproved || sb != cm.StateRejected {
+		t.Errorf("after the second import A is %s, B is %s", sa, sb)
 	}
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, h Harness) {
 		{"SaveProposals", testSaveProposals},
 		{"RefreshKeepsStewardChoice", testRefreshKeepsStewardChoice},
 		{"TransitionChecks", testTransitionChecks},
+		{"TransitionMany", testTransitionMany},
 		{"TransitionEffects", testTransitionEffects},
 		{"TransitionLease", testTransitionLease},
 		{"TransitionChildren", testTransitionChildren},

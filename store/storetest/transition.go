@@ -236,3 +236,45 @@ func testTransitionChildren(t *testing.T, h Harness) {
 		t.Fatalf("failed split wrote: %+v", o)
 	}
 }
+
+// TransitionMany applies several groups' transitions in one database
+// transaction: all of them, or, when any check fails, none (no state, no
+// decision, no ledger row of the ones before the failure).
+func testTransitionMany(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	s := e.s
+	seedGroups(t, s, group(0.9, "m1", "m2"), group(0.9, "n1", "n2"))
+	a, err := s.Group(ctx(), cm.GroupID([]string{"m1", "m2"}))
+	must(t, err)
+	b, err := s.Group(ctx(), cm.GroupID([]string{"n1", "n2"}))
+	must(t, err)
+	rows := countLedger(t, s)
+	approve := func(g cm.Group, version int64) cm.Transition {
+		return cm.Transition{GroupID: g.ID, From: []cm.GroupState{cm.StateProposed}, Version: version, To: cm.StateApproved,
+			Actor: "ann", Decision: &cm.Decision{Approve: true, Actor: "ann", Reason: "file"}}
+	}
+	// The second is stale: neither applies.
+	_, err = s.TransitionMany(ctx(), []cm.Transition{approve(a, a.Version), approve(b, b.Version+1)})
+	wantCode(t, err, cm.ECONFLICT)
+	for _, g := range []cm.Group{a, b} {
+		got, err := s.Group(ctx(), g.ID)
+		must(t, err)
+		ds, err := s.Decisions(ctx(), g.ID)
+		must(t, err)
+		if got.State != cm.StateProposed || got.Version != g.Version || len(ds) != 0 {
+			t.Errorf("after a failed TransitionMany, %s is %s v%d with %d decisions", g.ID, got.State, got.Version, len(ds))
+		}
+	}
+	if n := countLedger(t, s); n != rows {
+		t.Errorf("a failed TransitionMany wrote %d ledger rows", n-rows)
+	}
+	// Both valid: both apply, in order.
+	out, err := s.TransitionMany(ctx(), []cm.Transition{approve(a, a.Version), approve(b, b.Version)})
+	must(t, err)
+	if len(out) != 2 || out[0].ID != a.ID || out[1].ID != b.ID || out[0].State != cm.StateApproved || out[1].State != cm.StateApproved {
+		t.Fatalf("TransitionMany = %+v", out)
+	}
+	if n := countLedger(t, s); n <= rows {
+		t.Error("TransitionMany wrote no ledger rows")
+	}
+}
