@@ -81,7 +81,16 @@ func TestBrowserReview(t *testing.T) {
 	// r rejects it.
 	step(t, ctx, "r", chromedp.KeyEvent("r"))
 	third := waitGroup(t, ctx, second)
-	_ = third
+	// j goes on to the next group without deciding, k comes back.
+	step(t, ctx, "j", chromedp.KeyEvent("j"))
+	fourth := waitGroup(t, ctx, third)
+	step(t, ctx, "k", chromedp.KeyEvent("k"))
+	if back := waitGroup(t, ctx, fourth); back != third {
+		t.Fatalf("k from %s went to %s, want %s", fourth, back, third)
+	}
+	if g := f.group(third); g.State != cm.StateProposed {
+		t.Fatalf("j and k decided group %s: %s", third, g.State)
+	}
 
 	// Split the last member off a group of three or more (one whose
 	// members disagree somewhere, for the screenshot).

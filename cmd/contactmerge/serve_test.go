@@ -449,3 +449,82 @@ func TestServeSignals(t *testing.T) {
 		})
 	}
 }
+
+// TestServeWithToken: on a non-loopback address with a token the console
+// needs a login, and the token is in no output of serve; with
+// --generate-token the token is printed exactly once and works.
+func TestServeWithToken(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 200, Seed: 8, RateLimit: 100000})
+	db := testdb.SQLite(t)
+	st := testorg.OpenStore(t, db)
+	seedOrg(t, st, o)
+	for _, tc := range []struct {
+		name  string
+		token string // in the environment
+		args  []string
+	}{
+		{"env", "env-token-5a1d9c", []string{"serve", "--addr", "0.0.0.0:0"}},
+		{"generated", "", []string{"serve", "--addr", "0.0.0.0:0", "--generate-token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{}
+			for _, kv := range append(o.Env(), "CONTACTMERGE_DB="+db) {
+				k, v, _ := strings.Cut(kv, "=")
+				vars[k] = v
+			}
+			if tc.token != "" {
+				vars[webTokenEnv] = tc.token
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out, errOut := &syncBuf{}, &syncBuf{}
+			done := make(chan int, 1)
+			go func() {
+				done <- Main(ctx, tc.args, strings.NewReader(""), out, errOut, func(k string) string { return vars[k] })
+			}()
+			base := waitURL(t, out, done)
+			if u, err := url.Parse(base); err == nil {
+				base = "http://127.0.0.1:" + u.Port()
+			}
+			token := tc.token
+			if token == "" {
+				token = find(t, regexp.MustCompile(`login token \(shown once[^)]*\): (\S+)`), out.String())
+			}
+			b := newBrowserClient(t, base)
+			if code, _ := b.get("/queue"); code != http.StatusSeeOther {
+				t.Fatalf("/queue without a login = %d", code)
+			}
+			if code, _ := b.get("/healthz"); code != http.StatusOK {
+				t.Fatalf("/healthz = %d", code)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("/metrics with the token = %d", res.StatusCode)
+			}
+			_, login := b.get("/login")
+			if code, _ := b.post("/login", url.Values{"csrf": {find(t, csrfField, login)}, "name": {"eve"}, "token": {token}, "next": {"/queue"}}); code != http.StatusSeeOther {
+				t.Fatalf("login = %d", code)
+			}
+			if code, body := b.get("/queue"); code != http.StatusOK || !strings.Contains(body, "eve") {
+				t.Fatalf("/queue after the login = %d", code)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("serve exited with %d: %s %s", code, out.String(), errOut.String())
+			}
+			want := 0
+			if tc.token == "" {
+				want = 1 // printed once, on purpose
+			}
+			if n := strings.Count(out.String()+errOut.String(), token); n != want {
+				t.Fatalf("the token appears %d times in serve's output, want %d:\n%s\n%s", n, want, out.String(), errOut.String())
+			}
+		})
+	}
+}
