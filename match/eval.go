@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -208,6 +209,10 @@ type Evaluation struct {
 	// calibration error.
 	GroupReliability []ReliabilityBin `json:"groupReliability,omitempty"`
 	GroupECE         float64          `json:"groupEce"`
+	// HighReliability splits the pairs at 0.5 or more finer, where a match
+	// threshold sits: [0.5,0.9), [0.9,0.99), [0.99,0.999), [0.999,0.9999),
+	// [0.9999,1].
+	HighReliability []ReliabilityBin `json:"highReliability,omitempty"`
 }
 
 // String renders the main figures on one line.
@@ -226,14 +231,27 @@ func (e Evaluation) String() string {
 // ReliabilityTable renders bins as text, one line a bin.
 func ReliabilityTable(bins []ReliabilityBin) string {
 	var b strings.Builder
-	b.WriteString("band        pairs    true   predicted  observed\n")
+	b.WriteString("band               pairs    true   predicted  observed\n")
 	for _, r := range bins {
 		if r.Pairs == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "[%.1f,%.1f%s %7d %7d   %.4f     %.4f\n", r.Lo, r.Hi, map[bool]string{true: "]", false: ")"}[r.Hi == 1], r.Pairs, r.TruePairs, r.MeanPredicted, r.Observed)
+		closing := ")"
+		if r.Hi == 1 {
+			closing = "]"
+		}
+		fmt.Fprintf(&b, "%-16s %7d %7d   %.4f     %.4f\n", "["+band(r.Lo)+","+band(r.Hi)+closing, r.Pairs, r.TruePairs, r.MeanPredicted, r.Observed)
 	}
 	return b.String()
+}
+
+// band renders a band edge with one decimal, or as many as it needs.
+func band(x float64) string {
+	s := strconv.FormatFloat(x, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // Evaluate compares a match result with the true clusters (lists of
@@ -286,6 +304,7 @@ func Evaluate(res *Result, truth [][]string) Evaluation {
 	thr := res.Stats.Model.ThresholdWeight
 	st := &StageLoss{}
 	pb := newBins()
+	hb := newEdgeBins([]float64{0.5, 0.9, 0.99, 0.999, 0.9999, 1})
 	type key [2]string
 	order := func(a, b string) key {
 		if a > b {
@@ -297,12 +316,14 @@ func Evaluate(res *Result, truth [][]string) Evaluation {
 	for _, p := range res.Pairs {
 		t := same(p.A, p.B)
 		pb.add(p.Probability, t)
+		hb.add(p.Probability, t)
 		scored[order(p.A, p.B)] = p.Weight
 		if !t && grouped(p.A, p.B) && p.Weight >= thr {
 			st.FalseLinks++
 		}
 	}
 	ev.Reliability, ev.ECE, ev.ECEReported = pb.finish()
+	ev.HighReliability = hb.finish()
 	ev.ScoredPairs = len(res.Pairs)
 	st.FalseChained = ev.FP - st.FalseLinks
 	for _, members := range truth {
@@ -376,6 +397,50 @@ func (b *bins) finish() (out []ReliabilityBin, ece, eceHigh float64) {
 		out = append(out, r)
 	}
 	return out, ece, eceHigh
+}
+
+// edgeBins accumulates a reliability table over the bands between edges
+// (pairs below the first edge are left out; the last band includes 1).
+type edgeBins struct {
+	edges []float64
+	n, t  []int
+	sum   []float64
+}
+
+func newEdgeBins(edges []float64) *edgeBins {
+	k := len(edges) - 1
+	return &edgeBins{edges: edges, n: make([]int, k), t: make([]int, k), sum: make([]float64, k)}
+}
+
+func (b *edgeBins) add(p float64, truth bool) {
+	if p < b.edges[0] {
+		return
+	}
+	k := len(b.n) - 1
+	for i := range b.n {
+		if p < b.edges[i+1] {
+			k = i
+			break
+		}
+	}
+	b.n[k]++
+	b.sum[k] += p
+	if truth {
+		b.t[k]++
+	}
+}
+
+func (b *edgeBins) finish() []ReliabilityBin {
+	out := make([]ReliabilityBin, len(b.n))
+	for k := range b.n {
+		r := ReliabilityBin{Lo: b.edges[k], Hi: b.edges[k+1], Pairs: b.n[k], TruePairs: b.t[k]}
+		if r.Pairs > 0 {
+			r.MeanPredicted = b.sum[k] / float64(r.Pairs)
+			r.Observed = float64(r.TruePairs) / float64(r.Pairs)
+		}
+		out[k] = r
+	}
+	return out
 }
 
 // ReadTruth reads true clusters for Evaluate: either JSON (an array of

@@ -58,8 +58,13 @@ func TestEvaluate(t *testing.T) {
 	if len(ev.GroupReliability) != 10 || ev.GroupReliability[9].Pairs != 2 || ev.GroupReliability[9].TruePairs != 1 {
 		t.Errorf("group reliability %+v", ev.GroupReliability)
 	}
-	if s := ReliabilityTable(ev.Reliability); !strings.Contains(s, "[0.9,1.0]       4       3") {
+	if s := ReliabilityTable(ev.Reliability); !strings.Contains(s, "[0.9,1.0]              4       3") {
 		t.Errorf("table:\n%s", s)
+	}
+	// The finer bands above 0.5: 0.995 in [0.99,0.999), the three 0.999
+	// in [0.999,0.9999).
+	if h := ev.HighReliability; len(h) != 5 || h[2].Pairs != 1 || h[2].TruePairs != 1 || h[3].Pairs != 3 || h[3].TruePairs != 2 {
+		t.Errorf("high reliability %+v", h)
 	}
 	// Without scored pairs: pairwise figures and groups only.
 	res.Pairs = nil

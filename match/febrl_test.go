@@ -75,7 +75,7 @@ func TestFEBRL(t *testing.T) {
 			ev := Evaluate(res, truth)
 			t.Logf("%s: %d contacts, pair completeness %.4f (%d/%d), candidates %d, reduction %.5f", name, len(cs), rep.PairCompleteness, rep.FoundPairs, rep.TruePairs, rep.CandidatePairs, rep.ReductionRatio)
 			t.Logf("%s: %v; %v", name, ev, res.Stats)
-			t.Logf("%s: reliability of the pair probabilities (ECE %.4f)\n%s", name, ev.ECE, ReliabilityTable(ev.Reliability))
+			t.Logf("%s: reliability of the pair probabilities (ECE %.4f)\n%s%s", name, ev.ECE, ReliabilityTable(ev.Reliability), ReliabilityTable(ev.HighReliability))
 			if ev.Precision < 0.999 || ev.F1 < 0.998 {
 				t.Errorf("%s: precision %.4f (want >= 0.999), F1 %.4f (want >= 0.998)", name, ev.Precision, ev.F1)
 			}

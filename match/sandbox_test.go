@@ -46,7 +46,7 @@ func TestSandboxOrgs(t *testing.T) {
 				t.Errorf("%s: precision %.4f (want >= 0.998), recall %.4f (want >= %.3f)", tc.name, ev.Precision, ev.Recall, tc.minRecall)
 			}
 			if tc.name == "seed1" {
-				t.Logf("%s: reliability of the pair probabilities (ECE %.4f)\n%s", tc.name, ev.ECE, ReliabilityTable(ev.Reliability))
+				t.Logf("%s: reliability of the pair probabilities (ECE %.4f)\n%s%s", tc.name, ev.ECE, ReliabilityTable(ev.Reliability), ReliabilityTable(ev.HighReliability))
 				if ev.ECE > 0.03 {
 					t.Errorf("%s: expected calibration error %.4f, want <= 0.03", tc.name, ev.ECE)
 				}
