@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -277,7 +278,7 @@ func (s *Server) handleGroup(w http.ResponseWriter, r *http.Request) error {
 	p.CanReject = cm.CanTransition(g.State, cm.StateRejected)
 	p.CanApprove = g.State == cm.StateProposed || g.State == cm.StateRejected
 	p.CanRelease = g.State == cm.StateQuarantined || g.State == cm.StateFailed
-	p.Reason = v.Survival.Reason(func(id string) string { return cmpOr(p.Labels[id], id) })
+	p.Reason = v.Survival.Reason(func(id string) string { return cmp.Or(p.Labels[id], id) })
 	for _, f := range v.Survival.Fates {
 		switch f.Fate {
 		case match.FateKept, match.FateMoved:
@@ -288,7 +289,7 @@ func (s *Server) handleGroup(w http.ResponseWriter, r *http.Request) error {
 					note += ": " + f.Why
 				}
 			}
-			p.Provenance = append(p.Provenance, provRow{Field: f.To, Value: f.Value, From: cmpOr(p.Labels[f.ContactID], f.ContactID), Note: note})
+			p.Provenance = append(p.Provenance, provRow{Field: f.To, Value: f.Value, From: cmp.Or(p.Labels[f.ContactID], f.ContactID), Note: note})
 		case match.FateUnkept:
 			p.Unkept = append(p.Unkept, f)
 		default:
@@ -297,7 +298,7 @@ func (s *Server) handleGroup(w http.ResponseWriter, r *http.Request) error {
 	}
 	if g.Explanation != nil {
 		for _, l := range g.Explanation.Links {
-			p.Charts = append(p.Charts, waterfall(l, func(id string) string { return cmpOr(p.Labels[id], id) }))
+			p.Charts = append(p.Charts, waterfall(l, func(id string) string { return cmp.Or(p.Labels[id], id) }))
 		}
 		p.Notes = g.Explanation.Notes
 	}
@@ -331,13 +332,6 @@ func (s *Server) position(q queueQuery, g cm.Group) position {
 		row.ID, row.State, row.Confidence, row.Members = g.ID, g.State, g.Confidence, g.Members
 	}
 	return position{sortKey(q.Sort, s.cfg.ApproveThreshold, &row), g.ID}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // decisionInput is what every decision form carries.
@@ -696,7 +690,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		slices.SortFunc(rows, func(a, b cm.LedgerEvent) int { return int(a.Seq - b.Seq) })
+		slices.SortFunc(rows, func(a, b cm.LedgerEvent) int { return cmp.Compare(a.Seq, b.Seq) })
 	}
 	next := ""
 	if len(rows) > limit {
@@ -747,7 +741,7 @@ func (s *Server) handleLedgerCSV(w http.ResponseWriter, r *http.Request) error {
 				break
 			}
 		}
-		slices.SortFunc(rows, func(a, b cm.LedgerEvent) int { return int(a.Seq - b.Seq) })
+		slices.SortFunc(rows, func(a, b cm.LedgerEvent) int { return cmp.Compare(a.Seq, b.Seq) })
 		for _, ev := range rows {
 			if err == nil {
 				err = write(ev)
