@@ -238,7 +238,10 @@
 // kept apart: clustering) and every false pair (a link of its own, or
 // chained), and the reliability table of the pair probabilities (ten bands,
 // predicted vs observed share of true pairs) with its expected calibration
-// error; the group confidences get their own table. The tests assert
+// error, and finer bands above 0.5 (HighReliability: 0.9, 0.99, 0.999,
+// 0.9999); the group confidences get their own table. ReliabilityTable
+// renders a table as text; Evaluation marshals to JSON
+// (`match --truth FILE --json`). The tests assert
 // precision >= 0.999 and F1 >= 0.998 on each FEBRL data set (LoadFEBRL) and
 // an expected calibration error <= 0.03 on FEBRL 3, precision >= 0.998 and
 // a recall floor on generated organizations (sandbox.Generate) with their
