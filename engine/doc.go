@@ -18,6 +18,11 @@
 // river.Config with the engine's workers, queues and timeouts; Run starts
 // the job client built from it, attaches it, enqueues what is runnable and
 // returns when nothing is (or, with RunOptions.Forever, when ctx ends).
+// While it runs it heartbeats into the store and takes over the running
+// jobs and member leases of processes known dead, within seconds instead
+// of RescueAfter: on SQLite at once when the store's lock file is free (no
+// other process is alive), on both databases once a worker's heartbeat is
+// DeadAfter old (takeover.go). Progress.Waiting says what a run waits for.
 //
 // # Execution
 //
@@ -62,6 +67,7 @@
 //	ledger.go     request summaries in ledger rows; AppliedMerges
 //	jobs.go       River job args and workers, RiverConfig, enqueueing, releaseQuarantined
 //	run.go        Run, reconcile, DryRun, Rounds
+//	takeover.go   heartbeats; the takeover of a dead process's running jobs and leases
 //	scan.go       Scan (through the client's scan iterator; restarts after an expired cursor)
 //	permissions.go ErrForbidden, CheckPermissions, the halt a 403 puts on the engine
 //	aimd.go       AIMD adaptive concurrency, alerts, alert webhook

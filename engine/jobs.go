@@ -105,7 +105,8 @@ const (
 )
 
 // RiverConfig returns base completed with what the engine's jobs need:
-// Workers and Queues, JobTimeout (Config.JobTimeout) and
+// an ID naming the engine's owner when base has none (the worker's id in
+// heartbeats, takeover.go), Workers and Queues, JobTimeout (Config.JobTimeout) and
 // RescueStuckJobsAfter (Config.RescueAfter), a worker middleware timing
 // every job (Metrics: job_duration_seconds, job_wait_seconds) after base's
 // own, and FetchCooldown and FetchPollInterval (defaultFetchCooldown,
@@ -117,6 +118,11 @@ func (e *Engine) RiverConfig(base river.Config) *river.Config {
 	c.Workers = e.Workers()
 	c.Queues = e.Queues()
 	c.Middleware = append(slices.Clip(base.Middleware), &jobMetrics{m: e.met})
+	if c.ID == "" {
+		// The worker's id in heartbeats and River's attempted_by
+		// (takeover.go): readable, and unique per client.
+		c.ID = riverClientID(e.cfg.Owner, time.Now())
+	}
 	c.JobTimeout = e.cfg.JobTimeout
 	c.RescueStuckJobsAfter = e.cfg.RescueAfter
 	if c.FetchCooldown == 0 {
@@ -126,6 +132,15 @@ func (e *Engine) RiverConfig(base river.Config) *river.Config {
 		c.FetchPollInterval = defaultFetchPollInterval
 	}
 	return &c
+}
+
+// riverClientID is a River client id naming owner (at most 100
+// characters, as River requires), unique per client by its start time.
+func riverClientID(owner string, now time.Time) string {
+	if len(owner) > 60 {
+		owner = owner[:60]
+	}
+	return owner + "_" + now.UTC().Format("20060102T150405.000000000")
 }
 
 // Attach gives the engine the job client it enqueues follow-up jobs with.

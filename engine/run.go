@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -39,6 +40,10 @@ type Progress struct {
 	Requests    float64 // API requests of this run so far
 	Concurrency int
 	Elapsed     time.Duration
+	// Waiting says what the run waits for, and until when, when it must
+	// wait at all: jobs held by another worker that still looks alive (or
+	// sends no heartbeat), a rate-limit pause. "" when nothing.
+	Waiting string
 }
 
 // Runnable is the number of groups that still have work now.
@@ -76,6 +81,14 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 	baseReq := e.Requests()
 	baseThrottled := e.met.Get("contactmerge_throttled_total")
 	baseMerged := e.met.Get("contactmerge_groups_merged_total")
+	// Heartbeats and the takeover of dead processes' work, before the
+	// workers start (takeover.go); stopped after them (defers run last in,
+	// first out).
+	tk, err := e.startTakeover(ctx, r)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer tk.stop(ctx)
 	if err := r.Start(ctx); err != nil {
 		return Summary{}, fmt.Errorf("start workers: %w", err)
 	}
@@ -99,12 +112,12 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 	lastReconcile := e.cfg.Now()
 	var counts map[cm.GroupState]int
 	for {
-		var err error
 		if counts, err = e.store.CountByState(ctx); err != nil {
 			return Summary{}, err
 		}
 		e.met.observeRun(counts, e.aimd)
-		p := Progress{Counts: counts, Requests: e.Requests() - baseReq, Concurrency: e.aimd.Limit(), Elapsed: e.cfg.Now().Sub(start)}
+		p := Progress{Counts: counts, Requests: e.Requests() - baseReq, Concurrency: e.aimd.Limit(), Elapsed: e.cfg.Now().Sub(start),
+			Waiting: e.waiting(tk)}
 		if opts.Progress != nil {
 			opts.Progress(p)
 		}
@@ -278,4 +291,18 @@ func Rounds(n, per int) int {
 		return 1
 	}
 	return 1 + (n-per+per-2)/(per-1)
+}
+
+// waiting describes what the run waits for (Progress.Waiting).
+func (e *Engine) waiting(tk *takeover) string {
+	var parts []string
+	if w := tk.Waiting(); w != "" {
+		parts = append(parts, "waiting for "+w)
+	}
+	if e.api != nil {
+		if until := e.api.Limiter().State().PausedUntil; !until.IsZero() {
+			parts = append(parts, "rate limit: waiting until "+clock(until)+" (window reset + 2 s)")
+		}
+	}
+	return strings.Join(parts, "; ")
 }

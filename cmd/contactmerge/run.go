@@ -448,8 +448,12 @@ func runEngine(ctx context.Context, f *Factory, p *pipeline, wait bool) (engine.
 	sum, err := p.engine.Run(ctx, p.jobs, engine.RunOptions{
 		Wait: wait,
 		Progress: func(pr engine.Progress) {
-			prog.Set(max(total-int64(pr.Runnable()), 0), fmt.Sprintf("%d merged, %d quarantined, %d requests, concurrency %d",
-				pr.Counts[cm.StateMerged], pr.Counts[cm.StateQuarantined], int(pr.Requests), pr.Concurrency))
+			detail := fmt.Sprintf("%d merged, %d quarantined, %d requests, concurrency %d",
+				pr.Counts[cm.StateMerged], pr.Counts[cm.StateQuarantined], int(pr.Requests), pr.Concurrency)
+			if pr.Waiting != "" {
+				detail += "; " + pr.Waiting
+			}
+			prog.Set(max(total-int64(pr.Runnable()), 0), detail)
 			flushRequests(ctx, f, p.engine)
 		},
 	})

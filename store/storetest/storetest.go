@@ -57,6 +57,7 @@ func Run(t *testing.T, h Harness) {
 		{"RequestCounts", testRequestCounts},
 		{"MustExist", testMustExist},
 		{"QueueRows", testQueueRows},
+		{"Workers", testWorkers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
