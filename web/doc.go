@@ -97,7 +97,10 @@
 //	server.go     Config, RunControl, New, Start, the routes, error pages
 //	auth.go       sessions, login, CSRF
 //	queue.go      the in-memory review queue and its keyset pages
-//	pages.go      the handlers
+//	pages.go      the overview, queue, quarantine/failed, run control and health handlers
+//	group.go      the group page and its decisions (approve, reject, split, choose, release)
+//	bulk.go       bulk approve with its preview
+//	ledger.go     the ledger search, ledger CSV and id map downloads
 //	series.go     the metric samples behind the charts
 //	charts.go     SVG line charts and the match-weight waterfall
 //	templates.go  template functions and parsing
