@@ -169,6 +169,9 @@ type Engine struct {
 	execSeq atomic.Int64
 	// halted holds the error that stops the engine (a 403: ErrForbidden).
 	halted *halt
+	// workerID is the River client id RiverConfig gave the job client: the
+	// engine's id in heartbeats (takeover.go).
+	workerID string
 }
 
 // ClientFunc builds the engine's API client; observe must be (part of) the

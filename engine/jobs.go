@@ -123,6 +123,7 @@ func (e *Engine) RiverConfig(base river.Config) *river.Config {
 		// (takeover.go): readable, and unique per client.
 		c.ID = riverClientID(e.cfg.Owner, time.Now())
 	}
+	e.workerID = c.ID
 	c.JobTimeout = e.cfg.JobTimeout
 	c.RescueStuckJobsAfter = e.cfg.RescueAfter
 	if c.FetchCooldown == 0 {

@@ -66,15 +66,19 @@ type takeover struct {
 // startTakeover takes the local lock (taking over everything at once when
 // no other process holds it), writes the first heartbeat, takes over the
 // work of workers already silent, and keeps heartbeating until stop. It
-// returns nil (nothing to stop) when the store or the job client offers no
-// heartbeat: the worker's id is its River client id.
+// returns nil (nothing to stop) when the store offers no heartbeat or the
+// worker has no id: its id is its River client id (RiverConfig's, else the
+// job client's own).
 func (e *Engine) startTakeover(ctx context.Context, r Runner) (*takeover, error) {
 	st, ok := e.store.(takeoverStore)
-	idr, ok2 := r.(interface{ ID() string })
-	if !ok || !ok2 || idr.ID() == "" {
+	id := e.workerID
+	if idr, ok := r.(interface{ ID() string }); ok && id == "" {
+		id = idr.ID()
+	}
+	if !ok || id == "" {
 		return nil, nil
 	}
-	t := &takeover{e: e, st: st, self: store.Worker{ID: idr.ID(), LeaseOwner: e.cfg.Owner}, done: make(chan struct{})}
+	t := &takeover{e: e, st: st, self: store.Worker{ID: id, LeaseOwner: e.cfg.Owner}, done: make(chan struct{})}
 	release, alone, err := st.LockLocal(func() error {
 		res, err := st.TakeOver(ctx, t.self.ID, t.self.LeaseOwner, nil, true)
 		if err != nil {
