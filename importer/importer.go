@@ -27,6 +27,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/jsonerr"
+	"github.com/contactmerge/contactmerge/internal/textutil"
 )
 
 // LineError is one invalid line.
@@ -100,7 +101,7 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 		if line == 1 {
 			b = bytes.TrimPrefix(b, []byte(bom))
 		}
-		if i := invalidUTF8(b); i >= 0 {
+		if i := textutil.InvalidUTF8(b); i >= 0 {
 			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: utf8Msg(b[i], len(sc.Bytes())-len(b)+i+1)})
 			continue
 		}
@@ -133,23 +134,6 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 		return res, cm.Errorf(cm.EINVALID, "%s:%d: %v", name, line+1, err)
 	}
 	return res, nil
-}
-
-// invalidUTF8 returns the index of the first byte of b that is not part of
-// valid UTF-8, or -1.
-func invalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }
 
 // utf8Msg describes the invalid byte c at byte position pos (from 1) of a

@@ -9,10 +9,10 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/jsonerr"
+	"github.com/contactmerge/contactmerge/internal/textutil"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -44,7 +44,7 @@ func DecodeContact(data []byte) (cm.Contact, error) {
 // load is more likely wrong than new).
 func decodeContact(data []byte, strict bool) (cm.Contact, error) {
 	var c cm.Contact
-	if i := invalidUTF8(data); i >= 0 {
+	if i := textutil.InvalidUTF8(data); i >= 0 {
 		return c, fmt.Errorf("invalid UTF-8 at byte %d (0x%02x)", i+1, data[i])
 	}
 	data = bytes.TrimSpace(data)
@@ -113,23 +113,6 @@ func decodeJSON(data []byte, v any, strict bool, times ...string) error {
 	return err
 }
 
-// invalidUTF8 returns the index of the first byte of b that is not part of
-// valid UTF-8, or -1.
-func invalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
-}
-
 // normalizePhone fills e164 and countryCode when the display parses, as the
 // platform does on write; userInput keeps the display as given.
 func normalizePhone(p *cm.PhoneNumber) {
@@ -169,7 +152,7 @@ func jsonLines(r io.Reader, name string, max int, fn func(line int, b []byte) er
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
-		if i := invalidUTF8(b); i >= 0 {
+		if i := textutil.InvalidUTF8(b); i >= 0 {
 			return fmt.Errorf("%s:%d: invalid UTF-8 at byte %d of the line (0x%02x)", name, line, i+1, b[i])
 		}
 		if line == 1 {

@@ -55,12 +55,9 @@ demo's own and disappear with it. --db and CONTACTMERGE_DB are ignored.`,
 			if o.contacts < 10 {
 				return cm.Errorf(cm.EINVALID, "--contacts must be at least 10")
 			}
-			if o.faults != "" {
-				faults, err := sandbox.ParseFaults(o.faults)
-				if err != nil {
-					return cm.Errorf(cm.EINVALID, "--faults: %v", err)
-				}
-				o.faultSpec = faults
+			var err error
+			if o.faultSpec, err = parseFaultsFlag(o.faults); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(o)

@@ -55,12 +55,9 @@ GENESYSCLOUD_REGION=<its URL> and the printed credentials.`,
   contactmerge sandbox --load contacts.jsonl --rate-limit 3000 --faults timeout504=0.05,error503=0.05`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.faults != "" {
-				faults, err := sandbox.ParseFaults(o.faults)
-				if err != nil {
-					return cm.Errorf(cm.EINVALID, "--faults: %v", err)
-				}
-				o.faultSpec = faults
+			var err error
+			if o.faultSpec, err = parseFaultsFlag(o.faults); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(o)
@@ -187,4 +184,16 @@ func faultText(f sandbox.Faults) string {
 		s += fmt.Sprintf("%s=%g", k, f[k])
 	}
 	return s
+}
+
+// parseFaultsFlag parses --faults of sandbox and demo ("" is no faults).
+func parseFaultsFlag(spec string) (sandbox.Faults, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	faults, err := sandbox.ParseFaults(spec)
+	if err != nil {
+		return nil, cm.Errorf(cm.EINVALID, "--faults: %v", err)
+	}
+	return faults, nil
 }
