@@ -175,13 +175,17 @@ func (t *takeover) pass(ctx context.Context) {
 		if id == t.self.ID || n == 0 {
 			continue
 		}
+		jobs := fmt.Sprintf("%d jobs", n)
+		if n == 1 {
+			jobs = "1 job"
+		}
 		if w, ok := alive[id]; ok {
-			waits = append(waits, fmt.Sprintf("%d jobs held by worker %s (last heartbeat %s): taken over at %s if it stays silent",
-				n, id, clock(w.HeartbeatAt), clock(w.HeartbeatAt.Add(DeadAfter))))
+			waits = append(waits, fmt.Sprintf("%s held by worker %s (last heartbeat %s): taken over at %s if it stays silent",
+				jobs, id, clock(w.HeartbeatAt), clock(w.HeartbeatAt.Add(DeadAfter))))
 			continue
 		}
-		waits = append(waits, fmt.Sprintf("%d jobs held by %s, which sends no heartbeat: River rescues them %s after they started",
-			n, cmpOr(id, "an unknown worker"), t.e.cfg.RescueAfter))
+		waits = append(waits, fmt.Sprintf("%s held by %s, which sends no heartbeat: River rescues them %s after they started",
+			jobs, cmpOr(id, "an unknown worker"), t.e.cfg.RescueAfter))
 	}
 	t.mu.Lock()
 	t.waiting = strings.Join(waits, "; ")
