@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type matchOptions struct {
 	autoApprove bool
 	asJSON      bool
 	actor       string // --actor, else $USER
+	truth       string // --truth FILE: evaluate against known clusters
 }
 
 func newCmdMatch(f *Factory, runF func(*matchOptions) error) *cobra.Command {
@@ -36,7 +38,8 @@ protection against chaining, picks survivors and computes each merged record. Gr
 the sorted member ids). --config FILE overlays a JSON configuration (see README).`,
 		Example: `  contactmerge match
   contactmerge match --config match.json --json
-  contactmerge match --auto-approve --actor policy-bot`,
+  contactmerge match --auto-approve --actor policy-bot
+  contactmerge match --truth truth.json --json     # precision, recall, loss per stage, calibration`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.actor = actor(f, o.actor)
@@ -50,6 +53,7 @@ the sorted member ids). --config FILE overlays a JSON configuration (see README)
 	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "approve new groups at or above the configured approve threshold (policy)")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print the statistics as JSON")
 	cmd.Flags().StringVar(&o.actor, "actor", "", "who is recorded for auto-approvals (default $USER)")
+	cmd.Flags().StringVar(&o.truth, "truth", "", "evaluate the groups against known true clusters (JSON [[ids]] or CSV contactId,entity): precision, recall, the loss per stage and a reliability table")
 	return cmd
 }
 
@@ -68,6 +72,13 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 	cfg, err := loadMatchConfig(o.config)
 	if err != nil {
 		return err
+	}
+	var truth [][]string
+	if o.truth != "" {
+		if truth, err = readTruth(o.truth); err != nil {
+			return err
+		}
+		cfg.ReportPairs = true // the loss per stage and the pair reliability need the scored pairs
 	}
 	st, err := o.OpenStore(ctx)
 	if err != nil {
@@ -90,8 +101,17 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 		}
 	}
 	elapsed := o.Now().Sub(start)
+	var ev *match.Evaluation
+	if truth != nil {
+		e := match.Evaluate(res, truth)
+		ev = &e
+	}
 	if o.asJSON {
-		return writeJSON(o.IO.Out, map[string]any{"stats": res.Stats, "saved": saved, "autoApproved": approved, "elapsedSeconds": elapsed.Seconds()})
+		out := map[string]any{"stats": res.Stats, "saved": saved, "autoApproved": approved, "elapsedSeconds": elapsed.Seconds()}
+		if ev != nil {
+			out["evaluation"] = ev
+		}
+		return writeJSON(o.IO.Out, out)
 	}
 	out := o.IO.Out
 	s := res.Stats
@@ -104,6 +124,25 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 	if o.autoApprove {
 		fmt.Fprintf(out, "auto-approved %d groups with confidence ≥ %.3f\n", approved, cfg.ApproveThreshold)
 	}
+	if ev != nil {
+		fmt.Fprintf(out, "against %s: %s\nreliability (predicted match probability band → observed share of true pairs):\n%s%s",
+			o.truth, ev.String(), match.ReliabilityTable(ev.Reliability), match.ReliabilityTable(ev.HighReliability))
+	}
 	fmt.Fprintln(out, "next: 'contactmerge plan show' to review, 'contactmerge plan approve' to approve")
 	return nil
+}
+
+// readTruth reads a --truth file (match.ReadTruth), naming the file in its
+// errors (exit 2).
+func readTruth(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cm.Errorf(cm.EINVALID, "--truth: %v", err)
+	}
+	defer f.Close()
+	truth, err := match.ReadTruth(f)
+	if err != nil {
+		return nil, cm.Errorf(cm.EINVALID, "--truth %s: %v", path, err)
+	}
+	return truth, nil
 }

@@ -10,6 +10,10 @@ import (
 	"testing"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
 )
 
 func TestNewCmdMatch(t *testing.T) {
@@ -115,4 +119,54 @@ func phoneEvidence(t *testing.T, env []string) string {
 	}
 	t.Fatalf("no group links uk1 and uk2:\n%s", r.out)
 	return ""
+}
+
+// TestMatchTruth: `match --truth` evaluates the groups against known
+// clusters (the sandbox's ground truth) and reports precision, recall, the
+// loss per stage and calibration in --json; a bad truth file is exit 2.
+func TestMatchTruth(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 1500, Seed: 3, RateLimit: 100000})
+	db := testdb.SQLite(t)
+	st := testorg.OpenStore(t, db)
+	bindOrg(t, st, o)
+	if _, err := engine.Scan(t.Context(), o.Client(t, nil), st, engine.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	truth := filepath.Join(t.TempDir(), "truth.json")
+	b, err := json.Marshal(o.SB.Truth())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(truth, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CONTACTMERGE_DB=" + db}
+	r := run(t, env, "match", "--truth", truth, "--json")
+	if r.code != 0 {
+		t.Fatalf("match --truth: %d %s", r.code, r.err)
+	}
+	var out struct {
+		Evaluation *struct {
+			Precision, Recall, F1, ECE float64
+			Reliability                []json.RawMessage
+		} `json:"evaluation"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &out); err != nil || out.Evaluation == nil {
+		t.Fatalf("no evaluation in the JSON (%v):\n%s", err, r.out)
+	}
+	e := out.Evaluation
+	t.Logf("precision %.4f recall %.4f F1 %.4f ECE %.4f", e.Precision, e.Recall, e.F1, e.ECE)
+	if e.Precision < 0.99 || e.Recall < 0.9 || len(e.Reliability) == 0 {
+		t.Errorf("evaluation %+v: want precision ≥ 0.99, recall ≥ 0.9 and a reliability table", e)
+	}
+	if r := run(t, env, "match", "--truth", truth); r.code != 0 || !strings.Contains(r.out, "reliability") {
+		t.Errorf("text mode: %d\n%s%s", r.code, r.out, r.err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("[not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, env, "match", "--truth", bad); r.code != exitUsage || !strings.Contains(r.err, "bad.json") {
+		t.Errorf("a bad truth file: code %d %s", r.code, r.err)
+	}
 }
