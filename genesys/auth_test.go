@@ -216,7 +216,7 @@ func TestAuthErrorNeverEchoesSecret(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("err = %T %v, want *AuthError", err, err)
 			}
-			if !strings.HasPrefix(err.Error(), "authentication failed: ") {
+			if !strings.HasPrefix(err.Error(), "authentication failed: ") && !strings.HasPrefix(err.Error(), "the login host failed: ") {
 				t.Errorf("Error() = %q", err)
 			}
 			assertNoSecret(t, err, logs.String(), testClientSecret)
@@ -323,7 +323,9 @@ func TestTokenEndpointAnswers(t *testing.T) {
 	}{
 		{"genesys description", `{"error":"invalid_client","description":"client not found"}`, 401, "authentication failed: invalid_client: client not found"},
 		{"oauth error_description", `{"error":"invalid_client","error_description":"bad secret"}`, 401, "authentication failed: invalid_client: bad secret"},
-		{"not JSON", `<html>gateway</html>`, 502, "authentication failed: HTTP 502 Bad Gateway"},
+		{"not JSON", `<html>gateway</html>`, 502, "the login host failed: HTTP 502 Bad Gateway (try again later)"},
+		{"not a login host", `<html>no such page</html>`, 404, "the token endpoint answered HTTP 404 Not Found: is GENESYSCLOUD_REGION a Genesys Cloud region (or the sandbox's URL)?"},
+		{"refused without a body", ``, 401, "authentication failed: HTTP 401 Unauthorized"},
 		{"no access token", `{"token_type":"bearer"}`, 200, "authentication failed: the token response has no access_token"},
 		{"not JSON 200", `ok`, 200, "authentication failed: the token response is not JSON"},
 		{"negative lifetime", `{"access_token":"x","expires_in":-5}`, 200, "authentication failed: the token response has a negative expires_in"},
@@ -343,5 +345,23 @@ func TestTokenEndpointAnswers(t *testing.T) {
 				t.Errorf("err = %v (%#v), want %q", err, err, tt.want)
 			}
 		})
+	}
+}
+
+// A login host that cannot be reached is not an authentication failure: the
+// error says the host was not reached and where to look.
+func TestTokenEndpointUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now: connection refused
+	c, err := NewClient(t.Context(), Config{Region: url, ClientID: testClientID, ClientSecret: testClientSecret, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.Tokens.Me(t.Context())
+	var ae *AuthError
+	if !errors.As(err, &ae) || !strings.HasPrefix(err.Error(), "cannot reach the login host: ") ||
+		!strings.Contains(err.Error(), "GENESYSCLOUD_REGION") || strings.Contains(err.Error(), "authentication failed") {
+		t.Errorf("err = %v, want \"cannot reach the login host: …\" naming GENESYSCLOUD_REGION", err)
 	}
 }

@@ -229,7 +229,11 @@ type AuthError struct {
 	err         error  // a transport error (never the oauth2 library's RetrieveError)
 }
 
-// Error implements error: "authentication failed: invalid_client: ...".
+// Error implements error. It says what actually failed: the login host not
+// reached ("cannot reach the login host: …"), a host that is no Genesys
+// Cloud login ("the token endpoint answered HTTP 404 …"), the login host
+// failing ("the login host failed: HTTP 503 …"), or the credentials refused
+// ("authentication failed: invalid_client: …").
 func (e *AuthError) Error() string {
 	var parts []string
 	if e.Code != "" {
@@ -238,10 +242,21 @@ func (e *AuthError) Error() string {
 	if e.Description != "" {
 		parts = append(parts, e.Description)
 	}
-	if len(parts) == 0 && e.Status != 0 && (e.Status < 200 || e.Status > 299) {
-		parts = append(parts, fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status)))
+	failed := e.Status != 0 && (e.Status < 200 || e.Status > 299)
+	if len(parts) == 0 && failed {
+		status := fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+		switch {
+		case e.Status >= 500:
+			return "the login host failed: " + status + " (try again later)"
+		case e.Status != http.StatusUnauthorized && e.Status != http.StatusBadRequest && e.Status != http.StatusForbidden:
+			return "the token endpoint answered " + status + ": is GENESYSCLOUD_REGION a Genesys Cloud region (or the sandbox's URL)?"
+		}
+		parts = append(parts, status)
 	}
 	if e.err != nil {
+		if e.Status == 0 && len(parts) == 0 && !errors.Is(e.err, context.Canceled) && !errors.Is(e.err, context.DeadlineExceeded) {
+			return "cannot reach the login host: " + e.err.Error() + " (check GENESYSCLOUD_REGION and the network)"
+		}
 		parts = append(parts, e.err.Error())
 	}
 	if len(parts) == 0 {
