@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -73,6 +75,9 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 		}
 		if !sqliteBusy(err) || delay >= 100*time.Millisecond && time.Since(start) > sqliteOpenWait {
 			w.Close()
+			if ro := readOnlyLocation(path); ro != nil {
+				return nil, ro
+			}
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		if err := sleepCtx(ctx, delay); err != nil {
@@ -88,6 +93,29 @@ func openSQLite(ctx context.Context, path string) (*sqliteBackend, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	return &sqliteBackend{path: path, w: w, r: r}, nil
+}
+
+// readOnlyLocation returns an EINVALID error naming the problem when the
+// SQLite file at path cannot be written because it, or the directory that
+// would hold it, is read-only (SQLite itself only says "unable to open
+// database file"); nil when the location looks writable.
+func readOnlyLocation(path string) error {
+	hint := "choose another location with --db or CONTACTMERGE_DB"
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return cm.Errorf(cm.EINVALID, "store %s is read-only for this user (%v): %s", path, err, hint)
+		}
+		f.Close()
+	}
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".contactmerge-write-check-*")
+	if err != nil {
+		return cm.Errorf(cm.EINVALID, "cannot create the store %s: the directory %s is not writable for this user (%v): %s", path, dir, err, hint)
+	}
+	probe.Close()
+	_ = os.Remove(probe.Name())
+	return nil
 }
 
 // sleepCtx waits for d or until ctx is done, returning ctx's error then.

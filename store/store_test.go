@@ -5,13 +5,16 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/store"
 	"github.com/contactmerge/contactmerge/store/storetest"
 )
 
@@ -127,4 +130,20 @@ func rawQuery(tb testing.TB, dsn, q string) [][]string {
 		tb.Fatalf("%s: %v", q, err)
 	}
 	return out
+}
+
+// A SQLite store that cannot be created where it is asked for is bad input
+// naming the location (SQLite alone says "unable to open database file").
+// As root a read-only directory is writable, so the test puts the store
+// under a regular file.
+func TestOpenUnwritableLocation(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := filepath.Join(notDir, "cm.db")
+	_, err := store.Open(context.Background(), dsn, store.Options{})
+	if !cm.IsCode(err, cm.EINVALID) || !strings.Contains(err.Error(), "cannot create the store "+dsn) || !strings.Contains(err.Error(), "--db") {
+		t.Fatalf("Open(%s) = %v, want EINVALID naming the location", dsn, err)
+	}
 }
