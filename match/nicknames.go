@@ -231,17 +231,6 @@ func (n nicknames) sameWithTypo(a, b string) bool {
 	return false
 }
 
-// same reports whether two folded given names may be the same name.
-func (n nicknames) same(a, b string) bool {
-	ca, cb := n.canonical(a), n.canonical(b)
-	for _, x := range ca {
-		if slices.Contains(cb, x) {
-			return true
-		}
-	}
-	return false
-}
-
 // transposed reports whether a and b, of one length, differ by two
 // neighbouring letters swapped.
 func transposed(a, b string) bool {

@@ -191,3 +191,14 @@ func TestStringSimilarity(t *testing.T) {
 		}
 	}
 }
+
+// same (a test helper) reports whether two folded given names may be the same name.
+func (n nicknames) same(a, b string) bool {
+	ca, cb := n.canonical(a), n.canonical(b)
+	for _, x := range ca {
+		if slices.Contains(cb, x) {
+			return true
+		}
+	}
+	return false
+}
