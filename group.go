@@ -146,3 +146,20 @@ type LedgerEvent struct {
 	Unkept         []UnkeptValue   `json:"unkept,omitempty"`
 	Detail         string          `json:"detail,omitempty"`
 }
+
+// AppliedMerge is one merge the platform applied, as the ledger records it
+// (engine.AppliedMerges reads them back): every round of a multi-round group
+// is one, whether the group ended merged or not. Following Inputs → Result
+// through them maps every merged-away contact id to its canonical contact
+// (review.IDMap).
+type AppliedMerge struct {
+	Seq     int64  // the ledger row
+	GroupID string // the group whose round it was
+	// Inputs are the contacts merged (the request's contactIds); in later
+	// rounds the first is the previous round's result.
+	Inputs []string
+	Result string // the new canonical contact
+	// Verified is set when the merge was found applied by verification
+	// after an ambiguous answer (a note row), not by a 2xx (an api row).
+	Verified bool
+}

@@ -22,21 +22,6 @@ func verifiedSummary(inputs []string) string {
 	return fmt.Sprintf("%s contactIds=%s (verified applied)", mergeRoute, strings.Join(inputs, ","))
 }
 
-// AppliedMerge is one merge the platform applied for a group, as the
-// ledger records it: every round of a multi-round group is one, whether
-// the group ended merged or not.
-type AppliedMerge struct {
-	Seq     int64  // the ledger row
-	GroupID string // the group whose round it was
-	// Inputs are the contacts merged (the request's contactIds); in later
-	// rounds the first is the previous round's result.
-	Inputs []string
-	Result string // the new canonical contact
-	// Verified is set when the merge was found applied by verification
-	// after an ambiguous answer (a note row), not by a 2xx (an api row).
-	Verified bool
-}
-
 // AppliedMergeOf reports whether ev records an applied merge, and which.
 // Exactly one row records each applied merge: the api row of the request
 // when it was answered 2xx (Kind api, Status 2xx, CanonicalID = result,
@@ -44,11 +29,11 @@ type AppliedMerge struct {
 // written when verification found it applied (Kind note, CanonicalID =
 // result, Request naming the inputs; the api row of the ambiguous attempt,
 // with its BeforeImages, precedes it).
-func AppliedMergeOf(ev cm.LedgerEvent) (AppliedMerge, bool) {
+func AppliedMergeOf(ev cm.LedgerEvent) (cm.AppliedMerge, bool) {
 	if ev.CanonicalID == "" || !(ev.Kind == cm.LedgerAPI && ev.Status/100 == 2 || ev.Kind == cm.LedgerNote) {
-		return AppliedMerge{}, false
+		return cm.AppliedMerge{}, false
 	}
-	return AppliedMerge{
+	return cm.AppliedMerge{
 		Seq: ev.Seq, GroupID: ev.GroupID, Inputs: requestInputs(ev.Request), Result: ev.CanonicalID,
 		Verified: ev.Kind == cm.LedgerNote,
 	}, true
@@ -71,8 +56,8 @@ func requestInputs(request string) []string {
 // ledger order. Following Inputs → Result through them maps every merged-away
 // contact id to its canonical contact, including the applied rounds of
 // groups that did not end merged.
-func AppliedMerges(ctx context.Context, st cm.Store) ([]AppliedMerge, error) {
-	var out []AppliedMerge
+func AppliedMerges(ctx context.Context, st cm.Store) ([]cm.AppliedMerge, error) {
+	var out []cm.AppliedMerge
 	err := st.Ledger(ctx, cm.LedgerFilter{Kinds: []cm.LedgerKind{cm.LedgerAPI, cm.LedgerNote}}, func(ev cm.LedgerEvent) error {
 		if m, ok := AppliedMergeOf(ev); ok {
 			out = append(out, m)

@@ -145,17 +145,17 @@ func TestAppliedMergeOf(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ev   cm.LedgerEvent
-		want AppliedMerge
+		want cm.AppliedMerge
 		ok   bool
 	}{
 		{"2xx api row", cm.LedgerEvent{Seq: 4, Kind: cm.LedgerAPI, GroupID: "g", Status: 200, CanonicalID: "y", Request: mergeSummary(ids, true)},
-			AppliedMerge{Seq: 4, GroupID: "g", Inputs: ids, Result: "y"}, true},
+			cm.AppliedMerge{Seq: 4, GroupID: "g", Inputs: ids, Result: "y"}, true},
 		{"verification note", cm.LedgerEvent{Seq: 9, Kind: cm.LedgerNote, GroupID: "g", CanonicalID: "y", Request: verifiedSummary(ids)},
-			AppliedMerge{Seq: 9, GroupID: "g", Inputs: ids, Result: "y", Verified: true}, true},
-		{"ambiguous api row", cm.LedgerEvent{Kind: cm.LedgerAPI, Status: 504, Request: mergeSummary(ids, false)}, AppliedMerge{}, false},
-		{"malformed 2xx (no result)", cm.LedgerEvent{Kind: cm.LedgerAPI, Status: 200, Request: mergeSummary(ids, false)}, AppliedMerge{}, false},
-		{"transition row", cm.LedgerEvent{Kind: cm.LedgerTransition, CanonicalID: "y"}, AppliedMerge{}, false},
-		{"note without request", cm.LedgerEvent{Kind: cm.LedgerNote, CanonicalID: "y"}, AppliedMerge{Result: "y", Verified: true}, true},
+			cm.AppliedMerge{Seq: 9, GroupID: "g", Inputs: ids, Result: "y", Verified: true}, true},
+		{"ambiguous api row", cm.LedgerEvent{Kind: cm.LedgerAPI, Status: 504, Request: mergeSummary(ids, false)}, cm.AppliedMerge{}, false},
+		{"malformed 2xx (no result)", cm.LedgerEvent{Kind: cm.LedgerAPI, Status: 200, Request: mergeSummary(ids, false)}, cm.AppliedMerge{}, false},
+		{"transition row", cm.LedgerEvent{Kind: cm.LedgerTransition, CanonicalID: "y"}, cm.AppliedMerge{}, false},
+		{"note without request", cm.LedgerEvent{Kind: cm.LedgerNote, CanonicalID: "y"}, cm.AppliedMerge{Result: "y", Verified: true}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := AppliedMergeOf(tc.ev)

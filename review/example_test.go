@@ -3,13 +3,14 @@ package review_test
 import (
 	"fmt"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/review"
 )
 
 // A group merged in two rounds: the first round's result n1 was merged
 // again into n2, so every old id resolves to n2.
 func ExampleIDMap() {
-	merges := []review.Merge{
+	merges := []cm.AppliedMerge{
 		{GroupID: "g_round1", Inputs: []string{"a", "b"}, Result: "n1"},
 		{GroupID: "g_round2", Inputs: []string{"n1", "c"}, Result: "n2"},
 	}

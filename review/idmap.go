@@ -3,6 +3,8 @@ package review
 import (
 	"maps"
 	"slices"
+
+	cm "github.com/contactmerge/contactmerge"
 )
 
 // Mapping sends a contact id that a merge replaced to the contact it
@@ -14,22 +16,14 @@ type Mapping struct {
 	GroupID string `json:"groupId"`
 }
 
-// Merge is one merge the platform applied: Inputs became Result. The
-// ledger records one row per applied merge (engine.AppliedMerges), including
-// the applied rounds of a group that did not end merged, so an id map built
-// from them holds every contact the platform merged.
-type Merge struct {
-	GroupID string
-	Inputs  []string
-	Result  string
-}
-
-// IDMap returns, ordered by old id, a Mapping for every input of merges
-// other than the merge's result. A contact whose result a later merge merged
+// IDMap returns, ordered by old id, a Mapping for every input of the applied
+// merges (engine.AppliedMerges: every applied merge the ledger records,
+// including the rounds of groups that did not end merged) other than the
+// merge's result. A contact whose result a later merge merged
 // again (merge rounds, bisection, re-plans) maps to the last result of the
 // chain. A cycle (which a consistent ledger cannot hold) stops after as many
 // steps as there are mappings.
-func IDMap(merges []Merge) []Mapping {
+func IDMap(merges []cm.AppliedMerge) []Mapping {
 	next := map[string]string{}
 	groupOf := map[string]string{}
 	for _, m := range merges {

@@ -146,11 +146,7 @@ func (s *Server) handleIDMap(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	merges := make([]review.Merge, len(applied))
-	for i, m := range applied {
-		merges[i] = review.Merge{GroupID: m.GroupID, Inputs: m.Inputs, Result: m.Result}
-	}
-	rows := review.IDMap(merges)
+	rows := review.IDMap(applied)
 	if r.URL.Query().Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.Header().Set("Content-Disposition", `attachment; filename="idmap.jsonl"`)

@@ -154,11 +154,7 @@ func writeIDMap(ctx context.Context, out io.Writer, st cm.Store, format string) 
 	if err != nil {
 		return err
 	}
-	merges := make([]review.Merge, len(applied))
-	for i, m := range applied {
-		merges[i] = review.Merge{GroupID: m.GroupID, Inputs: m.Inputs, Result: m.Result}
-	}
-	rows := review.IDMap(merges)
+	rows := review.IDMap(applied)
 	if format == "json" {
 		enc := json.NewEncoder(out)
 		for _, r := range rows {
