@@ -256,14 +256,9 @@ func DecideWhere(ctx context.Context, st cm.Store, filter cm.GroupFilter, approv
 		if err != nil {
 			return out, err
 		}
-		_, err = st.Transition(ctx, t)
-		if cm.IsCode(err, cm.ECONFLICT) {
-			continue
-		}
-		if err != nil {
+		if err := out.apply(ctx, st, t); err != nil {
 			return out, err
 		}
-		out.Decided++
 	}
 	return out, nil
 }
@@ -315,14 +310,9 @@ func ApprovePolicy(ctx context.Context, st cm.Store, threshold float64, who stri
 		if err != nil {
 			return out, err
 		}
-		_, err = st.Transition(ctx, t)
-		if cm.IsCode(err, cm.ECONFLICT) {
-			continue
-		}
-		if err != nil {
+		if err := out.apply(ctx, st, t); err != nil {
 			return out, err
 		}
-		out.Decided++
 	}
 	return out, nil
 }
@@ -383,4 +373,17 @@ func PolicyHold(g cm.Group, touching []cm.PairConstraint) string {
 		}
 	}
 	return ""
+}
+
+// apply records t and counts it as decided; a group another process moved
+// meanwhile (ECONFLICT) is skipped.
+func (o *Outcome) apply(ctx context.Context, st cm.Store, t cm.Transition) error {
+	_, err := st.Transition(ctx, t)
+	if cm.IsCode(err, cm.ECONFLICT) {
+		return nil
+	}
+	if err == nil {
+		o.Decided++
+	}
+	return err
 }
