@@ -6,10 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -248,9 +250,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			status = resp.StatusCode
 			drain(resp)
 		}
-		t.logger.LogAttrs(req.Context(), slog.LevelInfo, "genesys: retrying request",
+		// A 429 is the budget working as designed (Info); a 5xx, a timeout
+		// or a reset is the platform struggling, and a person watching a
+		// long scan or run should see it (Warn: shown by default).
+		level, attrs := slog.LevelInfo, []slog.Attr{
 			slog.String("method", req.Method), slog.String("route", routeOf(req.URL.Path)),
-			slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("wait", wait))
+			slog.Int("status", status), slog.Int("attempt", attempt), slog.Duration("wait", wait)}
+		if status != http.StatusTooManyRequests {
+			level = slog.LevelWarn
+			if err != nil {
+				attrs = append(attrs, slog.String("error", routeOf(req.URL.Path)+": "+errorKind(err)))
+			}
+		}
+		t.logger.LogAttrs(req.Context(), level, "genesys: retrying request", attrs...)
 		if err := sleep(req.Context(), wait); err != nil {
 			if spare.Body != nil {
 				spare.Body.Close()
@@ -323,4 +335,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
+}
+
+// errorKind names a transport failure without its URL or any other detail
+// that could carry a secret: a timeout, a reset or refused connection, an
+// EOF, or "network error".
+func errorKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by the server"
+	}
+	return "network error"
 }

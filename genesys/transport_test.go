@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"syscall"
@@ -567,4 +568,32 @@ func TestResponseHeadersParsedOnEveryResponse(t *testing.T) {
 	if st := f.client.Limiter().State(); st.PerMinute != 180 || st.Last.Count != 3 {
 		t.Errorf("limiter = %+v", st)
 	}
+}
+
+// A retry after a 5xx is logged at Warn, so the CLI (which shows Warn by
+// default) is not silent while the platform struggles; a retry after a 429,
+// the budget working as designed, stays at Info.
+func TestRetryLoggedByCause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := &registry{}
+		reg.Register("token", tokenMatcher(), tokenResponse("T", 3600))
+		reg.Register("503", apiMatcher("GET", pathContact), jsonResponse(503, `{"message":"busy","code":"service.unavailable","status":503}`))
+		reg.Register("429", apiMatcher("GET", pathContact), jsonResponse(429, `{"message":"slow down","code":"too.many.requests.retry.after","status":429}`, "Retry-After", "1"))
+		reg.Register("ok", apiMatcher("GET", pathContact), withAuth("T", jsonResponse(200, `{"id":"a"}`)))
+		var logs syncBuffer
+		c := stubClient(t, reg, func(c *Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		if _, _, err := c.Contacts.Get(t.Context(), "a"); err != nil {
+			t.Fatal(err)
+		}
+		out := logs.String()
+		if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "retrying request") || !strings.Contains(out, "status=503") {
+			t.Errorf("the 503 retry is not a warning:\n%s", out)
+		}
+		if strings.Contains(out, "status=429") {
+			t.Errorf("the 429 retry is a warning:\n%s", out)
+		}
+		reg.Verify(t)
+	})
 }
