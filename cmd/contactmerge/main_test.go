@@ -78,12 +78,12 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	f, _, _ := testFactory(nil)
 	root := newCmdRoot(f)
 	// Commands whose output is not data: groups print help, worker logs
-	// to standard error, sandbox serves, the review decisions (approve,
+	// to standard error, sandbox and serve serve, the review decisions (approve,
 	// reject, import, link, unlink, unreject) print one line saying what
 	// they recorded, and plan export has --format jsonl.
 	noJSON := map[string]bool{
 		"contactmerge": true, "contactmerge auth": true, "contactmerge plan": true, "contactmerge worker": true,
-		"contactmerge sandbox": true, "contactmerge plan approve": true, "contactmerge plan reject": true,
+		"contactmerge sandbox": true, "contactmerge serve": true, "contactmerge plan approve": true, "contactmerge plan reject": true,
 		"contactmerge plan import": true, "contactmerge plan export": true, "contactmerge plan link": true,
 		"contactmerge plan unlink": true, "contactmerge plan unreject": true,
 	}
