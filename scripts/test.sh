@@ -124,5 +124,5 @@ step "go test -race ($RACE_PKGS)" tool gotestsum --format testname --hide-summar
   -race -count=1 -timeout 30m "$@" $RACE_PKGS
 # The last step logs before it runs, so that gotestsum's closing "DONE N
 # tests" line is the last line of the run (CI reads the closing lines).
-log "go test (every other package; the race pass above took its time)"
+log "go test (every other package)"
 tool gotestsum --format testname --hide-summary=skipped -- -count=1 -timeout 30m "$@" $others
