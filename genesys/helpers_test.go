@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/contactmerge/contactmerge/internal/testlog"
 )
 
 const (
@@ -22,23 +24,8 @@ const (
 	basePrefix       = "/prefix"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared concurrency-safe log sink of the tests.
+type syncBuffer = testlog.Buffer
 
 // fixture is a go-github style test setup: an httptest server whose mux
 // serves the token endpoint and the API under basePrefix (a request without

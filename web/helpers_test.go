@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,9 +13,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/contactmerge/contactmerge/internal/testlog"
 
 	"github.com/riverqueue/river"
 	"go.uber.org/goleak"
@@ -70,23 +70,8 @@ type fixtureOpts struct {
 	cfg       func(*web.Config)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared concurrency-safe log sink of the tests.
+type syncBuffer = testlog.Buffer
 
 // seedStore scans o into a new SQLite store and saves match's groups.
 func seedStore(t testing.TB, o *testorg.Org) (store.Store, []cm.Group) {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -186,5 +189,29 @@ func testGroup(conf float64, members ...string) cm.Group {
 		Merged: &cm.Contact{ID: members[0], FirstName: "Ann", LastName: "Lee", WorkEmail: "ann@example.com",
 			CellPhone: &cm.PhoneNumber{Display: "555 0100", E164: "+15550100"}},
 		Explanation: &cm.Explanation{Links: []cm.PairEvidence{{A: members[0], B: members[1], Weight: 9.5, Probability: conf}}},
+	}
+}
+
+// generateImportMatch generates an organization, writes it as a JSONL file
+// in dir, and runs `import` and `match` on it into the store of env.
+func generateImportMatch(t *testing.T, env []string, dir string, cfg sandbox.GenConfig) {
+	t.Helper()
+	org := sandbox.Generate(cfg)
+	var jsonl bytes.Buffer
+	enc := json.NewEncoder(&jsonl)
+	for _, c := range org.Contacts {
+		if err := enc.Encode(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "contacts.jsonl")
+	if err := os.WriteFile(file, jsonl.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, env, "import", file); r.code != 0 {
+		t.Fatalf("import: %s%s", r.out, r.err)
+	}
+	if r := run(t, env, "match"); r.code != 0 {
+		t.Fatalf("match: %s%s", r.out, r.err)
 	}
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -57,24 +55,7 @@ func TestNewCmdPlanApproveChoice(t *testing.T) {
 func largestGroup(t *testing.T, env []string) (cm.Group, map[string]cm.Contact) {
 	t.Helper()
 	dir := t.TempDir()
-	org := sandbox.Generate(sandbox.GenConfig{Contacts: 2000, Seed: 5, CuratedDuplicates: true})
-	var jsonl bytes.Buffer
-	enc := json.NewEncoder(&jsonl)
-	for _, c := range org.Contacts {
-		if err := enc.Encode(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(dir, "contacts.jsonl")
-	if err := os.WriteFile(file, jsonl.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if r := run(t, env, "import", file); r.code != 0 {
-		t.Fatalf("import: %s%s", r.out, r.err)
-	}
-	if r := run(t, env, "match"); r.code != 0 {
-		t.Fatalf("match: %s%s", r.out, r.err)
-	}
+	generateImportMatch(t, env, dir, sandbox.GenConfig{Contacts: 2000, Seed: 5, CuratedDuplicates: true})
 	r := run(t, env, "plan", "show", "--json", "--sort", "-size", "--limit", "1", "--state", "proposed")
 	var list struct {
 		Groups []struct {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -45,24 +44,7 @@ func TestParseStates(t *testing.T) {
 func TestReviewRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"CONTACTMERGE_DB=" + filepath.Join(dir, "cm.db"), "USER=steward"}
-	org := sandbox.Generate(sandbox.GenConfig{Contacts: 600, Seed: 4})
-	var jsonl bytes.Buffer
-	enc := json.NewEncoder(&jsonl)
-	for _, c := range org.Contacts {
-		if err := enc.Encode(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(dir, "contacts.jsonl")
-	if err := os.WriteFile(file, jsonl.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if r := run(t, env, "import", file); r.code != 0 {
-		t.Fatalf("import: %s%s", r.out, r.err)
-	}
-	if r := run(t, env, "match"); r.code != 0 {
-		t.Fatalf("match: %s%s", r.out, r.err)
-	}
+	generateImportMatch(t, env, dir, sandbox.GenConfig{Contacts: 600, Seed: 4})
 	plan := filepath.Join(dir, "plan.csv")
 	if r := run(t, env, "plan", "export", "--format", "csv", "--output", plan); r.code != 0 {
 		t.Fatalf("export: %s%s", r.out, r.err)
