@@ -41,9 +41,18 @@ type tokenSource struct {
 
 	access atomic.Pointer[string] // the cached access token, for redaction
 
+	// cache, when set, shares the token with other processes (Config.
+	// TokenCache); refused is the last token the API answered 401 to, never
+	// adopted again from the cache.
+	cache TokenCache
+	// fetched, when set, is told the outcome of every token request (the
+	// Pool's storm detection).
+	fetched func(error)
+
 	mu      sync.Mutex
 	tok     *oauth2.Token
 	renewAt time.Time // zero: never renew (no expires_in)
+	refused string
 }
 
 // tokenEndpoint is where and as whom tokens are requested.
@@ -72,8 +81,26 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 	stop := context.AfterFunc(s.base, cancel)
 	defer stop()
 
+	var shared SharedToken
+	if s.cache != nil {
+		cur, err := s.cache.LoadToken(fctx, s.endpoint.id)
+		switch {
+		case err != nil:
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: reading the shared access token failed; requesting one", slog.String("error", s.redact(err.Error())))
+		case s.usable(cur):
+			s.adopt(cur)
+			s.logger.LogAttrs(ctx, slog.LevelInfo, "genesys: using the shared access token", slog.Time("renew_at", s.renewAt))
+			return s.tok, nil
+		default:
+			shared = cur
+		}
+	}
+
 	issued := s.now()
 	tok, life, err := s.fetchToken(fctx)
+	if s.fetched != nil {
+		s.fetched(err)
+	}
 	if err != nil {
 		s.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: token request failed", slog.String("error", err.Error()))
 		return nil, err
@@ -86,7 +113,33 @@ func (s *tokenSource) token(ctx context.Context) (*oauth2.Token, error) {
 	s.access.Store(&tok.AccessToken)
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "genesys: access token obtained",
 		slog.Duration("expires_in", life), slog.Time("renew_at", s.renewAt))
-	return tok, nil
+	if s.cache != nil {
+		// Share it, unless another process shared a new one meanwhile: then
+		// that one is used (this one is never sent, so it spends nothing).
+		won, err := s.cache.SwapToken(fctx, s.endpoint.id, shared.Access, SharedToken{Access: tok.AccessToken, RenewAt: s.renewAt})
+		switch {
+		case err != nil:
+			s.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: sharing the access token failed", slog.String("error", s.redact(err.Error())))
+		case won.Access != tok.AccessToken && s.usable(won):
+			s.adopt(won)
+			s.logger.LogAttrs(ctx, slog.LevelInfo, "genesys: another process shared a token first; using it", slog.Time("renew_at", s.renewAt))
+		}
+	}
+	return s.tok, nil
+}
+
+// usable reports whether a shared token may be adopted: present, not the
+// one refused last, and not due for renewal (s.mu held).
+func (s *tokenSource) usable(t SharedToken) bool {
+	return t.Access != "" && t.Access != s.refused && (t.RenewAt.IsZero() || s.now().Before(t.RenewAt))
+}
+
+// adopt makes t the cached token (s.mu held).
+func (s *tokenSource) adopt(t SharedToken) {
+	s.tok = &oauth2.Token{AccessToken: t.Access, TokenType: "bearer"}
+	s.renewAt = t.RenewAt
+	access := t.Access
+	s.access.Store(&access)
 }
 
 // maxTokenBody caps how much of a token endpoint response is read.
@@ -191,6 +244,7 @@ func (s *tokenSource) invalidate(access string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tok != nil && (access == "" || s.tok.AccessToken == access) {
+		s.refused = s.tok.AccessToken
 		s.tok = nil
 	}
 }

@@ -86,6 +86,15 @@ type Config struct {
 	// Now is the clock used for token renewal and rate-limit bookkeeping.
 	// Default time.Now.
 	Now func() time.Time
+	// Budget, when set, is the rate budget this client shares with every
+	// other process using the same OAuth client (ClientID): the limiter
+	// spends only slices reserved from it (see Limiter). Nil: the client
+	// alone decides, as one process with its own token may.
+	Budget Budget
+	// TokenCache, when set, shares the access token with the other
+	// processes using the same OAuth client, so that all of them spend one
+	// token's window (see budget.go). Nil: the client requests its own.
+	TokenCache TokenCache
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -284,8 +293,12 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		now:        cfg.Now,
 		logger:     cfg.Logger,
 		redact:     c.redact,
+		cache:      cfg.TokenCache,
 	}
 	c.limiter = newLimiter(cfg.RatePerMinute, cfg.RateFloor, cfg.Now)
+	if cfg.Budget != nil {
+		c.limiter.shareBudget(cfg.Budget, cfg.ClientID)
+	}
 	c.bulkIDs = newBatchSize("ids per bulk read", BulkMax, cfg.Logger)
 	c.predicates = newBatchSize("contact ids per analytics query", AnalyticsBatch, cfg.Logger)
 	meter := &meterTransport{client: c, base: base, timeout: cfg.HTTPClient.Timeout, observer: cfg.Observer}

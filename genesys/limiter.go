@@ -26,8 +26,16 @@ const resetMargin = 2 * time.Second
 // ceiling). In both modes, when the remaining budget reported falls below
 // the floor, or after a 429 with Retry-After, new requests wait until the
 // window resets plus 2 s (or the Retry-After elapses). A floor ≤ 0 disables
-// the pause and the window spending (the bucket alone paces). It is safe
-// for concurrent use.
+// the pause and the window spending (the bucket alone paces).
+//
+// With a shared Budget (Config.Budget: several processes using one OAuth
+// client), the limiter neither spends the window on its own nor lets the
+// bucket alone decide: every request spends a slice reserved from the
+// budget (min(limit/20, 10) requests at a time, limit being the window's
+// allowed, at most the ceiling, minus the floor), until 1 s before the
+// window's reset; when the budget grants nothing, requests wait until the
+// reset plus 2 s. With a ceiling the bucket paces the reserved requests
+// too. It is safe for concurrent use.
 type Limiter struct {
 	now func() time.Time
 
@@ -44,7 +52,21 @@ type Limiter struct {
 	// The current window, as far as it is known (winReset zero: unknown).
 	winAllowed int       // inin-ratelimit-allowed
 	winUsed    int       // requests counted against it: max(reported count, sent since)
+	winCount   int       // the highest count reported in it
 	winReset   time.Time // when it resets
+
+	// A shared budget (Config.Budget; nil: none, the limiter alone decides):
+	// requests spend slices reserved from it for client.
+	budget    Budget
+	client    string
+	reserveMu sync.Mutex // one reservation at a time per limiter
+	slice     int        // requests reserved and not yet sent
+	sliceEnd  time.Time  // when they stop being spendable
+	// Until a response reports the window, one request at a time finds
+	// it out: probing is when the last one was let through, known is
+	// closed by the first report.
+	probing time.Time
+	known   chan struct{}
 }
 
 // LimiterState is a snapshot of a Limiter.
@@ -62,6 +84,10 @@ type LimiterState struct {
 	Window      bool
 	WindowUsed  int
 	WindowReset time.Time
+	// Shared is true when the limiter spends a shared Budget; Reserved is
+	// the part of its last slice not sent yet.
+	Shared   bool
+	Reserved int
 }
 
 // newLimiter returns a limiter with ceiling requests per minute (0: none;
@@ -71,7 +97,7 @@ func newLimiter(ceiling, floor int, now func() time.Time) *Limiter {
 	if start == 0 {
 		start = DefaultRatePerMinute
 	}
-	l := &Limiter{now: now, ceiling: ceiling, perMinute: start, floor: floor}
+	l := &Limiter{now: now, ceiling: ceiling, perMinute: start, floor: floor, known: make(chan struct{})}
 	l.bucket = rate.NewLimiter(perSecond(start), burst(start))
 	return l
 }
@@ -103,7 +129,26 @@ func (l *Limiter) State() LimiterState {
 	if l.windowLocked(now) {
 		st.Window, st.WindowUsed, st.WindowReset = true, l.winUsed, l.winReset
 	}
+	if l.budget != nil {
+		st.Shared = true
+		if now.Before(l.sliceEnd) {
+			st.Reserved = l.slice
+		}
+	}
 	return st
+}
+
+// ReadyAt returns when a request could be sent at the earliest, as far as
+// the limiter knows without asking a shared budget: now, or the end of a
+// pause (a Retry-After, a window spent).
+func (l *Limiter) ReadyAt() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if l.paused.After(now) {
+		return l.paused
+	}
+	return now
 }
 
 // windowLocked reports whether requests spend the current window (rather
@@ -112,9 +157,9 @@ func (l *Limiter) State() LimiterState {
 // reports the new one, and until then the bucket paces.
 func (l *Limiter) windowLocked(now time.Time) bool {
 	if !l.winReset.IsZero() && !now.Before(l.winReset) {
-		l.winReset, l.winUsed = time.Time{}, 0
+		l.winReset, l.winUsed, l.winCount = time.Time{}, 0, 0
 	}
-	return l.ceiling == 0 && l.floor > 0 && !l.winReset.IsZero()
+	return l.budget == nil && l.ceiling == 0 && l.floor > 0 && !l.winReset.IsZero()
 }
 
 // floorOf is the floor for a window of allowed requests: the configured
@@ -157,6 +202,9 @@ func (l *Limiter) observe(rl RateLimit) {
 	if rl.Observed.Before(l.last.Observed) {
 		return
 	}
+	if l.last.Allowed == 0 {
+		close(l.known)
+	}
 	l.last = rl
 	l.setRateLocked(l.capped(rl.Allowed))
 	// The window: a reset later than the known one (by more than the
@@ -164,9 +212,10 @@ func (l *Limiter) observe(rl RateLimit) {
 	// the count only grows (responses arrive out of order, and the
 	// requests sent since are counted already).
 	if reset := rl.ResetAt(); l.winReset.IsZero() || reset.Sub(l.winReset) > time.Second || !rl.Observed.Before(l.winReset) {
-		l.winReset, l.winUsed = reset, rl.Count
+		l.winReset, l.winUsed, l.winCount = reset, rl.Count, rl.Count
 	} else {
 		l.winUsed = max(l.winUsed, rl.Count)
+		l.winCount = max(l.winCount, rl.Count)
 	}
 	l.winAllowed = rl.Allowed
 	floor := l.floorOf(rl.Allowed)
@@ -211,9 +260,29 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		l.waited += d
 		l.mu.Unlock()
 	}
+	if l.budget != nil {
+		if err := l.spendBudget(ctx); err != nil {
+			return err
+		}
+		if l.ceilingSet() {
+			return l.waitBucket(ctx)
+		}
+		return nil
+	}
 	if ok, err := l.spendWindow(ctx); ok || err != nil {
 		return err
 	}
+	return l.waitBucket(ctx)
+}
+
+func (l *Limiter) ceilingSet() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ceiling > 0
+}
+
+// waitBucket waits for a token of the bucket.
+func (l *Limiter) waitBucket(ctx context.Context) error {
 	if err := l.bucket.Wait(ctx); err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -263,4 +332,154 @@ func (l *Limiter) spendWindow(ctx context.Context) (ok bool, err error) {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// shareBudget makes the limiter spend slices of client's window reserved
+// from b (Config.Budget).
+func (l *Limiter) shareBudget(b Budget, client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.budget, l.client = b, client
+}
+
+// maxSlice is the largest slice a limiter reserves at once: small enough
+// that what an idle process holds does not starve the others.
+const maxSlice = 10
+
+// sliceOf is the slice reserved at once from a window of limit requests:
+// min(limit/20, 10), at least 1.
+func sliceOf(limit int) int { return max(min(limit/20, maxSlice), 1) }
+
+// budgetLimitLocked is what this limiter says the window allows every
+// process together: inin-ratelimit-allowed, at most the ceiling, minus the
+// floor (0: unknown yet, the budget keeps its own).
+func (l *Limiter) budgetLimitLocked() int {
+	allowed := l.winAllowed
+	if allowed == 0 {
+		allowed = l.last.Allowed
+	}
+	if l.ceiling > 0 {
+		if allowed == 0 {
+			allowed = l.ceiling
+		}
+		allowed = min(allowed, l.ceiling)
+	}
+	if allowed > 0 && l.floor > 0 {
+		allowed -= l.floorOf(allowed)
+	}
+	return allowed
+}
+
+// spendBudget takes one request from the slice reserved from the shared
+// budget, reserving the next slice when it is spent (one reservation at a
+// time), and waits for the window's reset plus resetMargin when the budget
+// grants nothing. A slice is spent only until 1 s before its window's reset
+// (budgetSpendMargin: the reset header is rounded up).
+func (l *Limiter) spendBudget(ctx context.Context) error {
+	var waitedFor time.Time
+	for {
+		if l.takeSlice() {
+			return nil
+		}
+		l.reserveMu.Lock()
+		if l.takeSlice() { // reserved by another request meanwhile
+			l.reserveMu.Unlock()
+			return nil
+		}
+		l.mu.Lock()
+		now := l.now()
+		r := BudgetRequest{Client: l.client, Now: now, Limit: l.budgetLimitLocked()}
+		r.Want = sliceOf(r.Limit)
+		if r.Limit == 0 {
+			// The window is not known yet: one request finds it out, the
+			// others wait for its answer (or for probeWait, when it brings
+			// no rate-limit headers).
+			if !l.probing.IsZero() {
+				l.mu.Unlock()
+				l.reserveMu.Unlock()
+				if err := l.waitKnown(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			l.probing = now
+			r.Want = 1
+		}
+		if l.winReset.After(now) {
+			r.Reset, r.Count = l.winReset, l.winCount
+		}
+		l.mu.Unlock()
+		g, err := l.budget.Reserve(ctx, r)
+		if err != nil {
+			l.reserveMu.Unlock()
+			if cerr := ctx.Err(); cerr != nil {
+				return cerr
+			}
+			return fmt.Errorf("genesys: reserving from the shared rate budget: %w", err)
+		}
+		l.mu.Lock()
+		if g.Granted > 0 {
+			end := g.Reset.Add(-budgetSpendMargin)
+			if !end.Equal(l.sliceEnd) || !now.Before(l.sliceEnd) {
+				l.slice = 0
+			}
+			l.slice += g.Granted - 1
+			l.sliceEnd = end
+			l.mu.Unlock()
+			l.reserveMu.Unlock()
+			return nil
+		}
+		// The window is spent: wait for its reset plus the margin (once
+		// per window, so a frozen test clock cannot make this spin).
+		until := g.Reset.Add(resetMargin)
+		if until.After(l.paused) {
+			l.paused = until
+		}
+		d := until.Sub(now)
+		if !until.After(waitedFor) || d <= 0 {
+			d = resetMargin
+		}
+		waitedFor = until
+		l.waits++
+		l.waited += d
+		l.mu.Unlock()
+		l.reserveMu.Unlock()
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// probeWait is how long requests wait for the answer to the request that
+// finds out the window before another one is let through.
+const probeWait = time.Second
+
+// waitKnown waits until a response reported the window, or probeWait (then
+// the next request probes again).
+func (l *Limiter) waitKnown(ctx context.Context) error {
+	tm := time.NewTimer(probeWait)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.known:
+		return nil
+	case <-tm.C:
+		l.mu.Lock()
+		l.probing = time.Time{}
+		l.mu.Unlock()
+		return nil
+	}
+}
+
+// takeSlice takes one request from the reserved slice, if any is left and
+// its window still spendable.
+func (l *Limiter) takeSlice() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.slice > 0 && l.now().Before(l.sliceEnd) {
+		l.slice--
+		return true
+	}
+	return false
 }
