@@ -41,6 +41,10 @@ func (c Capability) Permissions() []string {
 		return []string{"caseManagement:caseExternalContact:view"}
 	case CapMergeContacts:
 		return []string{"externalContacts:identity:merge"}
+	case CapCreateContacts:
+		return []string{PermContactAdd}
+	case CapEditContacts:
+		return []string{PermContactEdit}
 	}
 	return nil
 }

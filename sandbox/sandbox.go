@@ -19,8 +19,8 @@ import (
 type Op struct {
 	// Seq numbers the operations from 1.
 	Seq int64 `json:"seq"`
-	// Op is "merge" (current endpoint), "merge2" (deprecated endpoint) or
-	// "delete".
+	// Op is "merge" (current endpoint), "merge2" (deprecated endpoint),
+	// "delete", "create" or "update" (contacts_write.go).
 	Op string `json:"op"`
 	// Inputs are the ids as the request named them.
 	Inputs []string `json:"inputs"`
@@ -54,6 +54,7 @@ type Sandbox struct {
 	acts      []Activity
 	actIdx    map[string][]int
 	oplog     []Op
+	jobs      jobTable // analytics details jobs
 	idRand    *rand.Rand
 	orgID     string
 
@@ -103,7 +104,7 @@ func New(cfg Config) (*Sandbox, error) {
 		contacts = cs
 	} else if cfg.Contacts > 0 {
 		org := Generate(GenConfig{Contacts: cfg.Contacts, Seed: cfg.Seed, DupRate: cfg.DupRate, ActivityRate: cfg.ActivityRate,
-			CuratedDuplicates: !cfg.ShowAutoCreated})
+			CuratedDuplicates: !cfg.ShowAutoCreated, History: cfg.History})
 		contacts, acts, truth = org.Contacts, org.Activity, org.Truth
 		// Generated activity happens just before GenEpoch; move it to the
 		// sandbox's present so that analytics intervals around now find it.
@@ -248,10 +249,15 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("POST /api/v2/externalcontacts/contacts/merge", s.handleMerge)
 	m.HandleFunc("POST /api/v2/externalcontacts/merge/contacts", s.handleMerge2)
 	m.HandleFunc("POST /api/v2/analytics/conversations/details/query", s.handleAnalytics)
+	m.HandleFunc("POST /api/v2/analytics/conversations/details/jobs", s.handleJobCreate)
+	m.HandleFunc("GET /api/v2/analytics/conversations/details/jobs/{jobId}", s.handleJobStatus)
+	m.HandleFunc("DELETE /api/v2/analytics/conversations/details/jobs/{jobId}", s.handleJobDelete)
+	m.HandleFunc("GET /api/v2/analytics/conversations/details/jobs/{jobId}/results", s.handleJobResults)
 	m.HandleFunc("GET /api/v2/casemanagement/cases/externalcontacts/{id}", s.handleCases)
 	m.HandleFunc("GET /sandbox/truth", s.handleTruth)
 	m.HandleFunc("GET /sandbox/oplog", s.handleOplog)
 	m.HandleFunc("GET /sandbox/stats", s.handleStats)
+	s.writeRoutes(m)
 	s.mux = m
 }
 

@@ -111,7 +111,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(rec, r, http.StatusServiceUnavailable, "service.unavailable", "The service is currently unavailable.")
 			return
 		case FaultReset:
-			if !isMergeRoute(ri.route) {
+			if !faultsAfter(ri.route) {
 				s.dropConn(rec)
 				return
 			}
@@ -176,7 +176,7 @@ func (s *Sandbox) gate(w *recorder, r *http.Request, ri *reqInfo) bool {
 		s.writeAPIError(w, r, errMissingPermissions(need))
 		return false
 	}
-	ri.fault = s.drawFaultLocked(isMergeRoute(ri.route))
+	ri.fault = s.drawFaultLocked(faultsAfter(ri.route))
 	if ri.fault == FaultThrottle {
 		burst := time.Second + time.Duration(s.frand.Int64N(int64(2*time.Second)))
 		tok.throttleUntil = now.Add(burst)
@@ -188,7 +188,7 @@ func (s *Sandbox) gate(w *recorder, r *http.Request, ri *reqInfo) bool {
 	if ri.fault != "" && ri.fault != FaultTimeout504 && ri.fault != FaultReset {
 		s.stats.Faults[ri.fault]++
 	}
-	if ri.fault == FaultReset && !isMergeRoute(ri.route) {
+	if ri.fault == FaultReset && !faultsAfter(ri.route) {
 		s.stats.Faults[ri.fault]++
 	}
 	s.amu.Unlock()
