@@ -2,7 +2,8 @@
 // runs the same tests through Run. The tests live in one file per area of
 // the Store interface (contacts.go, scan.go, proposals.go, groups.go,
 // transition.go, leases.go, ledger.go, concurrency.go, migrations.go,
-// meta.go, constraints.go, console.go: the console's store.QueueRows);
+// meta.go, constraints.go, console.go: the console's store.QueueRows; cycles.go:
+// store.CycleStore);
 // each opens its own database through the Harness, so all of them run in
 // parallel.
 package storetest
@@ -58,6 +59,10 @@ func Run(t *testing.T, h Harness) {
 		{"MustExist", testMustExist},
 		{"QueueRows", testQueueRows},
 		{"Workers", testWorkers},
+		{"Cycles", testCycles},
+		{"CycleSlotsAndSkips", testCycleSlotsAndSkips},
+		{"ConcurrentCycles", testConcurrentCycles},
+		{"PolicyVerdicts", testPolicyVerdicts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
