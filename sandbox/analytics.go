@@ -130,55 +130,39 @@ func humanSpan(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(day), 'f', 2, 64) + " days"
 }
 
-// handleAnalytics serves POST /api/v2/analytics/conversations/details/query
-// for the shape in GENESYS_API.md §6.
-func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
-	var q conversationQuery
-	if !s.readJSON(w, r, &q) {
-		return
-	}
-	startS, endS, ok := strings.Cut(q.Interval, "/")
+// detailParticipant and detailConversation are the parts of an analytics
+// conversation the sandbox answers with.
+type detailParticipant struct {
+	ExternalContactID string `json:"externalContactId,omitempty"`
+	Purpose           string `json:"purpose"`
+}
+
+type detailConversation struct {
+	ConversationID    string              `json:"conversationId"`
+	ConversationStart msTime              `json:"conversationStart"`
+	ConversationEnd   *msTime             `json:"conversationEnd,omitempty"`
+	Participants      []detailParticipant `json:"participants"`
+}
+
+// parseInterval parses an ISO-8601 "start/end" interval.
+func parseInterval(v string) (from, to time.Time, ok bool) {
+	startS, endS, ok := strings.Cut(v, "/")
 	from, err1 := time.Parse(time.RFC3339Nano, startS)
 	to, err2 := time.Parse(time.RFC3339Nano, endS)
-	if !ok || err1 != nil || err2 != nil || !to.After(from) {
-		s.writeError(w, r, http.StatusBadRequest, "bad.request", "interval must be an ISO-8601 interval start/end, for example 2026-05-01T00:00:00Z/2026-05-15T00:00:00Z.")
-		return
-	}
-	if e := s.checkQueryLimits(&q, to.Sub(from)); e != nil {
-		s.writeAPIError(w, r, e)
-		return
-	}
-	size, num := 25, 1
-	if q.Paging != nil {
-		if q.Paging.PageSize != 0 {
-			size = q.Paging.PageSize
-		}
-		if q.Paging.PageNumber != 0 {
-			num = q.Paging.PageNumber
-		}
-	}
-	if size < 1 || size > 200 || num < 1 {
-		s.writeError(w, r, http.StatusBadRequest, "bad.request", "paging.pageSize must be between 1 and 200 and paging.pageNumber at least 1.")
-		return
-	}
-	dayFrom := from.UTC().Truncate(24 * time.Hour)
-	dayTo := to.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	type participant struct {
-		ExternalContactID string `json:"externalContactId"`
-		Purpose           string `json:"purpose"`
-	}
-	type conversation struct {
-		ConversationID    string        `json:"conversationId"`
-		ConversationStart msTime        `json:"conversationStart"`
-		ConversationEnd   *msTime       `json:"conversationEnd,omitempty"`
-		Participants      []participant `json:"participants"`
-	}
-	var hits []conversation
+	return from, to, ok && err1 == nil && err2 == nil && to.After(from)
+}
+
+// matchConversations returns the conversations of the activity that inWindow
+// accepts and q's filters keep, ordered by q.Order. Each names its customer
+// (the externalContactId the activity records) and an agent.
+func (s *Sandbox) matchConversations(q *conversationQuery, inWindow func(a *Activity) bool) ([]detailConversation, error) {
+	var hits []detailConversation
 	s.mu.RLock()
 	now := s.now()
 	var qerr error
-	for _, a := range s.acts {
-		if a.ConversationID == "" || a.Start.Before(dayFrom) || !a.Start.Before(dayTo) {
+	for i := range s.acts {
+		a := &s.acts[i]
+		if a.ConversationID == "" || !inWindow(a) {
 			continue
 		}
 		active := a.active(now)
@@ -195,7 +179,16 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 			return false, fmt.Errorf("operator %q is not supported on conversationEnd", p.Operator)
 		}
 		segPred := func(p queryPredicate) (bool, error) {
-			if p.Operator != "" && p.Operator != "matches" {
+			switch p.Operator {
+			case "", "matches":
+			case "exists", "notExists":
+				if p.Dimension != "externalContactId" {
+					return false, fmt.Errorf("operator %q is not supported on %s", p.Operator, p.Dimension)
+				}
+				// Some segment of the conversation (the customer's) names a
+				// contact; the agent's never does.
+				return p.Operator == "exists", nil
+			default:
 				return false, fmt.Errorf("operator %q is not supported on %s", p.Operator, p.Dimension)
 			}
 			switch p.Dimension {
@@ -226,8 +219,8 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if keep {
-			cv := conversation{ConversationID: a.ConversationID, ConversationStart: msTime(a.Start),
-				Participants: []participant{{ExternalContactID: a.ExternalContactID, Purpose: "customer"}}}
+			cv := detailConversation{ConversationID: a.ConversationID, ConversationStart: msTime(a.Start),
+				Participants: []detailParticipant{{ExternalContactID: a.ExternalContactID, Purpose: "customer"}, {Purpose: "agent"}}}
 			if !active && !a.End.IsZero() {
 				e := msTime(a.End)
 				cv.ConversationEnd = &e
@@ -237,15 +230,57 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.RUnlock()
 	if qerr != nil {
-		s.writeError(w, r, http.StatusBadRequest, "bad.request", qerr.Error())
-		return
+		return nil, qerr
 	}
-	slices.SortStableFunc(hits, func(a, b conversation) int {
+	slices.SortStableFunc(hits, func(a, b detailConversation) int {
 		if q.Order == "desc" {
 			return time.Time(b.ConversationStart).Compare(time.Time(a.ConversationStart))
 		}
 		return time.Time(a.ConversationStart).Compare(time.Time(b.ConversationStart))
 	})
+	return hits, nil
+}
+
+// handleAnalytics serves POST /api/v2/analytics/conversations/details/query
+// for the shape in GENESYS_API.md §6: the conversations that started on a
+// day the interval touches, pageSize at most 200 (the maximum a Genesys
+// developer blog post uses, GENESYS_API.md §6).
+func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
+	var q conversationQuery
+	if !s.readJSON(w, r, &q) {
+		return
+	}
+	from, to, ok := parseInterval(q.Interval)
+	if !ok {
+		s.writeError(w, r, http.StatusBadRequest, "bad.request", "interval must be an ISO-8601 interval start/end, for example 2026-05-01T00:00:00Z/2026-05-15T00:00:00Z.")
+		return
+	}
+	if e := s.checkQueryLimits(&q, to.Sub(from)); e != nil {
+		s.writeAPIError(w, r, e)
+		return
+	}
+	size, num := 25, 1
+	if q.Paging != nil {
+		if q.Paging.PageSize != 0 {
+			size = q.Paging.PageSize
+		}
+		if q.Paging.PageNumber != 0 {
+			num = q.Paging.PageNumber
+		}
+	}
+	if size < 1 || size > MaxQueryPageSize || num < 1 {
+		s.writeError(w, r, http.StatusBadRequest, "bad.request", "paging.pageSize must be between 1 and 200 and paging.pageNumber at least 1.")
+		return
+	}
+	dayFrom := from.UTC().Truncate(24 * time.Hour)
+	dayTo := to.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	hits, err := s.matchConversations(&q, func(a *Activity) bool {
+		return !a.Start.Before(dayFrom) && a.Start.Before(dayTo)
+	})
+	if err != nil {
+		s.writeError(w, r, http.StatusBadRequest, "bad.request", err.Error())
+		return
+	}
 	out := map[string]any{"totalHits": len(hits)}
 	lo := (num - 1) * size
 	if lo < len(hits) {
@@ -253,6 +288,10 @@ func (s *Sandbox) handleAnalytics(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }
+
+// MaxQueryPageSize is the largest paging.pageSize of a conversation-details
+// query the sandbox takes.
+const MaxQueryPageSize = 200
 
 // handleCases serves GET /api/v2/casemanagement/cases/externalcontacts/{id}.
 func (s *Sandbox) handleCases(w http.ResponseWriter, r *http.Request) {

@@ -44,19 +44,23 @@ func AllPermissions() []string {
 func RequiredPermissions() map[string][]string {
 	view := []string{PermContactView, PermRelateContactView}
 	return map[string][]string{
-		"GET /api/v2/externalcontacts/scan/contacts":                   view,
-		"GET /api/v2/externalcontacts/scan/contacts/divisionviews/all": {PermContactViewAll},
-		"GET /api/v2/externalcontacts/contacts":                        view,
-		"GET /api/v2/externalcontacts/contacts/{id}":                   view,
-		"GET /api/v2/externalcontacts/contacts/{id}/unresolved":        {PermContactView},
-		"DELETE /api/v2/externalcontacts/contacts/{id}":                {PermContactDelete, PermRelateContactDelete},
-		"POST /api/v2/externalcontacts/bulk/contacts":                  {PermContactView},
-		"POST /api/v2/externalcontacts/bulk/contacts/unresolved":       {PermContactView},
-		"POST /api/v2/externalcontacts/identifierlookup/contacts":      {PermContactView},
-		"POST /api/v2/externalcontacts/contacts/merge":                 {PermIdentityMerge},
-		"POST /api/v2/externalcontacts/merge/contacts":                 {PermIdentityMerge},
-		"POST /api/v2/analytics/conversations/details/query":           {PermConversationDetailView, PermAgentConversationDetail},
-		"GET /api/v2/casemanagement/cases/externalcontacts/{id}":       {PermCaseExternalContactView},
+		"GET /api/v2/externalcontacts/scan/contacts":                       view,
+		"GET /api/v2/externalcontacts/scan/contacts/divisionviews/all":     {PermContactViewAll},
+		"GET /api/v2/externalcontacts/contacts":                            view,
+		"GET /api/v2/externalcontacts/contacts/{id}":                       view,
+		"GET /api/v2/externalcontacts/contacts/{id}/unresolved":            {PermContactView},
+		"DELETE /api/v2/externalcontacts/contacts/{id}":                    {PermContactDelete, PermRelateContactDelete},
+		"POST /api/v2/externalcontacts/bulk/contacts":                      {PermContactView},
+		"POST /api/v2/externalcontacts/bulk/contacts/unresolved":           {PermContactView},
+		"POST /api/v2/externalcontacts/identifierlookup/contacts":          {PermContactView},
+		"POST /api/v2/externalcontacts/contacts/merge":                     {PermIdentityMerge},
+		"POST /api/v2/externalcontacts/merge/contacts":                     {PermIdentityMerge},
+		"POST /api/v2/analytics/conversations/details/query":               {PermConversationDetailView, PermAgentConversationDetail},
+		"POST /api/v2/analytics/conversations/details/jobs":                {PermConversationDetailView, PermAgentConversationDetail},
+		"GET /api/v2/analytics/conversations/details/jobs/{jobId}":         {PermConversationDetailView, PermAgentConversationDetail},
+		"DELETE /api/v2/analytics/conversations/details/jobs/{jobId}":      {PermConversationDetailView, PermAgentConversationDetail},
+		"GET /api/v2/analytics/conversations/details/jobs/{jobId}/results": {PermConversationDetailView, PermAgentConversationDetail},
+		"GET /api/v2/casemanagement/cases/externalcontacts/{id}":           {PermCaseExternalContactView},
 	}
 }
 
@@ -176,6 +180,20 @@ type Config struct {
 	// that of one without (default 7 days), as the analytics detail-query
 	// documentation states; negative: no limit.
 	MaxAnalyticsInterval, MaxAnalyticsIntervalUnfiltered time.Duration
+	// History gives generated contacts the ended conversations of the last
+	// 62 days, each naming its customer's contact id: every auto-created
+	// contact has at least one (the interaction it was created from), so
+	// the contacts scan does not list are reachable through the analytics
+	// APIs (see GenConfig.History). It changes no generated contact.
+	// Default false.
+	History bool
+	// AnalyticsJobDelay is how long an asynchronous conversation-details
+	// job stays QUEUED before it is FULFILLED (default 0: at once).
+	AnalyticsJobDelay time.Duration
+	// MaxJobPageSize is the largest pageSize of a details job's results page
+	// (default 1000; negative: no limit). The platform's figure is
+	// unconfirmed; 1000 is what published extractors ask for.
+	MaxJobPageSize int
 	// Now is the clock of rate-limit windows, token expiry, throttle bursts,
 	// cursor expiry and record dates (default time.Now). Latencies use real
 	// timers.
@@ -236,6 +254,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxAnalyticsIntervalUnfiltered == 0 {
 		c.MaxAnalyticsIntervalUnfiltered = 7 * day
 	}
+	if c.MaxJobPageSize == 0 {
+		c.MaxJobPageSize = 1000
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -261,6 +282,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("sandbox: GatewayTimeout %v is negative", c.GatewayTimeout)
 	case c.MergeLatency < 0:
 		return fmt.Errorf("sandbox: MergeLatency %v is negative", c.MergeLatency)
+	case c.AnalyticsJobDelay < 0:
+		return fmt.Errorf("sandbox: AnalyticsJobDelay %v is negative", c.AnalyticsJobDelay)
 	}
 	if err := c.Faults.validate(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)

@@ -39,6 +39,12 @@ type GenConfig struct {
 	// Curated records. Default false: Contacts counts every record, and
 	// singles and cluster variants are Curated, Identified or Ephemeral.
 	CuratedDuplicates bool
+	// History adds the ended conversations of the last 62 days before
+	// GenEpoch to Activity, each naming its customer's contact id (see
+	// history): every auto-created contact has at least one, as the
+	// platform created it from an interaction. It changes no contact and
+	// no other activity of the seed. Default false.
+	History bool
 }
 
 // autoCreatedRate is the part of Contacts added as auto-created records
@@ -183,6 +189,7 @@ func Generate(cfg GenConfig) Org {
 	g.distinctMailboxes()
 	org := Org{Contacts: g.out, Truth: g.truth}
 	org.Activity = g.activity()
+	org.Activity = append(org.Activity, g.history()...)
 	return org
 }
 
