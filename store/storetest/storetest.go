@@ -63,6 +63,7 @@ func Run(t *testing.T, h Harness) {
 		{"CycleSlotsAndSkips", testCycleSlotsAndSkips},
 		{"ConcurrentCycles", testConcurrentCycles},
 		{"PolicyVerdicts", testPolicyVerdicts},
+		{"Budget", testBudget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

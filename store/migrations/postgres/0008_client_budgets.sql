@@ -1,0 +1,16 @@
+-- contactmerge schema v8 (PostgreSQL): the rate budget and access token every
+-- process using one OAuth client shares (store/budget.go). One row per OAuth
+-- client id: the current rate-limit window (window_reset unix microseconds,
+-- 0: none yet; lim requests allowed to every process together; reserved
+-- requests handed out so far) and the shared access token with the time it
+-- is due for renewal (token_renew_at, 0: never). The token is a credential:
+-- it is never logged or shown.
+CREATE TABLE client_budgets (
+    client_id      TEXT PRIMARY KEY,
+    window_reset   BIGINT NOT NULL DEFAULT 0,
+    lim            INTEGER NOT NULL DEFAULT 0,
+    reserved       INTEGER NOT NULL DEFAULT 0,
+    token          TEXT NOT NULL DEFAULT '',
+    token_renew_at BIGINT NOT NULL DEFAULT 0,
+    updated_at     BIGINT NOT NULL DEFAULT 0
+);
