@@ -13,9 +13,7 @@ package importer
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +25,6 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/jsonerr"
-	"github.com/contactmerge/contactmerge/internal/textutil"
 )
 
 // LineError is one invalid line.
@@ -90,50 +87,7 @@ const bom = "\ufeff"
 // Unknown fields are errors: they are usually a wrong file. A line that is
 // not valid UTF-8 is an error naming the byte (counted from 1 in the line).
 func ReadJSONL(r io.Reader, name string) (Result, error) {
-	var res Result
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
-	seen := map[string]int{}
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte(bom))
-		}
-		if i := textutil.InvalidUTF8(b); i >= 0 {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: utf8Msg(b[i], len(sc.Bytes())-len(b)+i+1)})
-			continue
-		}
-		raw := bytes.TrimSpace(b)
-		if len(raw) == 0 {
-			continue
-		}
-		// Byte offsets of JSON syntax errors count from the start of the
-		// line (a byte order mark included).
-		lead := len(sc.Bytes()) - len(bytes.TrimLeft(b, " \t\r\n\v\f"))
-		var c cm.Contact
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			field, msg := decodeMsg(err, raw, lead)
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Field: field, Msg: msg})
-			continue
-		}
-		if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
-			res.Invalid = append(res.Invalid, LineError{File: name, Line: line, Msg: "more than one JSON value on the line"})
-			continue
-		}
-		if errs := validate(&c, name, line, seen, nil); len(errs) > 0 {
-			res.Invalid = append(res.Invalid, errs...)
-			continue
-		}
-		res.Contacts = append(res.Contacts, c)
-	}
-	if err := sc.Err(); err != nil {
-		return res, cm.Errorf(cm.EINVALID, "%s:%d: %v", name, line+1, err)
-	}
-	return res, nil
+	return readJSONL(r, name)
 }
 
 // utf8Msg describes the invalid byte c at byte position pos (from 1) of a
@@ -166,13 +120,25 @@ func decodeMsg(err error, raw []byte, lead int) (field, msg string) {
 // field's lower-case Genesys name to the column it was read from (CSV), so
 // that errors name the column as the file spells it; nil for JSONL.
 func validate(c *cm.Contact, name string, line int, seen map[string]int, colName map[string]string) []LineError {
-	var errs []LineError
-	add := func(field, msg string) {
+	return append(checkID(c, name, line, seen, colName), checkFields(c, name, line, colName)...)
+}
+
+// lineErrors returns the function adding an error of line to errs, naming
+// the field as column colName has it (CSV).
+func lineErrors(errs *[]LineError, name string, line int, colName map[string]string) func(field, msg string) {
+	return func(field, msg string) {
 		if col, ok := colName[strings.ToLower(field)]; ok {
 			field = col
 		}
-		errs = append(errs, LineError{File: name, Line: line, Field: field, Msg: msg})
+		*errs = append(*errs, LineError{File: name, Line: line, Field: field, Msg: msg})
 	}
+}
+
+// checkID checks that c has an id not seen before in the file, and records
+// it in seen.
+func checkID(c *cm.Contact, name string, line int, seen map[string]int, colName map[string]string) []LineError {
+	var errs []LineError
+	add := lineErrors(&errs, name, line, colName)
 	if c.ID == "" {
 		add("id", "missing (every contact needs its Genesys Cloud id)")
 	} else if prev, ok := seen[c.ID]; ok {
@@ -180,6 +146,14 @@ func validate(c *cm.Contact, name string, line int, seen map[string]int, colName
 	} else {
 		seen[c.ID] = line
 	}
+	return errs
+}
+
+// checkFields checks what the platform would refuse ((*cm.Contact).Validate)
+// and the years of the dates.
+func checkFields(c *cm.Contact, name string, line int, colName map[string]string) []LineError {
+	var errs []LineError
+	add := lineErrors(&errs, name, line, colName)
 	// Dates are stored and written in UTC; a year that UTC puts outside
 	// 0000..9999 cannot be written as JSON again.
 	for _, d := range []struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -14,11 +15,25 @@ import (
 // with the newest ModifyDate (the later one on a tie). Large batches are
 // encoded in parallel.
 func (s *core) contactRows(cs []cm.Contact, now time.Time) ([]contactRow, error) {
+	if err := checkIDs(cs, 0); err != nil {
+		return nil, err
+	}
+	return s.encodeContacts(cs, now)
+}
+
+// checkIDs returns EINVALID naming the first contact of cs without an id
+// (counting from base).
+func checkIDs(cs []cm.Contact, base int) error {
 	for i := range cs {
 		if cs[i].ID == "" {
-			return nil, cm.Errorf(cm.EINVALID, "contact %d has no id", i)
+			return cm.Errorf(cm.EINVALID, "contact %d has no id", base+i)
 		}
 	}
+	return nil
+}
+
+// encodeContacts is contactRows without the id check.
+func (s *core) encodeContacts(cs []cm.Contact, now time.Time) ([]contactRow, error) {
 	enc := make([]contactRow, len(cs))
 	errs := make([]error, len(cs))
 	parallelFor(len(cs), func(i int) {
@@ -53,18 +68,81 @@ func (s *core) contactRows(cs []cm.Contact, now time.Time) ([]contactRow, error)
 	return out, nil
 }
 
+// upsertChunk is how many contacts a large UpsertContacts encodes at a
+// time: the next chunk is encoded (on every core) while the transaction
+// writes the last one.
+const upsertChunk = 8192
+
 // UpsertContacts inserts or replaces snapshot contacts by id, in one
 // transaction. A stored contact is replaced only when the incoming ModifyDate
-// is not older. EINVALID for a contact without id.
+// is not older; among contacts of one id the newest wins (the later one on
+// a tie). EINVALID for a contact without id, before anything is written.
+//
+// A large batch (an import) is encoded and written in chunks, the encoding
+// of one overlapping the write of the one before, still in the one
+// transaction: a failure, or a kill, at any point writes nothing. Between
+// chunks, contacts of one id are reconciled by the upsert's own rule (the
+// incoming row replaces the stored one unless it is older), which keeps the
+// same winner.
 func (s *core) UpsertContacts(ctx context.Context, cs []cm.Contact) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	rs, err := s.contactRows(cs, s.clock())
-	if err != nil {
+	if err := checkIDs(cs, 0); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(t tx) error { return t.upsertContacts(ctx, rs) })
+	now := s.clock()
+	if len(cs) <= upsertChunk {
+		rs, err := s.encodeContacts(cs, now)
+		if err != nil {
+			return err
+		}
+		return s.inTx(ctx, func(t tx) error { return t.upsertContacts(ctx, rs) })
+	}
+	return s.inTx(ctx, func(t tx) error {
+		return s.encodeAhead(ctx, cs, now, func(rs []contactRow) error { return t.upsertContacts(ctx, rs) })
+	})
+}
+
+// encodeAhead encodes cs chunk by chunk on another goroutine, one chunk
+// ahead of write, which gets the chunks in order. It returns the first
+// error of either, after the encoder has stopped.
+func (s *core) encodeAhead(ctx context.Context, cs []cm.Contact, now time.Time, write func([]contactRow) error) error {
+	type chunk struct {
+		rs  []contactRow
+		err error
+	}
+	ready := make(chan chunk, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(ready)
+		for c := range slices.Chunk(cs, upsertChunk) {
+			rs, err := s.encodeContacts(c, now)
+			select {
+			case ready <- chunk{rs, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(stop)
+	for c := range ready {
+		if c.err != nil {
+			return c.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := write(c.rs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteContacts removes contacts from the snapshot; unknown ids are ignored.
