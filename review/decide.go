@@ -306,7 +306,7 @@ func ApprovePolicy(ctx context.Context, st cm.Store, threshold float64, who stri
 			out.Held = append(out.Held, Hold{GroupID: g.ID, Reason: why})
 			continue
 		}
-		t, err := transition(g, cm.Decision{Approve: true, Actor: who + " (policy)", Reason: PolicyReason, At: now()}, nil, nil, false)
+		t, err := transition(g, cm.Decision{Approve: true, Actor: who + PolicySuffix, Reason: PolicyReason, At: now()}, nil, nil, false)
 		if err != nil {
 			return out, err
 		}
@@ -315,6 +315,29 @@ func ApprovePolicy(ctx context.Context, st cm.Store, threshold float64, who stri
 		}
 	}
 	return out, nil
+}
+
+// PolicySuffix ends the actor of every approval a policy records
+// ("WHO (policy)"): a decision whose actor ends with it is no steward's.
+const PolicySuffix = " (policy)"
+
+// IsPolicyActor reports whether actor is a policy's (see PolicySuffix)
+// rather than a person's.
+func IsPolicyActor(actor string) bool { return strings.HasSuffix(actor, PolicySuffix) }
+
+// ApproveAsPolicy records a policy's approval of group g, read at its
+// current version, as ApprovePolicy records each of its approvals: actor
+// "WHO (policy)", reason why, at, and no pair constraint (a policy's
+// approval is not a steward's decision). The caller has checked that the
+// policy may approve g (PolicyHold and its own guards). EINVALID when g's
+// state allows no approval; ECONFLICT when another process changed g since
+// it was read.
+func ApproveAsPolicy(ctx context.Context, st cm.Store, g cm.Group, who, why string, at time.Time) (cm.Group, error) {
+	t, err := transition(g, cm.Decision{Approve: true, Actor: who + PolicySuffix, Reason: why, At: at}, nil, nil, false)
+	if err != nil {
+		return cm.Group{}, err
+	}
+	return st.Transition(ctx, t)
 }
 
 // PolicyHold says why the approve policy must leave group g to a person,

@@ -86,6 +86,7 @@ func TestEveryCommandHasExamples(t *testing.T) {
 		"contactmerge sandbox": true, "contactmerge serve": true, "contactmerge plan approve": true, "contactmerge plan reject": true,
 		"contactmerge plan import": true, "contactmerge plan export": true, "contactmerge plan link": true,
 		"contactmerge plan unlink": true, "contactmerge plan unreject": true,
+		"contactmerge policy": true,
 	}
 	var walk func(c *cobra.Command)
 	n := 0

@@ -67,6 +67,7 @@ canonical contact it now resolves to, for systems that stored the old ids.
 	cmd.Flags().BoolVar(&o.idMap, "id-map", false, "print old contact id → canonical id of every contact the platform merged (from the ledger)")
 	cmd.Flags().Int64Var(&o.afterSeq, "after", 0, "only rows after this sequence number")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "JSON lines: the same as --format json")
+	cmd.AddCommand(newCmdReportPolicy(f, nil), newCmdReportSources(f, nil))
 	return cmd
 }
 
