@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -57,8 +58,9 @@ type ScanRestart struct {
 // snapshot, through the client's scan iterator (ContactsService.ScanAll).
 // Each page is saved together with the cursor of the next one in a single
 // transaction, so an interrupted scan resumes where it stopped: no page is
-// fetched twice except the one in flight at the interruption, and no
-// contact is lost. A scan that completed starts over when run again.
+// fetched twice except the ones in flight at the interruption (the next
+// page is fetched while one is saved, so at most two), and no contact is
+// lost. A scan that completed starts over when run again.
 //
 // Scan cursors live 24 hours after the page that returned them: a scan
 // resumed later (or a page that took that long) gets its cursor refused
@@ -128,7 +130,11 @@ func walk(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 		}
 		return nil
 	}
-	pages := api.Contacts.ScanAll(ctx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID})
+	// The next page is fetched while this one is saved: a scan goes as fast
+	// as the slower of the platform and the store, not their sum.
+	fetchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := ahead(api.Contacts.ScanAll(fetchCtx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID}), cancel)
 	for page, err := range pages {
 		if errors.Is(err, genesys.ErrScanCursorRepeated) {
 			// The page whose cursor repeats was saved: name it.
@@ -157,4 +163,42 @@ func walk(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 		}
 	}
 	return state, nil
+}
+
+// ahead runs seq on a goroutine of its own, one item ahead of the
+// consumer: the next item is produced while the consumer handles this one.
+// When the consumer stops early, ahead calls cancel (which must make seq
+// return soon, e.g. by cancelling the context of its requests) and waits
+// for the goroutine to end.
+func ahead[K, V any](seq iter.Seq2[K, V], cancel func()) iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		type item struct {
+			k K
+			v V
+		}
+		items := make(chan item) // unbuffered: one item ahead, no more
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer close(items)
+			for k, v := range seq {
+				select {
+				case items <- item{k, v}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		defer func() {
+			close(stop)
+			cancel()
+			<-done
+		}()
+		for it := range items {
+			if !yield(it.k, it.v) {
+				return
+			}
+		}
+	}
 }

@@ -84,3 +84,80 @@ func TestScanSavesEveryPageAndFinishes(t *testing.T) {
 		t.Error("page size 5 accepted")
 	}
 }
+
+// pageStore is a store whose SaveScanPage first calls before (which may
+// fail it).
+type pageStore struct {
+	cm.Store
+	before func(st cm.ScanState) error
+}
+
+func (s pageStore) SaveScanPage(ctx context.Context, st cm.ScanState, page []cm.Contact) error {
+	if err := s.before(st); err != nil {
+		return err
+	}
+	return s.Store.SaveScanPage(ctx, st, page)
+}
+
+// TestScanFetchesWhileSaving: the next page is requested while a page is
+// being saved (the scan takes the slower of the platform and the store,
+// not their sum), and a save that fails stops the scan at the page saved
+// before it, with no fetch left running (goleak).
+func TestScanFetchesWhileSaving(t *testing.T) {
+	var fetched atomic.Int32
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.Seed, cfg.RateLimit = 60, 4, -1
+	o := testorg.NewWrapped(t, cfg, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.URL.Path == "/api/v2/externalcontacts/scan/contacts" {
+				fetched.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	st := testorg.OpenStore(t, testdb.SQLite(t))
+	var overlapped bool
+	slow := pageStore{Store: st, before: func(s cm.ScanState) error {
+		if s.Pages != 1 {
+			return nil
+		}
+		// Hold the first page's save until the second page was requested.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if fetched.Load() >= 2 {
+				overlapped = true
+				return nil
+			}
+		}
+		return nil
+	}}
+	state, err := engine.Scan(ctx, o.Client(t, nil), slow, engine.ScanOptions{PageSize: 10})
+	if err != nil || !state.Done {
+		t.Fatalf("scan: %+v, %v", state, err)
+	}
+	if !overlapped {
+		t.Error("the second page was not requested while the first was being saved")
+	}
+	if n, _ := st.CountContacts(ctx); int(n) != o.SB.Len() {
+		t.Errorf("%d of %d contacts stored", n, o.SB.Len())
+	}
+
+	broken := errors.New("disk full")
+	failing := pageStore{Store: st, before: func(s cm.ScanState) error {
+		if s.Pages == 3 {
+			return broken
+		}
+		return nil
+	}}
+	fetched.Store(0)
+	state, err = engine.Scan(ctx, o.Client(t, nil), failing, engine.ScanOptions{PageSize: 10, Restart: true})
+	if !errors.Is(err, broken) || state.Pages != 2 || state.Done {
+		t.Fatalf("scan with a failing save: %+v, %v; want the error after 2 saved pages", state, err)
+	}
+	if saved, _ := st.ScanState(ctx, engine.DefaultScanName); saved.Pages != 2 || saved.Cursor == "" {
+		t.Errorf("saved state %+v, want page 2 and the cursor of page 3", saved)
+	}
+	if n := fetched.Load(); n < 3 || n > 4 {
+		t.Errorf("%d pages fetched, want 3 (the one that failed to save) and at most one ahead", n)
+	}
+}

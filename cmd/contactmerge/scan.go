@@ -59,6 +59,10 @@ and changes nothing.`,
 	return cmd
 }
 
+// reqFlushEvery is how often a scan writes its request counters to the
+// store (and once at the end).
+const reqFlushEvery = time.Second
+
 // scanResult is what scan prints.
 type scanResult struct {
 	Organization cm.Org       `json:"organization"`
@@ -97,11 +101,18 @@ func scanRun(ctx context.Context, o *scanOptions) error {
 	}
 	start := o.Now()
 	prog := newProgress(o.IO, o.Now, -1, "scanning")
+	flushed := start
 	state, err := engine.Scan(ctx, client, st, engine.ScanOptions{
 		Restart: o.restart, DivisionID: o.division, PageSize: o.pageSize, Now: o.Now,
 		Progress: func(s cm.ScanState) {
 			prog.Set(s.Contacts, fmt.Sprintf("page %d", s.Pages))
-			_ = reqs.Flush(ctx) // kept for the next flush on failure
+			// The request counters are written at most once a second (a
+			// transaction per page would halve the pages a store writes per
+			// second); a failed flush keeps them for the next one.
+			if now := o.Now(); now.Sub(flushed) >= reqFlushEvery {
+				flushed = now
+				_ = reqs.Flush(ctx)
+			}
 		},
 		OnRestart: func(r engine.ScanRestart) {
 			fmt.Fprintf(o.IO.ErrOut, "the saved scan cursor had expired (the platform keeps a cursor 24 h): "+

@@ -73,7 +73,9 @@ func TestScanResumesAfterKill(t *testing.T) {
 			}
 			s, _ := st.ScanState(ctx, "contacts")
 			fetched := o.SB.Stats().Requests["GET /api/v2/externalcontacts/scan/contacts"][200]
-			if fetched > s.Pages+kills {
+			// A kill loses the page being saved and the next one, which the
+			// scan fetches meanwhile: no other page is fetched twice.
+			if fetched > s.Pages+2*kills {
 				t.Errorf("%d pages fetched for %d pages saved and %d kills: pages were fetched twice", fetched, s.Pages, kills)
 			}
 			t.Logf("%d contacts, %d pages, %d fetched, %d kills", n, s.Pages, fetched, kills)
