@@ -158,6 +158,7 @@ type Engine struct {
 	cfg   Config
 	store cm.Store
 	api   *genesys.Client
+	pool  *genesys.Pool // nil: api alone (New); else api is its first (pool.go)
 	aimd  *AIMD
 	log   *slog.Logger
 	met   *Metrics

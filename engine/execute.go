@@ -233,7 +233,8 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 		req.ValueOverride = g.Merged
 	}
 	started := e.cfg.Now()
-	result, resp, err := e.api.Contacts.Merge(ctx, req)
+	client := e.pick()
+	result, resp, err := client.Contacts.Merge(ctx, req)
 	if err == nil && (result == nil || result.ID == "") {
 		// Applied, but the answer does not say into what: verify.
 		err = fmt.Errorf("%w: the merge answered without a contact id", genesys.ErrMalformedResponse)
@@ -277,7 +278,12 @@ func (e *Engine) submit(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 		// The OAuth client lacks the merge permission (403, not applied):
 		// no merge can succeed, so this is no failure of the group. It goes
 		// back to ready and the engine stops (Run returns ErrForbidden).
-		ferr := e.stopOnForbidden(genesys.CapMergeContacts, err)
+		ferr := e.forbiddenOn(client, genesys.CapMergeContacts, err)
+		if !errors.Is(ferr, ErrForbidden) {
+			// A pool client lacks the permission, others remain: they merge.
+			err := e.settle(ctx, g, lease, cm.StateReady, "not applied: forbidden (403) for one OAuth client of the pool; another one retries: "+shorten(ferr), api)
+			return Outcome{State: cm.StateReady, RetryIn: time.Second}, err
+		}
 		if err := e.settle(ctx, g, lease, cm.StateReady, "not applied: forbidden (403); the run stops: "+shorten(ferr), api); err != nil {
 			return Outcome{}, err
 		}

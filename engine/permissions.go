@@ -170,6 +170,9 @@ func (e *Engine) Capabilities() []genesys.Capability {
 // first real 403 still stops the run). Call it before Run; it does not
 // stop the engine.
 func (e *Engine) CheckPermissions(ctx context.Context) error {
+	if e.pool != nil && e.pool.Len() > 1 {
+		return e.checkPoolPermissions(ctx)
+	}
 	err := e.api.CheckPermissions(ctx, e.Capabilities()...)
 	if errors.Is(err, genesys.ErrForbidden) {
 		return &forbiddenError{err: err}

@@ -301,11 +301,12 @@ func (e *Engine) bulkGet(ctx context.Context, ids []string, requests *int) (map[
 	if len(ids) == 0 {
 		return out, nil
 	}
-	results, _, err := e.api.Contacts.BulkGet(ctx, ids)
-	size := e.api.Contacts.BulkSize()
+	api := e.pick()
+	results, _, err := api.Contacts.BulkGet(ctx, ids)
+	size := api.Contacts.BulkSize()
 	*requests += (len(ids) + size - 1) / size
 	if err != nil {
-		return nil, e.stopOnForbidden(genesys.CapReadContacts, err)
+		return nil, e.forbiddenOn(api, genesys.CapReadContacts, err)
 	}
 	for _, r := range results {
 		switch {
@@ -342,11 +343,12 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 	}
 	now := e.cfg.Now()
 	lookback := genesys.Interval{Start: now.Add(-e.cfg.ActivityLookback), End: now.Add(time.Hour)}
-	convs, err := e.api.Analytics.ActiveConversations(ctx, ids, lookback)
-	size := e.api.Analytics.BatchSize()
+	api := e.pick()
+	convs, err := api.Analytics.ActiveConversations(ctx, ids, lookback)
+	size := api.Analytics.BatchSize()
 	*requests += (len(ids) + size - 1) / size * len(genesys.SplitInterval(lookback, 0))
 	if err != nil {
-		return nil, e.stopOnForbidden(genesys.CapQueryConversations, err)
+		return nil, e.forbiddenOn(api, genesys.CapQueryConversations, err)
 	}
 	for id, cs := range convs {
 		if len(cs) > 0 {
@@ -364,12 +366,13 @@ func (e *Engine) activity(ctx context.Context, ids []string, owner map[string]st
 				continue // ask once per live contact
 			}
 			g.Go(func() error {
-				cases, err := e.api.Cases.OpenCases(gctx, id)
+				api := e.pick()
+				cases, err := api.Cases.OpenCases(gctx, id)
 				mu.Lock()
 				defer mu.Unlock()
 				*requests++
 				if err != nil {
-					return e.stopOnForbidden(genesys.CapLookUpCases, err)
+					return e.forbiddenOn(api, genesys.CapLookUpCases, err)
 				}
 				if len(cases) > 0 {
 					out[id] = fmt.Sprintf("open case %s on contact %s", cases[0].ID, id)

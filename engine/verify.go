@@ -28,13 +28,18 @@ func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	for _, c := range rest {
 		ids = append(ids, c.ID)
 	}
-	results, _, err := e.api.Contacts.BulkGetUnresolved(ctx, ids)
+	api := e.pick()
+	results, _, err := api.Contacts.BulkGetUnresolved(ctx, ids)
 	e.met.verifyRequests.Inc()
 	if err != nil {
 		e.met.verifications.WithLabelValues("read_failed").Inc()
 		if errors.Is(err, genesys.ErrForbidden) {
-			// No read can succeed: stop the engine (the group stays as it is).
-			return Outcome{State: g.State}, e.stopOnForbidden(genesys.CapReadContacts, err)
+			// No read can succeed with this client: stop the engine (the group
+			// stays as it is), unless another client of the pool remains.
+			if ferr := e.forbiddenOn(api, genesys.CapReadContacts, err); errors.Is(ferr, ErrForbidden) {
+				return Outcome{State: g.State}, ferr
+			}
+			return Outcome{State: g.State, RetryIn: 2 * time.Second}, nil // another client of the pool reads
 		}
 		return Outcome{State: g.State, RetryIn: 2 * time.Second}, nil // try again shortly
 	}
@@ -44,7 +49,7 @@ func (e *Engine) verify(ctx context.Context, g cm.Group, lease *cm.Lease) (Outco
 	case readNotApplied:
 		return e.notApplied(ctx, g, lease, len(rest))
 	case readApplied:
-		fresh, _, err := e.api.Contacts.BulkGet(ctx, []string{v.target})
+		fresh, _, err := api.Contacts.BulkGet(ctx, []string{v.target})
 		if err != nil || len(fresh) != 1 || fresh[0].Entity == nil {
 			return Outcome{State: g.State, RetryIn: 2 * time.Second}, nil
 		}
