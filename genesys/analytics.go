@@ -276,3 +276,63 @@ func (s *AnalyticsService) activeBatch(ctx context.Context, batch []string, part
 	}
 	return out, nil
 }
+
+// QueryPageSizeMax is the largest paging.pageSize of a details query: the
+// maximum a Genesys developer blog post uses (2022-04-21, analytics
+// conversations API behavior; GENESYS_API.md §6). A page size the platform
+// refuses is halved by EachQueryConversation.
+const QueryPageSizeMax = 200
+
+// ContactSegmentFilters selects the conversations with a segment naming an
+// external contact (externalContactId exists): the filter that also lets a
+// query span 31 days instead of 7.
+func ContactSegmentFilters() []Filter {
+	return []Filter{{Type: "and", Predicates: []Predicate{
+		{Type: "dimension", Dimension: "externalContactId", Operator: "exists"},
+	}}}
+}
+
+// EachQueryConversation pages the details query q (its Paging is
+// replaced: pageSize QueryPageSizeMax, from page 1) and calls fn for each
+// conversation until a short page, an empty one or totalHits. A page size
+// the platform refuses (a 400 naming pageSize) is halved and the walk
+// starts over at that size (fn is not called twice for a conversation id).
+// It returns the number of requests sent.
+func (s *AnalyticsService) EachQueryConversation(ctx context.Context, q *ConversationQuery, fn func(*AnalyticsConversation) error) (int, error) {
+	if q == nil {
+		return 0, errors.New("genesys: nil conversation query")
+	}
+	qq := *q
+	size, requests := QueryPageSizeMax, 0
+	seen := map[string]bool{}
+	fetched := 0
+	for page := 1; ; page++ {
+		if page > analyticsMaxPages {
+			return requests, fmt.Errorf("genesys: conversation query did not end after %d pages", analyticsMaxPages)
+		}
+		qq.Paging = &Paging{PageSize: size, PageNumber: page}
+		res, _, err := s.QueryConversationDetails(ctx, &qq)
+		requests++
+		if err != nil {
+			if size > 1 && batchRefused(err, "pagesize", size) {
+				size, page, fetched = halve(size), 0, 0
+				continue
+			}
+			return requests, err
+		}
+		for i := range res.Conversations {
+			c := &res.Conversations[i]
+			fetched++
+			if c.ConversationID != "" && seen[c.ConversationID] {
+				continue
+			}
+			seen[c.ConversationID] = true
+			if err := fn(c); err != nil {
+				return requests, err
+			}
+		}
+		if len(res.Conversations) < size || (res.TotalHits > 0 && fetched >= res.TotalHits) {
+			return requests, nil
+		}
+	}
+}

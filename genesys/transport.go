@@ -44,7 +44,8 @@ func isSafeRequest(req *http.Request) bool {
 			"/api/v2/externalcontacts/bulk/contacts/divisionviews",
 			"/api/v2/externalcontacts/identifierlookup/contacts",
 			"/api/v2/externalcontacts/identifierlookup",
-			"/api/v2/analytics/conversations/details/query":
+			"/api/v2/analytics/conversations/details/query",
+			"/api/v2/analytics/conversations/details/jobs": // starts a read
 			return true
 		}
 	}
@@ -59,6 +60,8 @@ func routeTemplates() []string {
 		"/api/v2/externalcontacts/contacts/{id}/identifiers",
 		"/api/v2/casemanagement/cases/externalcontacts/{id}",
 		"/api/v2/casemanagement/cases/{id}",
+		"/api/v2/analytics/conversations/details/jobs/{id}",
+		"/api/v2/analytics/conversations/details/jobs/{id}/results",
 	}
 }
 

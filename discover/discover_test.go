@@ -1,0 +1,273 @@
+package discover_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/discover"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+// hiddenOrg is a sandbox whose auto-created contacts scan does not list and
+// whose conversation history names them.
+func hiddenOrg(t testing.TB, contacts int, seed int64) *testorg.Org {
+	return testorg.New(t, sandbox.Config{Contacts: contacts, Seed: seed, RateLimit: -1, History: true})
+}
+
+// scanned returns a store (dsn) holding what a scan of o lists.
+func scanned(t testing.TB, o *testorg.Org, dsn string) store.Store {
+	t.Helper()
+	st := testorg.OpenStore(t, dsn)
+	if _, err := engine.Scan(context.Background(), o.Client(t, nil), st, engine.ScanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// hiddenDuplicates returns the members of the sandbox's true clusters that
+// scan does not list.
+func hiddenDuplicates(o *testorg.Org) []string {
+	listed := map[string]bool{}
+	for _, cl := range o.SB.Truth() {
+		for _, id := range cl {
+			listed[id] = true
+		}
+	}
+	var out []string
+	for _, cl := range o.SB.TruthAll() {
+		for _, id := range cl {
+			if !listed[id] {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// share is the part of want that got holds.
+func share(want, got []string) (int, float64) {
+	n := 0
+	for _, id := range want {
+		if _, ok := slices.BinarySearch(got, id); ok {
+			n++
+		}
+	}
+	return n, float64(n) / float64(max(len(want), 1))
+}
+
+// analyticsAndBulk counts the sandbox's answers on the analytics and bulk
+// read routes.
+func analyticsAndBulk(o *testorg.Org) int {
+	n := 0
+	for route, byStatus := range o.SB.Stats().Requests {
+		if strings.Contains(route, "/analytics/") || strings.Contains(route, "/bulk/") {
+			for _, k := range byStatus {
+				n += k
+			}
+		}
+	}
+	return n
+}
+
+// TestRunFindsHiddenContacts: after a scan, which lists no auto-created
+// contact, a discovery over 62 days finds every auto-created contact (each
+// had a conversation in the 60 days before it would age out), stores
+// nothing else, and counts its requests as the sandbox does; one over 31
+// days finds about half of the hidden duplicates. Run again, it reads
+// nothing in bulk and stores nothing.
+func TestRunFindsHiddenContacts(t *testing.T) {
+	for name, dsn := range testdb.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			o := hiddenOrg(t, 3000, 11)
+			st := scanned(t, o, dsn(t))
+			ctx := context.Background()
+			api := o.Client(t, nil)
+			before := analyticsAndBulk(o)
+			res, err := discover.Run(ctx, api, st, discover.Options{Days: 31, PollInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := analyticsAndBulk(o) - before; res.Requests() != got {
+				t.Errorf("Result counts %d requests, the sandbox answered %d", res.Requests(), got)
+			}
+			hidden := hiddenDuplicates(o)
+			n31, share31 := share(hidden, res.FoundIDs)
+			if len(hidden) < 30 || share31 < 0.3 || share31 > 0.75 {
+				t.Errorf("31 days: %d of %d hidden duplicates found (%.2f)", n31, len(hidden), share31)
+			}
+			for _, id := range res.FoundIDs {
+				c, ok := o.SB.Contact(id)
+				if !ok || c.Type == cm.TypeCurated {
+					t.Fatalf("found %s (%+v): not an auto-created contact of the organization", id, c.Type)
+				}
+			}
+			if res.Found != res.Read || res.Missing+res.Failed+res.Resolved != 0 || res.Known == 0 {
+				t.Errorf("31 days: %+v", res)
+			}
+
+			res62, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := slices.Concat(res.FoundIDs, res62.FoundIDs)
+			slices.Sort(all)
+			if n, s := share(hidden, all); s != 1 {
+				t.Errorf("62 days: %d of %d hidden duplicates found", n, len(hidden))
+			}
+			total, err := st.CountContacts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int(total) != o.SB.Canonical() {
+				t.Errorf("the store holds %d contacts, the organization %d", total, o.SB.Canonical())
+			}
+			again, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Read != 0 || again.Found != 0 || again.BulkRequests != 0 || again.Known != again.ContactIDs {
+				t.Errorf("again: %+v", again)
+			}
+			t.Logf("31 days: %d/%d hidden duplicates (%.2f), %d found, %d requests (%.3f per contact found); 62 days: %d more",
+				n31, len(hidden), share31, res.Found, res.Requests(), res.RequestsPerFound(), res62.Found)
+		})
+	}
+}
+
+// TestRunViaQueryFindsTheSame: the details query finds the contacts the
+// jobs find (and those of one more day at most), in more requests.
+func TestRunViaQueryFindsTheSame(t *testing.T) {
+	o := hiddenOrg(t, 3000, 12)
+	var results []discover.Result
+	for _, via := range []string{discover.ViaJobs, discover.ViaQuery} {
+		st := scanned(t, o, testdb.SQLite(t))
+		res, err := discover.Run(context.Background(), o.Client(t, nil), st, discover.Options{Via: via, PollInterval: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Via != via {
+			t.Errorf("via %q reported as %q", via, res.Via)
+		}
+		results = append(results, res)
+	}
+	j, q := results[0], results[1]
+	// The query also returns the conversations of the interval's first day
+	// that started before it (it takes every day the interval touches): at
+	// most a few contacts more.
+	if _, s := share(j.FoundIDs, q.FoundIDs); s != 1 || len(q.FoundIDs) > len(j.FoundIDs)+len(j.FoundIDs)/20 {
+		t.Errorf("jobs found %d, the query %d (share of the jobs' in the query's %.3f)", len(j.FoundIDs), len(q.FoundIDs), s)
+	}
+	if j.AnalyticsRequests >= q.AnalyticsRequests {
+		t.Errorf("jobs took %d analytics requests, the query %d", j.AnalyticsRequests, q.AnalyticsRequests)
+	}
+}
+
+// TestRunResolvesMergedIDs: a conversation of a contact merged since names
+// the merged-away id; the bulk read answers with the canonical contact,
+// which is stored (the curated member's conversations name an id the store
+// holds: they are not read).
+func TestRunResolvesMergedIDs(t *testing.T) {
+	o := hiddenOrg(t, 1000, 13)
+	st := scanned(t, o, testdb.SQLite(t))
+	ctx := context.Background()
+	api := o.Client(t, nil)
+	hidden := hiddenDuplicates(o)
+	var curated string
+	for _, cl := range o.SB.TruthAll() {
+		if slices.Contains(cl, hidden[0]) {
+			for _, id := range cl {
+				if c, _ := o.SB.Contact(id); c.Type == cm.TypeCurated {
+					curated = id
+				}
+			}
+		}
+	}
+	if curated == "" {
+		t.Fatal("no curated member in the cluster of", hidden[0])
+	}
+	merged, _, err := api.Contacts.Merge(ctx, &genesys.MergeRequest{ContactIDs: []string{hidden[0], curated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resolved != 1 || !slices.Contains(res.FoundIDs, merged.ID) || slices.Contains(res.FoundIDs, hidden[0]) {
+		t.Errorf("resolved %d; found the merged contact %s: %v, the merged-away %s: %v", res.Resolved,
+			merged.ID, slices.Contains(res.FoundIDs, merged.ID), hidden[0], slices.Contains(res.FoundIDs, hidden[0]))
+	}
+}
+
+// TestOptionsValidate: bad options are EINVALID naming the field, before
+// any request.
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		o    discover.Options
+		want string
+	}{
+		{discover.Options{Days: -1}, "days -1"},
+		{discover.Options{Days: discover.MaxDays + 1}, "days 367"},
+		{discover.Options{Via: "websocket"}, `via "websocket"`},
+		{discover.Options{PollInterval: -time.Second}, "poll interval"},
+	} {
+		err := tc.o.Validate()
+		if cm.ErrorCode(err) != cm.EINVALID || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want EINVALID naming %q", tc.o, err, tc.want)
+		}
+		if _, err := discover.Run(context.Background(), nil, nil, tc.o); cm.ErrorCode(err) != cm.EINVALID {
+			t.Errorf("Run %+v: %v", tc.o, err)
+		}
+	}
+}
+
+// TestDiscoverFigures measures, on organizations with hidden auto-created
+// contacts, the share of hidden duplicates a discovery finds and the
+// requests it spends per contact found, for both ways of reading and
+// lookbacks of 31 and 62 days. DISCOVER_CONTACTS sets the size (default
+// 3000) and DISCOVER_SEEDS the number of seeds (default 1):
+//
+//	DISCOVER_CONTACTS=20000 DISCOVER_SEEDS=5 go test ./discover/ -run TestDiscoverFigures -v
+func TestDiscoverFigures(t *testing.T) {
+	contacts, seeds := envInt(t, "DISCOVER_CONTACTS", 3000), envInt(t, "DISCOVER_SEEDS", 1)
+	for seed := int64(1); seed <= int64(seeds); seed++ {
+		o := hiddenOrg(t, contacts, seed)
+		hidden := hiddenDuplicates(o)
+		for _, via := range []string{discover.ViaJobs, discover.ViaQuery} {
+			for _, days := range []int{31, 62} {
+				st := scanned(t, o, testdb.SQLite(t))
+				res, err := discover.Run(context.Background(), o.Client(t, nil), st, discover.Options{Days: days, Via: via, PollInterval: time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n, s := share(hidden, res.FoundIDs)
+				t.Logf("seed %d %-5s %2d days: %d conversations, %d hidden duplicates of %d found (%.3f), %d contacts found, %d requests (%d analytics, %d bulk): %.4f per contact found",
+					seed, via, days, res.Conversations, n, len(hidden), s, res.Found, res.Requests(), res.AnalyticsRequests, res.BulkRequests, res.RequestsPerFound())
+			}
+		}
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q is not a positive number", name, v)
+	}
+	return n
+}
