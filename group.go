@@ -124,6 +124,10 @@ const (
 	LedgerTransition LedgerKind = "transition" // a group changed state
 	LedgerAPI        LedgerKind = "api"        // a mutation request was sent to the platform
 	LedgerNote       LedgerKind = "note"       // an observation (anomaly, re-plan, unkept values)
+	// LedgerRestore rows record a restore of merged-away contacts from
+	// their before-images (package restore): each intent, each create or
+	// update request and its answer, and the id-map entry old → restored.
+	LedgerRestore LedgerKind = "restore"
 )
 
 // LedgerEvent is one row of the append-only audit ledger. Rows are written in

@@ -43,3 +43,36 @@ func IDMap(merges []cm.AppliedMerge) []Mapping {
 	}
 	return out
 }
+
+// Restored is a merged-away contact that a restore gave back as a new
+// contact (package restore: restore.Restorations reads them from the
+// ledger).
+type Restored struct {
+	OldID      string `json:"oldId"`
+	RestoredID string `json:"restoredId"`
+	GroupID    string `json:"groupId"`
+}
+
+// RestoredMapping is a Mapping with, for a restored contact, the new
+// contact that holds its record again. CanonicalID stays what the platform
+// resolves the old id to: a merged-away id is an alias of the canonical
+// contact for ever, restored or not.
+type RestoredMapping struct {
+	Mapping
+	RestoredID string `json:"restoredId,omitempty"`
+}
+
+// WithRestores returns maps with each restored contact's restored id
+// (restores, in ledger order; the last restore of an id wins), in the
+// order of maps.
+func WithRestores(maps []Mapping, restores []Restored) []RestoredMapping {
+	by := make(map[string]string, len(restores))
+	for _, r := range restores {
+		by[r.OldID] = r.RestoredID
+	}
+	out := make([]RestoredMapping, len(maps))
+	for i, m := range maps {
+		out[i] = RestoredMapping{Mapping: m, RestoredID: by[m.OldID]}
+	}
+	return out
+}
