@@ -37,6 +37,7 @@ type sandboxOptions struct {
 	clientID       string
 	clientSecret   string
 	noConflict     bool
+	history        bool
 	faultSpec      sandbox.Faults // faults, parsed
 }
 
@@ -80,6 +81,7 @@ GENESYSCLOUD_REGION=<its URL> and the printed credentials.`,
 	fl.StringVar(&o.clientID, "client-id", def.ClientID, "the sandbox's OAuth client id")
 	fl.StringVar(&o.clientSecret, "client-secret", def.ClientSecret, "the sandbox's OAuth client secret (a test credential, not a real one)")
 	fl.BoolVar(&o.noConflict, "no-activity-conflict", false, "merge contacts with activity instead of answering 409")
+	fl.BoolVar(&o.history, "history", false, "give generated contacts 62 days of ended conversations, every hidden auto-created contact at least one (for discover)")
 	return cmd
 }
 
@@ -91,6 +93,7 @@ func (o *sandboxOptions) config() (sandbox.Config, func(), error) {
 	cfg.RateLimit, cfg.TokenTTL, cfg.GatewayTimeout, cfg.MergeLatency = o.rateLimit, o.tokenTTL, o.gatewayTimeout, o.mergeLatency
 	cfg.ClientID, cfg.ClientSecret = o.clientID, o.clientSecret
 	cfg.ConflictOnActivity = !o.noConflict
+	cfg.History = o.history
 	cfg.Logger = o.Logger
 	cfg.Faults = o.faultSpec
 	var closers []func()
