@@ -42,6 +42,13 @@
 //	                             report --id-map; ?format=json for JSON lines
 //	GET  /run, POST /run/start, /run/pause, /run/resume
 //	                             run control (RunControl): the plan, started once a person confirms it
+//	GET  /policy                 the auto-approve policy: its file's guards (Config.Policy), the
+//	                             agreement of its verdicts with the stewards' decisions
+//	                             (policy.Compare: TP/FP/FN/TN, precision, recall), holds by guard,
+//	                             disagreements, the latest cycle's verdicts
+//	GET  /sources                where duplicates come from (sources.Compute): by type, division,
+//	                             external source, creation month, linking identifier; new
+//	                             duplicates per day by source (days=N, default 30)
 //	GET  /river/...              River's own job view (riverqueue.com/riverui), read-only
 //	GET  /metrics                Prometheus text format of Config.Gatherer
 //	GET  /healthz                each Config.Checks: 200 {"status":"ok"}, else 503

@@ -26,6 +26,7 @@ import (
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/match"
+	"github.com/contactmerge/contactmerge/policy"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -84,6 +85,10 @@ type Config struct {
 	LedgerPoll time.Duration
 	// SessionTTL is how long a login lasts. Default 12 h.
 	SessionTTL time.Duration
+	// Policy is the auto-approve policy file the process runs (serve
+	// --policy): the policy page shows its guards (nil: the page shows the
+	// recorded verdicts alone).
+	Policy *policy.Policy
 }
 
 // Check is one check of /healthz.
@@ -280,6 +285,8 @@ func (s *Server) routes() {
 	page("POST /run/start", s.handleRunStart)
 	page("POST /run/pause", s.handleRunPause)
 	page("POST /run/resume", s.handleRunResume)
+	page("GET /policy", s.handlePolicy)
+	page("GET /sources", s.handleSources)
 	if s.river != nil {
 		m.Handle("/river", http.RedirectHandler("/river/", http.StatusFound))
 		m.Handle("/river/", s.auth.require(readOnly(s.river), false))
