@@ -86,8 +86,11 @@ type Result struct {
 	AnalyticsRequests int `json:"analyticsRequests"`
 	BulkRequests      int `json:"bulkRequests"`
 	// DataAvailability is the earliest dataAvailabilityDate a job reported
-	// (jobs only): conversations after it may be missing.
+	// (jobs only): the data lake holds the conversations before it. Those
+	// after it are read with the details query (TailQueries counts those
+	// queries, their requests are in AnalyticsRequests).
 	DataAvailability time.Time `json:"dataAvailability,omitzero"`
+	TailQueries      int       `json:"tailQueries"`
 }
 
 // Interval is a lookback, as JSON.
@@ -241,6 +244,20 @@ func conversationContacts(ctx context.Context, api *genesys.Client, iv genesys.I
 			}
 			if err != nil {
 				return nil, fmt.Errorf("discover: conversations of %s (details job): %w", part, err)
+			}
+			// The data lake is behind: the query, which reads live data,
+			// reads what the job could not see.
+			if d := st.DataAvailability; !d.IsZero() && d.After(part.Start) && d.Before(part.End) {
+				tail := genesys.Interval{Start: d, End: part.End}
+				n, err := api.Analytics.EachQueryConversation(ctx, &genesys.ConversationQuery{
+					Interval: tail.String(), Order: "asc", OrderBy: "conversationStart",
+					SegmentFilters: genesys.ContactSegmentFilters(),
+				}, collect)
+				res.AnalyticsRequests += n
+				res.TailQueries++
+				if err != nil {
+					return nil, fmt.Errorf("discover: conversations of %s after the data lake's availability (details query): %w", tail, err)
+				}
 			}
 		default:
 			n, err := api.Analytics.EachQueryConversation(ctx, &genesys.ConversationQuery{

@@ -271,3 +271,25 @@ func envInt(t *testing.T, name string, def int) int {
 	}
 	return n
 }
+
+// TestRunReadsPastTheDataLake: when the data lake is behind, the job misses
+// the latest conversations and Run reads them with the details query: it
+// finds what the query alone finds.
+func TestRunReadsPastTheDataLake(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 2000, Seed: 14, RateLimit: -1, History: true, AnalyticsDataLag: 5 * 24 * time.Hour})
+	ctx := context.Background()
+	jobs, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{PollInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	query, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{Via: discover.ViaQuery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lag := time.Since(jobs.DataAvailability); jobs.TailQueries != 1 || lag < 5*24*time.Hour || lag > 5*24*time.Hour+time.Minute {
+		t.Errorf("tail queries %d, data available until %v ago", jobs.TailQueries, lag)
+	}
+	if _, s := share(jobs.FoundIDs, query.FoundIDs); s != 1 || len(query.FoundIDs) > len(jobs.FoundIDs)+len(jobs.FoundIDs)/20 {
+		t.Errorf("jobs and tail found %d, the query %d (share %.3f)", len(jobs.FoundIDs), len(query.FoundIDs), s)
+	}
+}

@@ -17,9 +17,11 @@ import (
 // A job takes the query's filters, answers {jobId}, is QUEUED until
 // Config.AnalyticsJobDelay has passed and FULFILLED after, and its results
 // are read in pages of up to Config.MaxJobPageSize with an opaque cursor,
-// absent on the last page. Results are the conversations of the moment the
-// job was submitted; they expire a day after it (EXPIRED; the platform's
-// retention is unconfirmed).
+// absent on the last page. Jobs read the data lake, Config.AnalyticsDataLag
+// behind the present: conversations started after their
+// dataAvailabilityDate are missing from them. Results are the
+// conversations of the moment the job was submitted; they expire a day
+// after it (EXPIRED; the platform's retention is unconfirmed).
 
 // jobTTL is how long a job's results stay readable.
 const jobTTL = day
@@ -34,6 +36,7 @@ type asyncQuery struct {
 // analyticsJob is one submitted job.
 type analyticsJob struct {
 	submitted time.Time
+	available time.Time // the data lake's availability date at submission
 	convs     []detailConversation
 }
 
@@ -102,8 +105,9 @@ func (s *Sandbox) handleJobCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dayFrom := from.UTC().Truncate(day)
+	available := s.now().Add(-s.cfg.AnalyticsDataLag)
 	hits, err := s.matchConversations(&q.conversationQuery, func(a *Activity) bool {
-		if !a.Start.Before(to) || (!a.End.IsZero() && !a.End.After(from)) {
+		if !a.Start.Before(to) || (!a.End.IsZero() && !a.End.After(from)) || !a.Start.Before(available) {
 			return false
 		}
 		return !q.StartOfDayIntervalMatching || !a.Start.Before(dayFrom)
@@ -118,8 +122,15 @@ func (s *Sandbox) handleJobCreate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	id := newUUID(s.idRand)
 	s.mu.Unlock()
-	s.jobs.put(id, &analyticsJob{submitted: s.now(), convs: hits})
+	s.jobs.put(id, &analyticsJob{submitted: s.now(), available: available, convs: hits})
 	s.writeJSON(w, http.StatusAccepted, map[string]string{"jobId": id})
+}
+
+// handleJobAvailability serves GET
+// /api/v2/analytics/conversations/details/jobs/availability: the data
+// lake's dataAvailabilityDate (DataAvailabilityResponse).
+func (s *Sandbox) handleJobAvailability(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, http.StatusOK, map[string]any{"dataAvailabilityDate": msTime(s.now().Add(-s.cfg.AnalyticsDataLag))})
 }
 
 // handleJobStatus serves GET /api/v2/analytics/conversations/details/jobs/{jobId}.
@@ -187,7 +198,7 @@ func (s *Sandbox) handleJobResults(w http.ResponseWriter, r *http.Request) {
 		lo = n
 	}
 	hi := min(lo+size, len(j.convs))
-	out := map[string]any{"conversations": j.convs[lo:hi], "dataAvailabilityDate": msTime(j.submitted)}
+	out := map[string]any{"conversations": j.convs[lo:hi], "dataAvailabilityDate": msTime(j.available)}
 	if hi < len(j.convs) {
 		out["cursor"] = encodeJobCursor(id, hi)
 	}

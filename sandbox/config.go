@@ -60,6 +60,7 @@ func RequiredPermissions() map[string][]string {
 		"GET /api/v2/analytics/conversations/details/jobs/{jobId}":         {PermConversationDetailView, PermAgentConversationDetail},
 		"DELETE /api/v2/analytics/conversations/details/jobs/{jobId}":      {PermConversationDetailView, PermAgentConversationDetail},
 		"GET /api/v2/analytics/conversations/details/jobs/{jobId}/results": {PermConversationDetailView, PermAgentConversationDetail},
+		"GET /api/v2/analytics/conversations/details/jobs/availability":    {PermConversationDetailView, PermAgentConversationDetail},
 		"GET /api/v2/casemanagement/cases/externalcontacts/{id}":           {PermCaseExternalContactView},
 	}
 }
@@ -190,6 +191,12 @@ type Config struct {
 	// AnalyticsJobDelay is how long an asynchronous conversation-details
 	// job stays QUEUED before it is FULFILLED (default 0: at once).
 	AnalyticsJobDelay time.Duration
+	// AnalyticsDataLag is how far behind the present the analytics data
+	// lake is: a details job sees only the conversations that started
+	// before its submission minus the lag, and says so in
+	// dataAvailabilityDate (default 0: none; negative is an error). The
+	// details query reads live data and is not behind.
+	AnalyticsDataLag time.Duration
 	// MaxJobPageSize is the largest pageSize of a details job's results page
 	// (default 1000; negative: no limit). The platform's figure is
 	// unconfirmed; 1000 is what published extractors ask for.
@@ -284,6 +291,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("sandbox: MergeLatency %v is negative", c.MergeLatency)
 	case c.AnalyticsJobDelay < 0:
 		return fmt.Errorf("sandbox: AnalyticsJobDelay %v is negative", c.AnalyticsJobDelay)
+	case c.AnalyticsDataLag < 0:
+		return fmt.Errorf("sandbox: AnalyticsDataLag %v is negative", c.AnalyticsDataLag)
 	}
 	if err := c.Faults.validate(); err != nil {
 		return fmt.Errorf("sandbox: %w", err)

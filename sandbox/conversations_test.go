@@ -194,3 +194,42 @@ func TestAnalyticsExistsPredicate(t *testing.T) {
 		t.Errorf("exists on canonicalExternalContactId: %d %s", r.status, r.body)
 	}
 }
+
+// TestAnalyticsJobsDataLag: with AnalyticsDataLag a job misses the
+// conversations started after the data lake's availability date, which
+// its pages and the availability endpoint report; the query sees them.
+func TestAnalyticsJobsDataLag(t *testing.T) {
+	e := loadEnv(t, Config{AnalyticsDataLag: 6 * time.Hour}, simpleContacts(2))
+	now := e.clock.Now()
+	e.sb.AddActivity(Activity{ExternalContactID: "c0000", ConversationID: "old", Start: now.Add(-day), End: now.Add(-day + time.Minute)})
+	e.sb.AddActivity(Activity{ExternalContactID: "c0001", ConversationID: "new", Start: now.Add(-time.Hour), End: now.Add(-time.Hour + time.Minute)})
+	q := map[string]any{"interval": now.Add(-7*day).Format(time.RFC3339) + "/" + now.Format(time.RFC3339),
+		"segmentFilters": []any{map[string]any{"type": "and", "predicates": []any{
+			map[string]string{"type": "dimension", "dimension": "externalContactId", "operator": "exists"}}}}}
+	var created struct {
+		JobID string `json:"jobId"`
+	}
+	e.do("POST", "/api/v2/analytics/conversations/details/jobs", q).decode(t, &created)
+	var page struct {
+		jobPage
+		DataAvailabilityDate time.Time `json:"dataAvailabilityDate"`
+	}
+	e.do("GET", "/api/v2/analytics/conversations/details/jobs/"+created.JobID+"/results", nil).decode(t, &page)
+	if len(page.Conversations) != 1 || page.Conversations[0].ConversationID != "old" || !page.DataAvailabilityDate.Equal(now.Add(-6*time.Hour)) {
+		t.Fatalf("job: %+v", page)
+	}
+	var avail struct {
+		DataAvailabilityDate time.Time `json:"dataAvailabilityDate"`
+	}
+	if r := e.do("GET", "/api/v2/analytics/conversations/details/jobs/availability", nil); r.status != 200 {
+		t.Fatalf("availability: %d %s", r.status, r.body)
+	} else if r.decode(t, &avail); !avail.DataAvailabilityDate.Equal(now.Add(-6 * time.Hour)) {
+		t.Errorf("availability: %v", avail.DataAvailabilityDate)
+	}
+	q["paging"] = map[string]int{"pageSize": 100, "pageNumber": 1}
+	var out queryResult
+	e.do("POST", detailsQuery, q).decode(t, &out)
+	if out.TotalHits != 2 {
+		t.Errorf("the query sees %d conversations, want 2", out.TotalHits)
+	}
+}

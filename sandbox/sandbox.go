@@ -253,6 +253,7 @@ func (s *Sandbox) routes() {
 	m.HandleFunc("GET /api/v2/analytics/conversations/details/jobs/{jobId}", s.handleJobStatus)
 	m.HandleFunc("DELETE /api/v2/analytics/conversations/details/jobs/{jobId}", s.handleJobDelete)
 	m.HandleFunc("GET /api/v2/analytics/conversations/details/jobs/{jobId}/results", s.handleJobResults)
+	m.HandleFunc("GET /api/v2/analytics/conversations/details/jobs/availability", s.handleJobAvailability)
 	m.HandleFunc("GET /api/v2/casemanagement/cases/externalcontacts/{id}", s.handleCases)
 	m.HandleFunc("GET /sandbox/truth", s.handleTruth)
 	m.HandleFunc("GET /sandbox/oplog", s.handleOplog)

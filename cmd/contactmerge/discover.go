@@ -129,6 +129,10 @@ func discoverRun(ctx context.Context, o *discoverOptions) error {
 		fmt.Fprintf(w, "; %d merged-away ids resolved, %d no longer exist, %d failed", res.Resolved, res.Missing, res.Failed)
 	}
 	fmt.Fprintln(w)
+	if res.TailQueries > 0 {
+		fmt.Fprintf(w, "  the analytics data lake held the conversations until %s: the later ones were read with the details query\n",
+			res.DataAvailability.Format(time.RFC3339))
+	}
 	perFound := "no contact found"
 	if res.Found > 0 {
 		perFound = fmt.Sprintf("%.3f per contact found", res.RequestsPerFound())
