@@ -2,7 +2,7 @@
 GO ?= go
 TOOL = $(GO) tool -modfile=tools/go.mod
 
-.PHONY: build test demo bench vet fmt lint race fuzz
+.PHONY: build test demo bench bench-scale vet fmt lint race fuzz
 
 build: ## build the binary into ./bin
 	$(GO) build -o bin/contactmerge ./cmd/contactmerge
@@ -30,6 +30,12 @@ fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
 
 bench: ## reproducible benchmarks (matcher, store, jobs)
 	$(GO) test -run '^$$' -bench . -benchmem ./match/... ./store/...
+
+N ?= 1000000
+RUNS ?= 1
+STEPS ?= import match scan
+bench-scale: ## import, match and scan of N generated contacts (20% duplicates), each timed with its peak RSS: make bench-scale N=1000000 [RUNS=3] [STEPS="import match"] [DSN=postgres://...]
+	RUNS=$(RUNS) STEPS="$(STEPS)" scripts/bench-scale.sh $(N) $(DSN)
 
 vet:
 	$(GO) vet ./...

@@ -20,10 +20,11 @@ const streamUnits = 4096
 // contact passed is only valid during the call. Memory grows with the
 // number of distinct mailboxes (to keep them distinct between people), not
 // with the contacts: it is how a bench writes an organization of ten million
-// contacts. Activity is not generated: cfg.ActivityRate must be 0.
+// contacts. Activity is not generated: cfg.ActivityRate must be 0 and
+// cfg.History false.
 func GenerateStream(cfg GenConfig, contact func(*cm.Contact) error, cluster func(ids []string) error) error {
-	if cfg.ActivityRate != 0 {
-		return errors.New("GenerateStream generates no activity: ActivityRate must be 0")
+	if cfg.ActivityRate != 0 || cfg.History {
+		return errors.New("GenerateStream generates no activity: ActivityRate must be 0 and History false")
 	}
 	g := newGen(cfg)
 	g.out = make([]cm.Contact, 0, 4*streamUnits)

@@ -60,4 +60,7 @@ func TestGenerateStreamStopsAndRefusesActivity(t *testing.T) {
 	if err := GenerateStream(GenConfig{Contacts: 10, ActivityRate: 0.1}, func(*cm.Contact) error { return nil }, nil); err == nil {
 		t.Fatal("activity requested: no error")
 	}
+	if err := GenerateStream(GenConfig{Contacts: 10, History: true}, func(*cm.Contact) error { return nil }, nil); err == nil {
+		t.Fatal("history requested: no error")
+	}
 }
