@@ -246,8 +246,9 @@ func conversationContacts(ctx context.Context, api *genesys.Client, iv genesys.I
 				return nil, fmt.Errorf("discover: conversations of %s (details job): %w", part, err)
 			}
 			// The data lake is behind: the query, which reads live data,
-			// reads what the job could not see.
-			if d := st.DataAvailability; !d.IsZero() && d.After(part.Start) && d.Before(part.End) {
+			// reads what the job could not see (not less than a second:
+			// dates travel in milliseconds).
+			if d := st.DataAvailability; !d.IsZero() && d.After(part.Start) && part.End.Sub(d) >= time.Second {
 				tail := genesys.Interval{Start: d, End: part.End}
 				n, err := api.Analytics.EachQueryConversation(ctx, &genesys.ConversationQuery{
 					Interval: tail.String(), Order: "asc", OrderBy: "conversationStart",
