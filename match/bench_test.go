@@ -226,7 +226,7 @@ func BenchmarkScorePairs(b *testing.B) {
 	}
 	d.finish()
 	nick := newNicknames(cfg.Nicknames)
-	br, err := block(context.Background(), d, &cfg, nick)
+	br, err := block(context.Background(), d, &cfg, nick, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,10 +43,6 @@ type blocker struct {
 	firstCanon          [][]string
 	firstSdx, lastSdx   []string
 	customCols, extCols []*column
-	// firstAsLast[v] tells whether given name v is also someone's family
-	// name, lastAsFirst[v] whether family name v is also someone's given
-	// name (the only records a swap of the two can pair).
-	firstAsLast, lastAsFirst []bool
 }
 
 func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
@@ -62,20 +58,6 @@ func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
 	b.lastSdx = make([]string, len(lc.syms))
 	for i, s := range lc.syms {
 		b.lastSdx[i] = Soundex(s)
-	}
-	firsts := make(map[string]bool, len(fc.syms))
-	for _, s := range fc.syms {
-		firsts[s] = true
-	}
-	b.lastAsFirst = make([]bool, len(lc.syms))
-	lasts := make(map[string]bool, len(lc.syms))
-	for i, s := range lc.syms {
-		lasts[s] = true
-		b.lastAsFirst[i] = firsts[s]
-	}
-	b.firstAsLast = make([]bool, len(fc.syms))
-	for i, s := range fc.syms {
-		b.firstAsLast[i] = lasts[s]
 	}
 	for _, name := range d.extraColumns() {
 		if len(name) > 7 && name[:7] == "custom." {
@@ -154,18 +136,13 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 		return one(colStreetNum, nil)
 	case "nameSet":
 		// Given and family name as an unordered pair: a record with the
-		// two exchanged lands in the same block. Only records whose given
-		// name is also a family name and whose family name is also a
-		// given name can meet their swap; the others have no key.
+		// two exchanged lands in the same block. Every record with both
+		// names has a key, a function of the record alone (no key depends
+		// on the other records, so that an incremental match computes the
+		// blocks of changed records alone; see incremental.go).
 		f, l := d.cols[colFirst], d.cols[colLast]
 		for _, x := range f.values(r) {
-			if !b.firstAsLast[x] {
-				continue
-			}
 			for _, y := range l.values(r) {
-				if !b.lastAsFirst[y] {
-					continue
-				}
 				a, b := f.syms[x], l.syms[y]
 				if a > b {
 					a, b = b, a
@@ -225,7 +202,34 @@ func (b *blocker) keyText(keys []string, r int32) string {
 	return s
 }
 
+// blockEntry is one record's key under one rule.
+type blockEntry struct {
+	h uint64
+	r int32
+}
+
+func compareEntries(x, y blockEntry) int {
+	if x.h != y.h {
+		if x.h < y.h {
+			return -1
+		}
+		return 1
+	}
+	return int(x.r - y.r)
+}
+
+// ruleMaxSize is the largest block of rule that is compared.
+func ruleMaxSize(cfg *Config, rule BlockingRule) int {
+	if rule.MaxBlockSize > 0 && rule.MaxBlockSize < cfg.MaxBlockSize {
+		return rule.MaxBlockSize
+	}
+	return cfg.MaxBlockSize
+}
+
 type blockResult struct {
+	// entries holds each rule's keys sorted (when block was asked to keep
+	// them, for the match state).
+	entries [][]blockEntry
 	pairs   []uint64
 	perRule [][]uint64 // a sample of each rule's pairs, for training
 	stats   []RuleStats
@@ -234,10 +238,14 @@ type blockResult struct {
 }
 
 // block runs every rule and returns the de-duplicated candidate pairs
-// (i<<32 | j with i < j).
-func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*blockResult, error) {
+// (i<<32 | j with i < j). With keep, the result holds every rule's sorted
+// keys.
+func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames, keep bool) (*blockResult, error) {
 	b := newBlockerBase(d, nick, cfg.CrossDivision)
 	res := &blockResult{stats: make([]RuleStats, len(cfg.Blocking))}
+	if keep {
+		res.entries = make([][]blockEntry, len(cfg.Blocking))
+	}
 	perRule := make([][]uint64, len(cfg.Blocking))
 	skipped := make([][]SkippedBlock, len(cfg.Blocking))
 	var wg sync.WaitGroup
@@ -248,10 +256,7 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*block
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			type entry struct {
-				h uint64
-				r int32
-			}
+			type entry = blockEntry
 			var entries []entry
 			var hs []uint64
 			var parts [][]string
@@ -264,20 +269,12 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames) (*block
 					entries = append(entries, entry{h, r})
 				}
 			}
-			slices.SortFunc(entries, func(x, y entry) int {
-				if x.h != y.h {
-					if x.h < y.h {
-						return -1
-					}
-					return 1
-				}
-				return int(x.r - y.r)
-			})
-			st := RuleStats{Name: rule.Name}
-			maxSize := cfg.MaxBlockSize
-			if rule.MaxBlockSize > 0 && rule.MaxBlockSize < maxSize {
-				maxSize = rule.MaxBlockSize
+			slices.SortFunc(entries, compareEntries)
+			if keep {
+				res.entries[ri] = entries
 			}
+			st := RuleStats{Name: rule.Name}
+			maxSize := ruleMaxSize(cfg, rule)
 			var pairs []uint64
 			for i := 0; i < len(entries); {
 				j := i + 1

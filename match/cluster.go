@@ -45,7 +45,14 @@ type clusterStats struct {
 // strongest first (ties by record number), is the weakest link of the
 // strongest path between them. The component is cut there, the same way on
 // every run.
-func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []link, maxSize int, minDensity, threshold, cannotLink float64, pc *pairConstraints) ([]*cluster, clusterStats, error) {
+//
+// rank (nil: record order) orders the records as their contact ids do (rank[r] is record r's
+// position in id order): links of equal weight are taken in the id order of
+// their ends, and each link's a is its end of lower id, so that the
+// clusters of a component depend on its records and links alone and not
+// on the record numbers of the run (an incremental match re-clusters a
+// component within another dataset, see incremental.go).
+func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []link, rank []int32, maxSize int, minDensity, threshold, cannotLink float64, pc *pairConstraints) ([]*cluster, clusterStats, error) {
 	var st clusterStats
 	if pc != nil {
 		base := score
@@ -60,6 +67,15 @@ func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []l
 		}
 		links = append(slices.Clip(links), pc.mustLinks()...)
 	}
+	rk := func(r int32) int32 { return r } // rank nil: record order
+	if rank != nil {
+		rk = func(r int32) int32 { return rank[r] }
+	}
+	for q := range links {
+		if l := &links[q]; rk(l.a) > rk(l.b) {
+			l.a, l.b = l.b, l.a
+		}
+	}
 	slices.SortFunc(links, func(x, y link) int {
 		switch {
 		case x.w > y.w:
@@ -67,9 +83,9 @@ func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []l
 		case x.w < y.w:
 			return 1
 		case x.a != y.a:
-			return int(x.a - y.a)
+			return int(rk(x.a) - rk(y.a))
 		}
-		return int(x.b - y.b)
+		return int(rk(x.b) - rk(y.b))
 	})
 	owner := map[int32]*cluster{}
 	get := func(r int32) *cluster {

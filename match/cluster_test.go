@@ -57,7 +57,7 @@ func TestClusterAntiChaining(t *testing.T) {
 		}
 	}
 	w.m[[2]int32{2, 3}] = 8 // above the threshold, but alone
-	cs, st, err := clusterLinks(context.Background(), w.score, w.links(6.6), 25, 0.5, 6.6, -100, nil)
+	cs, st, err := clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, 0.5, 6.6, -100, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestClusterAntiChaining(t *testing.T) {
 			w.m[[2]int32{a, b}] = 9
 		}
 	}
-	cs, _, _ = clusterLinks(context.Background(), w.score, w.links(6.6), 25, 0.5, 6.6, -100, nil)
+	cs, _, _ = clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, 0.5, 6.6, -100, nil)
 	if got := members(cs); len(got) != 1 || len(got[0]) != 6 {
 		t.Errorf("dense join: %v", got)
 	}
@@ -91,7 +91,7 @@ func TestClusterAntiChaining(t *testing.T) {
 func TestClusterCannotLink(t *testing.T) {
 	// 0-1 and 1-2 link strongly but 0 and 2 contradict each other.
 	w := weights{m: map[[2]int32]float64{{0, 1}: 20, {1, 2}: 19, {0, 2}: -40}, def: -3}
-	cs, st, _ := clusterLinks(context.Background(), w.score, w.links(6.6), 25, 0.3, 6.6, -25, nil)
+	cs, st, _ := clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, 0.3, 6.6, -25, nil)
 	if got := members(cs); len(got) != 1 || !slices.Equal(got[0], []int32{0, 1}) {
 		t.Errorf("clusters %v", got)
 	}
@@ -107,7 +107,7 @@ func TestClusterMaxGroupSize(t *testing.T) {
 			w.m[[2]int32{i, j}] = 25
 		}
 	}
-	cs, st, _ := clusterLinks(context.Background(), w.score, w.links(6.6), 25, 0.5, 6.6, -100, nil)
+	cs, st, _ := clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, 0.5, 6.6, -100, nil)
 	total := 0
 	for _, c := range cs {
 		if len(c.members) > 25 {
@@ -202,7 +202,7 @@ func TestClusterStewardCannotLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := weights{m: tt.w, def: -3}
 			pc := constraintsOf(6, nil, tt.cannot)
-			cs, st, err := clusterLinks(context.Background(), w.score, w.links(6.6), 25, tt.minDensity, 6.6, -100, pc)
+			cs, st, err := clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, tt.minDensity, 6.6, -100, pc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +247,7 @@ func TestClusterStewardMustLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := weights{m: tt.w, def: -3}
 			pc := constraintsOf(4, tt.must, tt.cannot)
-			cs, _, err := clusterLinks(context.Background(), w.score, w.links(6.6), 25, tt.minDensity, 6.6, -25, pc)
+			cs, _, err := clusterLinks(context.Background(), w.score, w.links(6.6), nil, 25, tt.minDensity, 6.6, -25, pc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,7 +299,7 @@ func TestClusterConstraintsProperty(t *testing.T) {
 		}
 		pc := constraintsOf(n, must, cannot)
 		links := w.links(6.6)
-		cs, _, err := clusterLinks(context.Background(), w.score, slices.Clone(links), 25, 0.5, 6.6, -100, pc)
+		cs, _, err := clusterLinks(context.Background(), w.score, slices.Clone(links), nil, 25, 0.5, 6.6, -100, pc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestClusterConstraintsProperty(t *testing.T) {
 			}
 		}
 		rng.Shuffle(len(links), func(i, j int) { links[i], links[j] = links[j], links[i] })
-		again, _, _ := clusterLinks(context.Background(), w.score, links, 25, 0.5, 6.6, -100, pc)
+		again, _, _ := clusterLinks(context.Background(), w.score, links, nil, 25, 0.5, 6.6, -100, pc)
 		if !slices.EqualFunc(members(again), members(cs), slices.Equal) {
 			t.Fatalf("iteration %d: link order changed the clusters: %v vs %v", iter, members(again), members(cs))
 		}

@@ -111,6 +111,12 @@ type comparator struct {
 	// records holding it that are other customers (termfreq.go); nil
 	// before the correction, when counts/total is used.
 	tfU []float32
+	// tfFloor is the term frequency of a value held by one customer (the
+	// tfU of a value the correction saw on one customer only).
+	tfFloor float32
+	// date tells whether the comparator compares a date field (its column
+	// holds dates, see dateColumn).
+	date bool
 }
 
 // numLevels returns the number of levels including "different".
@@ -447,6 +453,55 @@ func (c *comparator) tfProbability(i, j int32) float64 {
 	return float64(best) / float64(c.col.total)
 }
 
+// newComparator compiles the comparison cmp of field over col (the street
+// line column for "address").
+func newComparator(d *dataset, field string, cmp Comparison, col *column, nick nicknames) *comparator {
+	c := &comparator{field: field, col: col, tf: cmp.TermFrequency, fixed: map[int]float64{}}
+	if field == "address" {
+		c.postal, c.city, c.num, c.line2 = d.cols[colPostal], d.cols[colCity], d.cols[colStreetNum], d.cols[colAddress2]
+		c.street = make([]string, len(col.syms))
+		for v, line := range col.syms {
+			c.street[v] = streetName(line)
+		}
+	}
+	for _, l := range cmp.Levels {
+		c.levels = append(c.levels, compiledLevel{name: l.Name, kind: levelKind(l.Kind), threshold: l.Threshold})
+		switch levelKind(l.Kind) {
+		case kindDamerau:
+			c.maxDamerau = max(c.maxDamerau, int(l.Threshold))
+		case kindNickname:
+			c.nick = nick
+			if c.canon == nil {
+				c.canon = make([][]string, len(col.syms))
+				for i, s := range col.syms {
+					c.canon[i] = nick.canonical(s)
+				}
+			}
+		case kindSwapped:
+			switch field {
+			case colFirst:
+				c.other = d.cols[colLast]
+			case colLast:
+				c.other = d.cols[colFirst]
+			}
+		case kindSameNumber:
+			c.num = d.cols[colStreetNum]
+		}
+	}
+	for name, w := range cmp.Weights {
+		if name == "different" {
+			c.fixed[len(c.levels)] = w
+			continue
+		}
+		for i, l := range cmp.Levels {
+			if l.Name == name {
+				c.fixed[i] = w
+			}
+		}
+	}
+	return c
+}
+
 // compileComparators builds the comparators of cfg for the columns of d.
 func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 	var out []*comparator
@@ -454,50 +509,7 @@ func compileComparators(d *dataset, cfg *Config, nick nicknames) []*comparator {
 		if cmp.Disabled || col == nil || (field != "address" && (col.total < 2 || len(col.vals) == 0)) {
 			return
 		}
-		c := &comparator{field: field, col: col, tf: cmp.TermFrequency, fixed: map[int]float64{}}
-		if field == "address" {
-			c.postal, c.city, c.num, c.line2 = d.cols[colPostal], d.cols[colCity], d.cols[colStreetNum], d.cols[colAddress2]
-			c.street = make([]string, len(col.syms))
-			for v, line := range col.syms {
-				c.street[v] = streetName(line)
-			}
-		}
-		for _, l := range cmp.Levels {
-			c.levels = append(c.levels, compiledLevel{name: l.Name, kind: levelKind(l.Kind), threshold: l.Threshold})
-			switch levelKind(l.Kind) {
-			case kindDamerau:
-				c.maxDamerau = max(c.maxDamerau, int(l.Threshold))
-			case kindNickname:
-				c.nick = nick
-				if c.canon == nil {
-					c.canon = make([][]string, len(col.syms))
-					for i, s := range col.syms {
-						c.canon[i] = nick.canonical(s)
-					}
-				}
-			case kindSwapped:
-				switch field {
-				case colFirst:
-					c.other = d.cols[colLast]
-				case colLast:
-					c.other = d.cols[colFirst]
-				}
-			case kindSameNumber:
-				c.num = d.cols[colStreetNum]
-			}
-		}
-		for name, w := range cmp.Weights {
-			if name == "different" {
-				c.fixed[len(c.levels)] = w
-				continue
-			}
-			for i, l := range cmp.Levels {
-				if l.Name == name {
-					c.fixed[i] = w
-				}
-			}
-		}
-		out = append(out, c)
+		out = append(out, newComparator(d, field, cmp, col, nick))
 	}
 	for _, f := range []string{colFirst, colMiddle, colLast, colEmail, colPhone, "address", colAddress1, colAddress2, colCity, colState, colPostal, colCountry} {
 		if cmp, ok := cfg.Comparisons[f]; ok {

@@ -31,17 +31,17 @@ type pairConstraints struct {
 // loadConstraints reads the constraints of in (when it is a
 // ConstraintSource) between records of d, after d's records have their
 // final order. Constraints naming a contact d does not hold are ignored.
-// It returns nil when there are none.
-func loadConstraints(ctx context.Context, in Input, d *dataset) (*pairConstraints, error) {
+// It returns nil when there are none, and every constraint read.
+func loadConstraints(ctx context.Context, in Input, d *dataset) (*pairConstraints, []cm.PairConstraint, error) {
 	src, ok := in.(ConstraintSource)
 	if !ok {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cs, err := src.Constraints(ctx, cm.ConstraintFilter{})
 	if err != nil {
-		return nil, fmt.Errorf("match: read constraints: %w", err)
+		return nil, nil, fmt.Errorf("match: read constraints: %w", err)
 	}
-	return newPairConstraints(cs, d.ids), nil
+	return newPairConstraints(cs, d.ids), cs, nil
 }
 
 // newPairConstraints indexes cs by the record numbers of ids (ids[r] is

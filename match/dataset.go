@@ -2,6 +2,7 @@ package match
 
 import (
 	"encoding/binary"
+	"hash/crc64"
 	"slices"
 	"strings"
 )
@@ -130,7 +131,17 @@ type dataset struct {
 	// pc are the stewards' decisions between records (nil: none); see
 	// constraints.go.
 	pc *pairConstraints
+	// rank[r] is record r's position in the id order of the records (set
+	// by clusterOrder).
+	rank []int32
+	// hash[r] is the normHash of the encoding record r was read from.
+	hash []uint64
 }
+
+// normHash identifies a stored norm (the match state keeps it for each
+// contact, to tell the contacts whose norm changed). MakeTable returns the
+// package's precomputed ECMA table.
+func normHash(b []byte) uint64 { return crc64.Checksum(b, crc64.MakeTable(crc64.ECMA)) }
 
 // presize reserves room for about n records.
 func (d *dataset) presize(n int) {
@@ -138,6 +149,7 @@ func (d *dataset) presize(n int) {
 		return
 	}
 	d.ids = make([]string, 0, n)
+	d.hash = make([]uint64, 0, n)
 	d.div = make([]int32, 0, n)
 	for _, c := range d.cols {
 		c.off = make([]int32, 1, n+1)
@@ -192,6 +204,7 @@ func (d *dataset) addEncoded(id string, b []byte, fp uint64) bool {
 	d.addPart(d.n, b, 0)
 	d.addPart(d.n, b, 1)
 	d.ids = append(d.ids, id)
+	d.hash = append(d.hash, normHash(b))
 	d.n++
 	return true
 }
@@ -331,6 +344,7 @@ func (d *dataset) extraColumns() []string {
 // family name, so comparing them then touches nearby memory. It must run
 // after finish.
 func (d *dataset) clusterOrder() {
+	inIDOrder := slices.IsSorted(d.ids)
 	last, first := d.cols[colLast], d.cols[colFirst]
 	type rk struct {
 		key uint64
@@ -357,11 +371,30 @@ func (d *dataset) clusterOrder() {
 	})
 	ids := make([]string, d.n)
 	div := make([]int32, d.n)
+	d.rank = make([]int32, d.n)
+	var hash []uint64
+	if len(d.hash) == d.n {
+		hash = make([]uint64, d.n)
+	}
 	for nr, k := range keys {
 		ids[nr] = d.ids[k.r]
 		div[nr] = d.div[k.r]
+		d.rank[nr] = k.r
+		if hash != nil {
+			hash[nr] = d.hash[k.r]
+		}
 	}
-	d.ids, d.div = ids, div
+	d.ids, d.div, d.hash = ids, div, hash
+	if !inIDOrder {
+		byID := make([]int32, d.n)
+		for r := range byID {
+			byID[r] = int32(r)
+		}
+		slices.SortFunc(byID, func(a, b int32) int { return strings.Compare(d.ids[a], d.ids[b]) })
+		for pos, r := range byID {
+			d.rank[r] = int32(pos)
+		}
+	}
 	for _, c := range d.cols {
 		off := make([]int32, 1, d.n+1)
 		vals := make([]int32, 0, len(c.vals))

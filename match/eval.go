@@ -101,7 +101,7 @@ func EvaluateBlocking(ctx context.Context, cs []cm.Contact, truth [][]string, cf
 		d.addEncoded(id, in.norms[i], in.fp)
 	}
 	d.finish()
-	br, err := block(ctx, d, &cfg, newNicknames(cfg.Nicknames))
+	br, err := block(ctx, d, &cfg, newNicknames(cfg.Nicknames), false)
 	if err != nil {
 		return rep, err
 	}

@@ -181,6 +181,7 @@ func (s *scorer) correctTF(pt *patternTable, pids []uint32, pairs []uint64, work
 			}
 			total := float32(c.col.total)
 			floor := min(float32(tfFloor), float32(c.u[0])*total)
+			c.tfFloor = floor / total // a value on one customer: max(1-1, floor) / total
 			tfU := make([]float32, len(c.col.syms))
 			for v, n := range customers {
 				tfU[v] = max(n-1, floor) / total

@@ -33,6 +33,14 @@ type Result struct {
 	// Pairs lists every scored candidate pair when Config.ReportPairs is
 	// set (for Evaluate: the loss per stage and the reliability table).
 	Pairs []ScoredPair
+	// Mode says how Match ran and why (zero for Run).
+	Mode Mode
+	// Unchanged are the ids of the groups an incremental match kept from
+	// the last match (their contacts, links and decisions did not change);
+	// Groups holds the others. Nil for a full match, whose Groups are all.
+	Unchanged []string
+	// Changes counts what an incremental match found changed.
+	Changes Changes
 }
 
 // Stats describes a match run.
@@ -80,8 +88,28 @@ func (s Stats) String() string {
 // clusters and runs survivorship on the groups' members (fetched with
 // in.Contacts).
 func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
+	res, _, err := runFull(ctx, in, cfg, nil, false)
+	return res, err
+}
+
+// runFull is a full match: every contact is read, blocked and compared.
+// With km, the kept model scores (no estimation); without, the model is
+// estimated on the contacts. With keep, it also returns the match state
+// of the result (in must then be a StateInput).
+func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool) (*Result, *State, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var stamps *stampScan
+	if keep {
+		si, ok := in.(StateInput)
+		if !ok {
+			return nil, nil, fmt.Errorf("match: keeping a match state needs a StateInput")
+		}
+		var err error
+		if stamps, err = scanStamps(ctx, si); err != nil {
+			return nil, nil, err
+		}
 	}
 	stats := Stats{Durations: map[string]time.Duration{}, RefusedJoins: map[string]int{}, Workers: cfg.workers()}
 	t0 := time.Now()
@@ -124,6 +152,7 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 					d.addPart(r, norm, part)
 					if part == 0 {
 						d.ids = append(d.ids, id)
+						d.hash = append(d.hash, normHash(norm))
 					}
 					r++
 				}
@@ -167,35 +196,45 @@ func Run(ctx context.Context, in Input, cfg Config) (*Result, error) {
 	<-n1
 	d.n = len(d.ids)
 	if err != nil {
-		return nil, fmt.Errorf("match: read norms: %w", err)
+		return nil, nil, fmt.Errorf("match: read norms: %w", err)
 	}
 	if len(missing) > 0 {
 		if err := normalizeMissing(ctx, in, normer, d, missing, cfg.workers()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		stats.Normalized = len(missing)
 	}
 	d.finish()
 	d.clusterOrder()
-	if d.pc, err = loadConstraints(ctx, in, d); err != nil {
-		return nil, err
+	var cons []cm.PairConstraint
+	if d.pc, cons, err = loadConstraints(ctx, in, d); err != nil {
+		return nil, nil, err
 	}
 	stats.Durations["normalize"] = time.Since(t0)
-	clusters, sc, err := matchDataset(ctx, d, &cfg, &stats)
+	md, err := matchDataset(ctx, d, &cfg, &stats, km, keep)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	clusters, sc := md.clusters, md.s
 	t1 := time.Now()
 	groups, err := buildGroups(ctx, d, sc, clusters, &cfg, func(ctx context.Context, ids []string) (map[string]cm.Contact, error) {
 		return in.Contacts(ctx, ids)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d.pc.annotate(groups)
 	stats.Durations["survive"] = time.Since(t1)
 	stats.Groups = len(groups)
-	return &Result{Groups: groups, Stats: stats, Pairs: sc.reportedPairs()}, nil
+	res := &Result{Groups: groups, Stats: stats, Pairs: sc.reportedPairs()}
+	if !keep {
+		return res, nil, nil
+	}
+	if km == nil {
+		km = keepModel(sc, stats.Model)
+	}
+	st := fullState(d, &cfg, km, md, cons, stamps)
+	return res, st, nil
 }
 
 // normalizeMissing fetches the contacts without a usable stored norm from
@@ -325,17 +364,28 @@ func (m *MemoryInput) Contacts(_ context.Context, ids []string) (map[string]cm.C
 	return out, nil
 }
 
+// matched is what matchDataset found.
+type matched struct {
+	clusters []*cluster
+	s        *scorer
+	// links are the candidate pairs at or above the threshold, and entries
+	// each rule's sorted keys (with keep).
+	links   []link
+	entries [][]blockEntry
+}
+
 // matchDataset runs blocking, u estimation, comparison, EM, scoring and
-// clustering.
-func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([]*cluster, *scorer, error) {
+// clustering; with km, the kept model scores and nothing is estimated.
+// With keep, the result holds the blocking keys.
+func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats, km *keptModel, keep bool) (*matched, error) {
 	stats.Contacts = d.n
 	nick := newNicknames(cfg.Nicknames)
 	workers := cfg.workers()
 
 	t := time.Now()
-	br, err := block(ctx, d, cfg, nick)
+	br, err := block(ctx, d, cfg, nick, keep)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stats.Durations["block"] = time.Since(t)
 	stats.CandidatePairs = len(br.pairs)
@@ -349,40 +399,30 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	}
 	stats.Skipped = br.skipped
 
-	s := newScorer(d, cfg, nick)
+	var s *scorer
 	t = time.Now()
-	stats.Model.USample = s.estimateU(ctx, cfg)
+	if km == nil {
+		s = newScorer(d, cfg, nick)
+		stats.Model.USample = s.estimateU(ctx, cfg)
+	} else {
+		s = km.scorer(d, cfg, nick)
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	pids, pt, err := s.compareCandidates(ctx, br.pairs, workers)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	scoreTime := time.Since(t)
 	t = time.Now()
-	iters, conv := s.train(pt, pids, br.pairs, br.perRule, cfg.Blocking, cfg.EMIterations)
-	br.perRule = nil // free the training samples
-	s.finishWeights()
-	// Global prior: expected matches among candidates over all pairs that
-	// could match (pairs within a division unless CrossDivision).
-	var allPairs float64
-	if cfg.CrossDivision {
-		allPairs = float64(d.n) * float64(d.n-1) / 2
+	if km == nil {
+		s.estimate(ctx, d, cfg, stats, pt, pids, br)
 	} else {
-		for _, c := range d.divs.counts {
-			allPairs += float64(c) * float64(c-1) / 2
-		}
+		stats.Model = km.Model
+		stats.Model.Patterns = len(pt.pats)
 	}
-	lambda, lambdaC := s.refine(ctx, pt, pids, br.pairs, allPairs, cfg)
-	stats.Model.Lambda = lambda
-	stats.Model.CandidateLambda = lambdaC
-	stats.Model.PriorWeight = s.prior
-	stats.Model.EMIterations = iters
-	stats.Model.Converged = conv
-	stats.Model.Patterns = len(pt.pats)
-	stats.Model.Fields = s.model()
-	stats.Model.Labels, stats.Model.LabelShift = s.labelled, s.labelShift
+	br.perRule = nil // free the training samples
 	thr := weightAt(cfg.MatchThreshold)
 	stats.Model.ThresholdWeight = thr
 	stats.Durations["em"] = time.Since(t)
@@ -391,12 +431,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	patW := make([]float64, len(pt.pats))
 	needsTF := make([]bool, len(pt.pats))
 	for pi, p := range pt.pats {
-		for k, c := range s.comps {
-			l := p[k]
-			if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && tfable(c.levels[0].kind) {
-				needsTF[pi] = true
-			}
-		}
+		needsTF[pi] = s.needsTF(p)
 		patW[pi] = s.prior + s.patternWeight(p)
 	}
 	linksPer := make([][]link, workers)
@@ -451,9 +486,9 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	if cfg.CannotLinkWeight < 0 {
 		cannot = s.prior + cfg.CannotLinkWeight
 	}
-	clusters, cst, err := clusterLinks(ctx, s.score, links, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot, d.pc)
+	clusters, cst, err := clusterLinks(ctx, s.score, slices.Clone(links), d.rank, cfg.MaxGroupSize, cfg.MinLinkDensity, thr, cannot, d.pc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stats.Durations["cluster"] = time.Since(t)
 	stats.SplitGroups = cst.splitComponents
@@ -462,7 +497,30 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats) ([
 	stats.RefusedJoins["conflict"] = cst.refusedConflict
 	stats.RefusedJoins["cannotLink"] = cst.refusedCannotLink
 	stats.Comparisons = stats.CandidatePairs + stats.Model.USample + cst.crossComparisons
-	return clusters, s, nil
+	return &matched{clusters: clusters, s: s, links: links, entries: br.entries}, nil
+}
+
+// needsTF reports whether the weight of a pair with comparison vector lv
+// depends on the values compared (a term-frequency comparator agrees
+// exactly).
+func (s *scorer) needsTF(lv []uint8) bool {
+	for k, c := range s.comps {
+		l := lv[k]
+		if _, fixed := c.fixed[int(l)]; l == 0 && c.tf && !fixed && tfable(c.levels[0].kind) {
+			return true
+		}
+	}
+	return false
+}
+
+// pairWeight returns the weight of (i, j) as matchDataset computes a
+// candidate's (lv is scratch space).
+func (s *scorer) pairWeight(i, j int32, lv []uint8) float64 {
+	s.levels(i, j, lv)
+	if s.needsTF(lv) {
+		return s.weight(i, j, lv)
+	}
+	return s.prior + s.patternWeight(lv)
 }
 
 // buildGroups turns clusters into proposed groups with survivorship and
@@ -570,4 +628,30 @@ func buildGroup(d *dataset, s *scorer, c *cluster, cs map[string]cm.Contact, cfg
 	}
 	g.Explanation = ex
 	return g
+}
+
+// estimate learns the model on the candidate pairs' patterns: m and the
+// prior by EM, the u and term-frequency corrections and the labels.
+func (s *scorer) estimate(ctx context.Context, d *dataset, cfg *Config, stats *Stats, pt *patternTable, pids []uint32, br *blockResult) {
+	iters, conv := s.train(pt, pids, br.pairs, br.perRule, cfg.Blocking, cfg.EMIterations)
+	s.finishWeights()
+	// Global prior: expected matches among candidates over all pairs that
+	// could match (pairs within a division unless CrossDivision).
+	var allPairs float64
+	if cfg.CrossDivision {
+		allPairs = float64(d.n) * float64(d.n-1) / 2
+	} else {
+		for _, c := range d.divs.counts {
+			allPairs += float64(c) * float64(c-1) / 2
+		}
+	}
+	lambda, lambdaC := s.refine(ctx, pt, pids, br.pairs, allPairs, cfg)
+	stats.Model.Lambda = lambda
+	stats.Model.CandidateLambda = lambdaC
+	stats.Model.PriorWeight = s.prior
+	stats.Model.EMIterations = iters
+	stats.Model.Converged = conv
+	stats.Model.Patterns = len(pt.pats)
+	stats.Model.Fields = s.model()
+	stats.Model.Labels, stats.Model.LabelShift = s.labelled, s.labelShift
 }

@@ -108,14 +108,24 @@ func (s *scorer) reportedPairs() []ScoredPair {
 
 // newScorer compiles the comparators and the household rule.
 func newScorer(d *dataset, cfg *Config, nick nicknames) *scorer {
-	s := &scorer{d: d, comps: compileComparators(d, cfg, nick), hhName: -1, hhFamily: -1, hhAddr: -1}
+	comps := compileComparators(d, cfg, nick)
+	for _, c := range comps {
+		c.date = strings.HasPrefix(c.field, "custom.") && dateColumn(c.col)
+	}
+	return newScorerWith(d, cfg, comps)
+}
+
+// newScorerWith compiles the household rule over comps (whose date flags
+// are set).
+func newScorerWith(d *dataset, cfg *Config, comps []*comparator) *scorer {
+	s := &scorer{d: d, comps: comps, hhName: -1, hhFamily: -1, hhAddr: -1}
 	s.hhField = make([]bool, len(s.comps))
 	for k, c := range s.comps {
 		switch {
 		case cfg.Household.KeepWithIdentifiers && strings.HasPrefix(c.field, "externalId."):
 			s.hhIDs = append(s.hhIDs, k)
 		case cfg.Household.KeepWithIdentifiers && strings.HasPrefix(c.field, "custom."):
-			if dateColumn(c.col) {
+			if c.date {
 				s.hhDates = append(s.hhDates, k)
 			} else {
 				s.hhIDs = append(s.hhIDs, k)

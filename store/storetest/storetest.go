@@ -59,6 +59,7 @@ func Run(t *testing.T, h Harness) {
 		{"MustExist", testMustExist},
 		{"QueueRows", testQueueRows},
 		{"Workers", testWorkers},
+		{"MatchState", testMatchState},
 		{"Cycles", testCycles},
 		{"CycleSlotsAndSkips", testCycleSlotsAndSkips},
 		{"ConcurrentCycles", testConcurrentCycles},

@@ -1,0 +1,333 @@
+package match
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/sandbox"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+// stateStore is what the incremental tests need of a store.
+type stateStore interface {
+	store.Store
+	StateInput
+	LoadMatchState(ctx context.Context) (map[string][]byte, error)
+	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, actor string) (cm.ProposalResult, error)
+}
+
+func openStateStore(t *testing.T, cfg Config, name string) stateStore {
+	t.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), name+".db"), store.Options{Normalizer: NormalizerFunc(cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ss, ok := s.(stateStore)
+	if !ok {
+		t.Fatal("the store keeps no match state")
+	}
+	return ss
+}
+
+// matchAndSave runs Match on s with the stored state and saves the result
+// with the new state, as the match command does.
+func matchAndSave(t *testing.T, s stateStore, cfg Config, o MatchOptions) *Result {
+	t.Helper()
+	ctx := context.Background()
+	parts, err := s.LoadMatchState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Prev, err = DecodeState(parts); err != nil {
+		t.Fatal(err)
+	}
+	res, st, err := Match(ctx, s, cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := st.Parts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveMatch(ctx, res.Groups, res.Unchanged, enc, "match"); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// storedGroups renders every stored group: id, state, members, survivor,
+// confidence, merged record, unkept values and explanation.
+func storedGroups(t *testing.T, s store.Store) []string {
+	t.Helper()
+	gs, err := s.Groups(context.Background(), cm.GroupFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		ex := ""
+		if g.Explanation != nil {
+			for _, l := range g.Explanation.Links {
+				ex += fmt.Sprintf(" %s-%s:%v", l.A, l.B, l.Weight)
+			}
+			ex += fmt.Sprint(g.Explanation.Notes)
+		}
+		merged, err := json.Marshal(g.Merged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unkept, err := json.Marshal(g.Unkept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = fmt.Sprintf("%s %s %v survivor=%s conf=%v merged=%s unkept=%s links=%s", g.ID, g.State, g.Members, g.SurvivorID, g.Confidence, merged, unkept, ex)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// firstDiff describes the first difference of two renderings.
+func firstDiff(a, b []string) string {
+	for k := range max(len(a), len(b)) {
+		var x, y string
+		if k < len(a) {
+			x = a[k]
+		}
+		if k < len(b) {
+			y = b[k]
+		}
+		if x != y {
+			return fmt.Sprintf("first difference:\n  %s\n  %s", x, y)
+		}
+	}
+	return "no difference"
+}
+
+// changeContacts applies one round of random changes to both stores: new
+// contacts (some copies of stored ones, new duplicates), edited ones,
+// deleted ones, and platform merges of proposed groups (the members but
+// the survivor deleted, the survivor edited).
+func changeContacts(t *testing.T, rng *rand.Rand, round int, pool []cm.Contact, stores ...stateStore) {
+	t.Helper()
+	ctx := context.Background()
+	s := stores[0]
+	var all []cm.Contact
+	if err := s.EachContact(ctx, func(c *cm.Contact) error { all = append(all, *c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var upserts []cm.Contact
+	var deletes []string
+	touched := map[string]bool{}
+	pick := func() *cm.Contact {
+		for {
+			c := &all[rng.IntN(len(all))]
+			if !touched[c.ID] {
+				touched[c.ID] = true
+				return c
+			}
+		}
+	}
+	n := len(all)
+	for k := range n / 100 { // new: unseen generated contacts
+		c := pool[(round*n/100+k)%len(pool)]
+		c.ID = fmt.Sprintf("new-%d-%d", round, k)
+		upserts = append(upserts, c)
+	}
+	for k := range n / 200 { // new duplicates of stored contacts
+		c := *pick()
+		c.ID = fmt.Sprintf("dup-%d-%d", round, k)
+		if k%2 == 0 {
+			c.FirstName += "e"
+		}
+		upserts = append(upserts, c)
+	}
+	for k := range n / 100 { // edits
+		c := *pick()
+		c.ModifyDate = c.ModifyDate.Add(time.Hour)
+		switch k % 4 {
+		case 0:
+			c.LastName = "Zz" + c.LastName
+		case 1:
+			c.WorkEmail = fmt.Sprintf("changed%d.%d@example.org", round, k)
+		case 2:
+			c.FirstName = pool[rng.IntN(len(pool))].FirstName
+		case 3:
+			c.Address = nil
+		}
+		upserts = append(upserts, c)
+	}
+	for range n / 200 { // deletes
+		deletes = append(deletes, pick().ID)
+	}
+	gs, err := s.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 3 && k < len(gs); k++ { // platform merges
+		g := gs[rng.IntN(len(gs))]
+		if slices.ContainsFunc(g.Members, func(id string) bool { return touched[id] }) {
+			continue
+		}
+		for _, id := range g.Members {
+			touched[id] = true
+			if id != g.SurvivorID {
+				deletes = append(deletes, id)
+			}
+		}
+		cs, err := s.Contacts(ctx, []string{g.SurvivorID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cs[g.SurvivorID]
+		c.ModifyDate = c.ModifyDate.Add(time.Hour)
+		c.OtherEmail = fmt.Sprintf("merged%d.%d@example.org", round, k)
+		upserts = append(upserts, c)
+	}
+	for _, st := range stores {
+		if err := st.UpsertContacts(ctx, upserts); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DeleteContacts(ctx, deletes); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestIncrementalEqualsFull: after rounds of random changes (new, edited
+// and deleted contacts, platform merges, stewards' decisions), an
+// incremental match leaves the store with the groups a full match with the
+// kept model leaves (ids, states, members, survivors, confidences, merged
+// records, explanations), and the decisions on unchanged groups stay.
+func TestIncrementalEqualsFull(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 3000, Seed: 21})
+	pool := sandbox.Generate(sandbox.GenConfig{Contacts: 1000, Seed: 22}).Contacts
+	inc, full := openStateStore(t, cfg, "inc"), openStateStore(t, cfg, "full")
+	ctx := context.Background()
+	for _, s := range []stateStore{inc, full} {
+		if err := s.UpsertContacts(ctx, org.Contacts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := MatchOptions{MaxDrift: 0.5}
+	r1 := matchAndSave(t, inc, cfg, o)
+	r2 := matchAndSave(t, full, cfg, o)
+	if !r1.Mode.Estimated || r1.Mode.Incremental {
+		t.Fatalf("first match mode %+v, want a full match that estimates", r1.Mode)
+	}
+	if a, b := storedGroups(t, inc), storedGroups(t, full); !slices.Equal(a, b) || len(a) < 100 {
+		t.Fatalf("first matches differ or found few groups (%d, %d): %s", len(a), len(b), firstDiff(a, b))
+	}
+	_ = r2
+	// A steward approves some groups and links or separates some pairs.
+	gs, err := inc.Groups(ctx, cm.GroupFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approved []string
+	for k := 0; k < len(gs); k += 7 {
+		approved = append(approved, gs[k].ID)
+		for _, s := range []stateStore{inc, full} {
+			if _, err := s.Transition(ctx, cm.Transition{GroupID: gs[k].ID, From: []cm.GroupState{cm.StateProposed}, To: cm.StateApproved, Actor: "steward"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 3 {
+		changeContacts(t, rng, round, pool, inc, full)
+		if round == 1 {
+			// Decisions: a cannot-link inside a group, a must-link between
+			// two groups' survivors.
+			gs, _ := inc.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}})
+			a, b := gs[0].Members[0], gs[0].Members[1]
+			c, d := gs[1].SurvivorID, gs[2].SurvivorID
+			if c > d {
+				c, d = d, c
+			}
+			for _, s := range []stateStore{inc, full} {
+				err := s.ChangeConstraints(ctx, cm.ConstraintChange{Actor: "steward", Add: []cm.PairConstraint{
+					{Kind: cm.CannotLink, A: a, B: b, At: time.Unix(1700000000, 0)},
+					{Kind: cm.MustLink, A: c, B: d, At: time.Unix(1700000000, 0)},
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ri := matchAndSave(t, inc, cfg, o)
+		rf := matchAndSave(t, full, cfg, MatchOptions{MaxDrift: 0.5, Full: true})
+		if !ri.Mode.Incremental {
+			t.Fatalf("round %d: mode %+v, want incremental", round, ri.Mode)
+		}
+		if rf.Mode.Incremental || rf.Mode.Estimated {
+			t.Fatalf("round %d: --full mode %+v", round, rf.Mode)
+		}
+		if ri.Changes.New == 0 || ri.Changes.Edited == 0 || ri.Changes.Deleted == 0 {
+			t.Fatalf("round %d: changes %+v", round, ri.Changes)
+		}
+		if a, b := storedGroups(t, inc), storedGroups(t, full); !slices.Equal(a, b) {
+			t.Fatalf("round %d: %d groups incremental, %d full; %s", round, len(a), len(b), firstDiff(a, b))
+		}
+		if ri.Stats.Links != rf.Stats.Links || ri.Stats.Groups != rf.Stats.Groups {
+			t.Fatalf("round %d: incremental %d links %d groups, full %d links %d groups", round, ri.Stats.Links, ri.Stats.Groups, rf.Stats.Links, rf.Stats.Groups)
+		}
+		t.Logf("round %d: %+v; %d groups kept, %d recomputed", round, ri.Changes, len(ri.Unchanged), len(ri.Groups))
+	}
+	// Decisions on groups the changes did not touch are still there.
+	still := 0
+	for _, id := range approved {
+		g, err := inc.Group(ctx, id)
+		if err == nil {
+			if g.State != cm.StateApproved {
+				t.Fatalf("approved group %s is %s", id, g.State)
+			}
+			still++
+		}
+	}
+	if still < len(approved)/2 {
+		t.Fatalf("only %d of %d approved groups survived", still, len(approved))
+	}
+	// Nothing changed: the incremental match does nothing and keeps all.
+	before := storedGroups(t, inc)
+	r := matchAndSave(t, inc, cfg, o)
+	if !r.Mode.Incremental || len(r.Groups) != 0 || r.Changes.total() != 0 {
+		t.Fatalf("unchanged snapshot: mode %+v, %d groups, changes %+v", r.Mode, len(r.Groups), r.Changes)
+	}
+	if after := storedGroups(t, inc); !slices.Equal(before, after) {
+		t.Fatal("a match of an unchanged snapshot changed the groups")
+	}
+}
+
+// TestKeptModelEqualsEstimate: a full match with the model a full match
+// just estimated (and kept) finds the same groups on the same snapshot.
+func TestKeptModelEqualsEstimate(t *testing.T) {
+	cfg := DefaultConfig()
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 2000, Seed: 23})
+	s := openStateStore(t, cfg, "kept")
+	if err := s.UpsertContacts(context.Background(), org.Contacts); err != nil {
+		t.Fatal(err)
+	}
+	r1 := matchAndSave(t, s, cfg, MatchOptions{})
+	a := storedGroups(t, s)
+	r2 := matchAndSave(t, s, cfg, MatchOptions{Full: true})
+	if !r1.Mode.Estimated || r2.Mode.Estimated || r2.Mode.Incremental {
+		t.Fatalf("modes %+v, %+v", r1.Mode, r2.Mode)
+	}
+	if b := storedGroups(t, s); !slices.Equal(a, b) {
+		t.Fatalf("kept model: %d groups, estimated: %d; %s", len(b), len(a), firstDiff(a, b))
+	}
+	r3 := matchAndSave(t, s, cfg, MatchOptions{Reestimate: true})
+	if !r3.Mode.Estimated || r3.Mode.Reason != "--reestimate" {
+		t.Fatalf("--reestimate mode %+v", r3.Mode)
+	}
+}

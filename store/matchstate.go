@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	cm "github.com/contactmerge/contactmerge"
+)
+
+// The match state: what a match keeps for the next one, so that a match
+// after a scan only re-blocks, scores and clusters the contacts that
+// changed (match.State; schema v10 table match_state). The store keeps it
+// as opaque named parts, each split into rows of at most stateChunk bytes.
+// SaveMatch writes the groups of a match and its state in one transaction,
+// so that the state always describes the stored proposals.
+
+// stateChunk bounds one match_state row (SQLite's default blob limit is
+// 1e9 bytes; PostgreSQL's bytea 1 GiB).
+const stateChunk = 64 << 20
+
+// MatchStamps calls fn with every contact's id, stored modify_date (unix
+// microseconds) and updated_at (the store's write time, unix microseconds)
+// in the byte order of the ids, from the covering index of schema v10.
+func (s *core) MatchStamps(ctx context.Context, fn func(id string, modifyDate, updatedAt int64) error) error {
+	q := "SELECT id, modify_date, updated_at FROM contacts ORDER BY id"
+	if s.b.kind() == "postgres" {
+		q = `SELECT id, modify_date, updated_at FROM contacts ORDER BY id COLLATE "C"`
+	}
+	rs, err := s.b.reader().query(ctx, q)
+	if err != nil {
+		return s.b.translate(fmt.Errorf("query contact stamps: %w", err))
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		var md, up int64
+		if err := rs.Scan(&id, &md, &up); err != nil {
+			return fmt.Errorf("scan contact stamp: %w", err)
+		}
+		if err := fn(id, md, up); err != nil {
+			return err
+		}
+	}
+	return s.b.translate(rs.Err())
+}
+
+// Norms returns the stored norms of the contacts with the given ids (nil
+// for a contact without one); ids not stored are absent.
+func (s *core) Norms(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	for c := range slices.Chunk(cm.SortedIDs(ids), chunkSize) {
+		rs, err := s.b.reader().query(ctx, "SELECT id, norm FROM contacts WHERE id IN ("+placeholders(len(c))+")", anys(c)...)
+		if err != nil {
+			return nil, s.b.translate(fmt.Errorf("query norms: %w", err))
+		}
+		for rs.Next() {
+			var id string
+			var norm []byte
+			if err := rs.Scan(&id, &norm); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("scan norm: %w", err)
+			}
+			out[id] = norm
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, s.b.translate(err)
+		}
+	}
+	return out, nil
+}
+
+// LoadMatchState returns the parts of the stored match state (nil when no
+// match kept one).
+func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
+	rs, err := s.b.reader().query(ctx, "SELECT name, data FROM match_state ORDER BY name, seq")
+	if err != nil {
+		return nil, s.b.translate(fmt.Errorf("load match state: %w", err))
+	}
+	defer rs.Close()
+	var out map[string][]byte
+	for rs.Next() {
+		var name string
+		var data []byte
+		if err := rs.Scan(&name, &data); err != nil {
+			return nil, fmt.Errorf("scan match state: %w", err)
+		}
+		if out == nil {
+			out = map[string][]byte{}
+		}
+		out[name] = append(out[name], data...)
+	}
+	return out, s.b.translate(rs.Err())
+}
+
+// ClearMatchState deletes the stored match state (the next match is a
+// full one).
+func (s *core) ClearMatchState(ctx context.Context) error {
+	return s.inTx(ctx, func(t tx) error {
+		_, err := t.exec(ctx, "DELETE FROM match_state")
+		return err
+	})
+}
+
+// SaveMatch writes the groups of a match run and its state in one
+// transaction. With unchanged nil it is SaveProposals: every stored group
+// that groups does not hold and that a match may supersede is superseded.
+// Otherwise (an incremental match) groups are the groups the run
+// recomputed and unchanged the ids of the groups it kept as they are
+// stored: those are neither rewritten nor superseded, and any other
+// stored group that groups does not hold is superseded as SaveProposals
+// would. New and refreshed groups get their ledger rows as with
+// SaveProposals; a steward's survivor or field choices are kept. state
+// replaces the stored match state (nil: none is kept).
+func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, actor string) (cm.ProposalResult, error) {
+	var res cm.ProposalResult
+	now := s.clock()
+	in, err := prepareProposals(groups)
+	if err != nil {
+		return res, err
+	}
+	proposed := make(map[string]bool, len(in)+len(unchanged))
+	for _, p := range in {
+		proposed[p.g.ID] = true
+	}
+	for _, id := range unchanged {
+		proposed[id] = true
+	}
+	err = s.inTx(ctx, func(t tx) error {
+		res = cm.ProposalResult{}
+		if err := s.b.lockProposals(ctx, t); err != nil {
+			return err
+		}
+		existing, err := loadExisting(ctx, t)
+		if err != nil {
+			return err
+		}
+		for _, id := range unchanged {
+			if _, ok := existing[id]; ok {
+				res.Kept++
+			}
+		}
+		var newGroups, newMembers, ledger [][]any
+		var refresh []groupRefresh
+		for i := range in {
+			p := &in[i]
+			ex, ok := existing[p.g.ID]
+			if !ok {
+				g := p.g
+				g.State = cm.StateProposed
+				g.Attempts, g.CanonicalID, g.Reason, g.RetryAt, g.Quarantines = 0, "", "", time.Time{}, 0
+				r := newGroupRows(g, p.e, now, actor, "proposed by match")
+				newGroups = append(newGroups, r.group)
+				newMembers = append(newMembers, r.members...)
+				ledger = append(ledger, r.ledger)
+				res.Created++
+				continue
+			}
+			res.Kept++
+			if ex.hash == p.e.hash || !refreshable(ex.state) {
+				continue
+			}
+			refresh = append(refresh, groupRefresh{
+				key: groupKey{id: p.g.ID, state: ex.state}, survivorID: p.g.SurvivorID, confidence: p.g.Confidence,
+				merged: p.e.merged, unkept: p.e.unkept, explanation: p.e.explanation, hash: p.e.hash,
+				updatedAt: micros(now),
+			})
+		}
+		if err := keepStewardChoices(ctx, t, refresh); err != nil {
+			return err
+		}
+		if len(newGroups) > 0 {
+			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+			if err := t.bulkInsert(ctx, "groups", groupColumns(), newGroups); err != nil {
+				return fmt.Errorf("insert groups: %w", err)
+			}
+			if err := t.bulkInsert(ctx, "group_members", memberColumns(), newMembers); err != nil {
+				return fmt.Errorf("insert group members: %w", err)
+			}
+		}
+		if len(refresh) > 0 {
+			applied, err := t.refreshGroups(ctx, refresh)
+			if err != nil {
+				return fmt.Errorf("refresh groups: %w", err)
+			}
+			for i, ok := range applied {
+				if ok {
+					k := refresh[i].key
+					ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+						At: now, Kind: cm.LedgerTransition, GroupID: k.id, From: k.state, To: k.state,
+						Actor: actor, Detail: "refreshed by match",
+					}))
+				}
+			}
+		}
+		var gone []groupKey
+		for _, id := range slices.Sorted(maps.Keys(existing)) {
+			if st := existing[id].state; !proposed[id] && supersedable(st) {
+				gone = append(gone, groupKey{id: id, state: st})
+			}
+		}
+		if len(gone) > 0 {
+			deleted, err := t.deleteGroups(ctx, gone)
+			if err != nil {
+				return fmt.Errorf("supersede groups: %w", err)
+			}
+			var ids []string
+			for i, ok := range deleted {
+				if !ok {
+					continue
+				}
+				ids = append(ids, gone[i].id)
+				ledger = append(ledger, ledgerValues(cm.LedgerEvent{
+					At: now, Kind: cm.LedgerNote, GroupID: gone[i].id, From: gone[i].state, Actor: actor,
+					Detail: "superseded by match: group no longer proposed",
+				}))
+				res.Superseded++
+			}
+			for c := range slices.Chunk(ids, chunkSize) {
+				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
+					return fmt.Errorf("supersede group_members: %w", err)
+				}
+			}
+		}
+		if err := writeMatchState(ctx, t, state, micros(now)); err != nil {
+			return err
+		}
+		if len(ledger) == 0 {
+			return nil
+		}
+		if err := s.b.lockLedger(ctx, t); err != nil {
+			return err
+		}
+		return t.bulkInsert(ctx, "ledger", ledgerColumns(), ledger)
+	})
+	return res, err
+}
+
+// writeMatchState replaces the stored match state with state's parts.
+func writeMatchState(ctx context.Context, t tx, state map[string][]byte, at int64) error {
+	if _, err := t.exec(ctx, "DELETE FROM match_state"); err != nil {
+		return fmt.Errorf("clear match state: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(state)) {
+		b := state[name]
+		for seq := 0; seq == 0 || len(b) > 0; seq++ {
+			n := min(len(b), stateChunk)
+			if _, err := t.exec(ctx, "INSERT INTO match_state (name, seq, data, updated_at) VALUES (?, ?, ?, ?)",
+				name, int64(seq), b[:n:n], at); err != nil {
+				return fmt.Errorf("save match state %s: %w", name, err)
+			}
+			b = b[n:]
+		}
+	}
+	return nil
+}
