@@ -44,6 +44,10 @@ type CycleStore interface {
 	// FinishCycle ends cycle id in state (CycleDone or CycleFailed) with
 	// its summary (JSON) and error text. ECONFLICT as for CycleHeartbeat.
 	FinishCycle(ctx context.Context, id int64, owner string, state CycleState, summary json.RawMessage, errText string) error
+	// ReleaseCycle leaves cycle id running but free to be resumed at
+	// once by the next BeginCycle, of any owner (an interrupted cycle:
+	// Ctrl-C, a stopping serve). ECONFLICT as for CycleHeartbeat.
+	ReleaseCycle(ctx context.Context, id int64, owner string) error
 	// MarkCycleNotified records that the cycle's summary was delivered.
 	MarkCycleNotified(ctx context.Context, id int64) error
 	// Cycle returns one cycle with its steps (ENOTFOUND if absent).
@@ -165,7 +169,7 @@ func (s *dbStore) BeginCycle(ctx context.Context, b CycleBegin) (Cycle, bool, er
 		case errors.Is(err, errNoRows):
 		case err != nil:
 			return fmt.Errorf("running cycle: %w", err)
-		case now.Sub(run.HeartbeatAt) < b.StaleAfter && run.Owner != b.Owner:
+		case !run.HeartbeatAt.IsZero() && now.Sub(run.HeartbeatAt) < b.StaleAfter && run.Owner != b.Owner:
 			return cm.Errorf(cm.ECONFLICT, "cycle %d is running (%s, owner %s, step %s, last heartbeat %s): one cycle runs at a time",
 				run.ID, run.Trigger, run.Owner, orNone(run.Step), run.HeartbeatAt.Format(time.RFC3339))
 		default: // its owner died (or is this process, restarted): resume it
@@ -315,6 +319,14 @@ func (s *dbStore) FinishCycle(ctx context.Context, id int64, owner string, state
 	return s.inTx(ctx, func(t tx) error {
 		return s.owned(ctx, t, id, owner, "finish cycle", "UPDATE cycles SET state = ?, ended_at = ?, heartbeat_at = ?, summary = ?, error = ?",
 			string(state), now, now, string(summary), errText)
+	})
+}
+
+// ReleaseCycle implements CycleStore: the heartbeat becomes the zero
+// time, older than any StaleAfter.
+func (s *dbStore) ReleaseCycle(ctx context.Context, id int64, owner string) error {
+	return s.inTx(ctx, func(t tx) error {
+		return s.owned(ctx, t, id, owner, "release cycle", "UPDATE cycles SET heartbeat_at = 0")
 	})
 }
 

@@ -78,9 +78,15 @@ func testCycles(t *testing.T, h Harness) {
 	_, err = cs.Cycle(ctx(), 999)
 	wantCode(t, err, cm.ENOTFOUND)
 
-	// The next one may start now; the list is newest first.
-	c2, _, err := cs.BeginCycle(ctx(), store.CycleBegin{Trigger: "console", Actor: "bob", Owner: "p2"})
+	// The next one may start now; the list is newest first. Released
+	// (interrupted), it is resumed at once by another owner.
+	c2, _, err := cs.BeginCycle(ctx(), store.CycleBegin{Trigger: "console", Actor: "bob", Owner: "p1"})
 	must(t, err)
+	wantCode(t, cs.ReleaseCycle(ctx(), c2.ID, "p2"), cm.ECONFLICT)
+	must(t, cs.ReleaseCycle(ctx(), c2.ID, "p1"))
+	if r, resumed, err := cs.BeginCycle(ctx(), store.CycleBegin{Trigger: "cli", Actor: "ann", Owner: "p2"}); err != nil || !resumed || r.ID != c2.ID {
+		t.Fatalf("after a release: %+v, %v, %v", r, resumed, err)
+	}
 	must(t, cs.FinishCycle(ctx(), c2.ID, "p2", store.CycleFailed, nil, "scan: the platform did not answer"))
 	list, err := cs.Cycles(ctx(), 0)
 	must(t, err)

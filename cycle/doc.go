@@ -1,0 +1,55 @@
+// Package cycle runs contactmerge's scheduled cycles: scan → match →
+// policy → run → report, one cycle at a time across processes, resumable
+// after a crash, skippable and triggerable (serve's console, the
+// 'contactmerge cycle' command).
+//
+// A Runner runs one cycle. The store (store.CycleStore, migration 0011)
+// records the cycle and each step's start, end and result; a cycle whose
+// process died (its heartbeat older than Config.StaleAfter) or was
+// interrupted (released) is resumed at the step it was in by the next
+// Run of any process: the steps it completed are not run again (their
+// recorded results go into the summary). Every step is safe to run again:
+// the scan resumes from its saved cursor, match and SaveProposals keep
+// the groups they found before with their decisions, the policy only
+// judges proposed groups, and the run verifies in-flight merges before it
+// sends anything (engine.Run).
+//
+//   - scan: engine.Scan with its own client, whose limiter ceiling is
+//     the scan budget, Config.ScanBudget of the window the platform
+//     allows (inin-ratelimit-allowed, read from GET /api/v2/tokens/me
+//     at the start of the cycle), so that merges and the tenant's other
+//     integrations keep the rest (genesys.Limiter.SetCeiling).
+//   - match: match.Run and SaveProposals (incremental when match is).
+//   - policy: Config.Policy (the policy package's file policy through
+//     FilePolicy, or Threshold); a shadow policy approves nothing.
+//   - run: Config.Merge (engine.Run). Unattended (Config.RequireEnforce:
+//     serve), it merges only under a policy in enforce mode: the policy
+//     file is the confirmation nobody is there to type.
+//   - report: the Summary, kept in the store and POSTed to the
+//     notify webhook (Notifier: retried on network errors, 408, 429 and
+//     5xx; no secret in the body, and the webhook's address is never
+//     logged).
+//
+// Before the first step the token's organization is checked against the
+// store's: a store bound to another organization fails the cycle with a
+// clear error and an alert (Summary.Alert, logged and posted).
+//
+// # Schedules
+//
+// A Scheduler starts cycles on a Schedule: --every D (the multiples of D
+// since the Unix epoch, so that several serve processes agree on the slots)
+// or --cron EXPR (github.com/robfig/cron/v3's standard parser: River has no
+// cron parser; its documentation points to this package, see River's
+// example_cron_job_test.go). Both are river.PeriodicSchedule values. The
+// scheduler does not enqueue them as River periodic jobs: River's periodic
+// enqueuer runs only in the elected leader among all River clients of the
+// database ("The periodic job scheduler is approximate ... It's started by
+// the elected leader in a River cluster", river.NewPeriodicJob, and
+// LeaderElectionDisabled's note in river.Config), and the engine's own
+// clients (serve's workers, 'contactmerge worker') would win that election
+// without the cycle job configured, leaving cycles unscheduled. Instead
+// each slot is claimed in the store (cycles.slot is unique), so a slot
+// runs once whichever process reaches it first, and a skip request
+// (store.CycleStore.SkipNextCycle) turns the next scheduled cycle into a
+// recorded skip.
+package cycle
