@@ -17,7 +17,12 @@
 //     its inputs become read-only ancestors (aliases) whose GET, bulk read
 //     and DELETE act on the canonical contact;
 //   - the analytics conversation-details query (active conversations of a
-//     set of contacts) and the case lookup by external contact.
+//     set of contacts, or every conversation naming a contact) and its
+//     asynchronous jobs (submit, status, cursor-paged results of up to
+//     MaxJobPageSize, delete, availability; analytics_jobs.go), over the
+//     activity and, with Config.History, 62 days of ended conversations
+//     through which the hidden auto-created contacts are reached
+//     (conversations.go); and the case lookup by external contact.
 //
 // Every /api/v2 request needs a bearer token (401 when missing or expired),
 // counts against its token's fixed 60-second window (inin-ratelimit-count,
