@@ -16,14 +16,14 @@ import (
 
 var t0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 
-// matchedOrg returns a SQLite store holding a generated organization of n
+// matchedOrg returns a store on dsn holding a generated organization of n
 // contacts and the groups match proposes for it, with the ground truth.
-func matchedOrg(t *testing.T, n int) (store.Store, [][]string) {
+func matchedOrg(t *testing.T, dsn string, n int) (store.Store, [][]string) {
 	t.Helper()
 	ctx := context.Background()
 	org := sandbox.Generate(sandbox.GenConfig{Contacts: n, Seed: 7})
 	cfg := match.DefaultConfig()
-	st, err := store.Open(ctx, testdb.SQLite(t), store.Options{Normalizer: match.NormalizerFunc(cfg), Now: func() time.Time { return t0 }})
+	st, err := store.Open(ctx, dsn, store.Options{Normalizer: match.NormalizerFunc(cfg), Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +56,15 @@ func proposedGroups(t *testing.T, st cm.Store) []cm.Group {
 // decisions and the ground truth; enforce mode approves, as "ACTOR
 // (policy)" and with no pair constraint, exactly the cap's worth of the
 // most confident groups that pass, and never a group a person decided.
+// On SQLite and, with TEST_DATABASE_URL, PostgreSQL.
 func TestApplyShadowThenEnforce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testApplyShadowThenEnforce(t, testdb.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { testApplyShadowThenEnforce(t, testdb.Postgres(t)) })
+}
+
+func testApplyShadowThenEnforce(t *testing.T, dsn string) {
 	ctx := context.Background()
-	st, truth := matchedOrg(t, 600)
+	st, truth := matchedOrg(t, dsn, 600)
 	before := proposedGroups(t, st)
 	if len(before) < 20 {
 		t.Fatalf("only %d proposed groups", len(before))
