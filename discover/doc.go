@@ -79,7 +79,8 @@
 // "sélectionnez les sujets de notification à envoyer à EventBridge"); no
 // source shows an external-contact topic offered there, nor a wildcard over
 // contact ids, so whether it would deliver contact changes org-wide is
-// UNCONFIRMED. contactmerge therefore rescans at the configured cadence
-// and runs this discovery after each scan; it implements no notification
-// channel.
+// UNCONFIRMED. contactmerge therefore implements no notification channel:
+// the scan and this discovery are run again at the configured cadence
+// (`contactmerge scan && contactmerge discover`; the scheduled cycle of
+// package cycle does not call Run yet).
 package discover
