@@ -15,6 +15,7 @@ import (
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/match"
+	"github.com/contactmerge/contactmerge/sources"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -182,6 +183,9 @@ type Summary struct {
 	Match   *MatchResult  `json:"match,omitempty"`
 	Policy  *PolicyResult `json:"policy,omitempty"`
 	Run     *RunResult    `json:"run,omitempty"`
+	// Sources says where the store's duplicates come from (package
+	// sources), at the end of the cycle.
+	Sources *SourcesResult `json:"sources,omitempty"`
 	// Error is why the cycle failed (or was skipped).
 	Error string `json:"error,omitempty"`
 	// Alert is set when the failure needs a person now (the store is
@@ -220,6 +224,13 @@ type RunResult struct {
 	MergedThisRun int                   `json:"mergedThisRun"`
 	Requests      float64               `json:"requests"`
 	Counts        map[cm.GroupState]int `json:"counts,omitempty"`
+}
+
+// SourcesResult is the report's summary of sources.Compute.
+type SourcesResult struct {
+	Groups     int             `json:"groups"`
+	Duplicates int             `json:"duplicates"`
+	BySource   []sources.Count `json:"bySource"` // the five largest
 }
 
 // errCrash marks a BeforeStep stop: nothing more is recorded.
@@ -510,6 +521,11 @@ func (r *Runner) finish(ctx context.Context, id int64, sum *Summary, failure err
 		}
 	} else {
 		r.log.Info("cycle: done", "cycle", id)
+		if rep, err := sources.Compute(ctx, r.cfg.Store); err == nil {
+			sum.Sources = &SourcesResult{Groups: rep.Groups, Duplicates: rep.Duplicates, BySource: rep.BySource[:min(5, len(rep.BySource))]}
+		} else {
+			r.log.Warn("cycle: where the duplicates come from", "cycle", id, "err", err)
+		}
 	}
 	if err := r.cfg.Store.StartCycleStep(ctx, id, r.cfg.Owner, string(StepReport)); err != nil {
 		return errors.Join(failure, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/policy"
 	"github.com/contactmerge/contactmerge/review"
 	"github.com/contactmerge/contactmerge/sandbox"
 	"github.com/contactmerge/contactmerge/store"
@@ -107,7 +108,7 @@ func (r *rig) runner(owner string, mod func(*cycle.Config)) *cycle.Runner {
 		return eng.Run(ctx, jc, engine.RunOptions{Poll: 50 * time.Millisecond})
 	}
 	cfg := cycle.Config{
-		Store: r.st.(cycle.Store), Scan: r.o.Client(t, nil), ScanBudget: 0.3, Policy: pairsOnly{},
+		Store: r.st.(cycle.Store), Scan: r.o.Client(t, nil), ScanBudget: 0.3, Policy: r.policy(),
 		Merge: merge, RequireEnforce: true, Notify: n, Owner: owner, StaleAfter: time.Minute,
 	}
 	if mod != nil {
@@ -120,26 +121,14 @@ func (r *rig) runner(owner string, mod func(*cycle.Config)) *cycle.Runner {
 	return run
 }
 
-// pairsOnly approves the proposed pairs (groups of two), as a policy file
-// with maxGroupSize 2 does, and leaves larger groups to a person.
-type pairsOnly struct{}
-
-func (pairsOnly) Enforces() bool { return true }
-
-func (pairsOnly) Apply(ctx context.Context, st cm.Store, o cycle.PolicyOptions) (*cycle.PolicyResult, error) {
-	gs, err := st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateProposed}})
-	res := &cycle.PolicyResult{Policy: "pairs only", Mode: "enforce", Evaluated: len(gs)}
-	for _, g := range gs {
-		if len(g.Members) > 2 {
-			res.Held++
-			continue
-		}
-		if _, err := review.Decide(ctx, st, g, cm.Decision{Approve: true, Actor: o.Actor + " (policy)", Reason: "a pair", At: o.Now()}); err != nil {
-			return res, err
-		}
-		res.Approved++
+// policy is an enforce-mode policy file that approves pairs and leaves
+// larger groups to a person.
+func (r *rig) policy() cycle.Policy {
+	p, err := policy.Parse("pairs.json", []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxGroupSize": 2, "maxMergesPerCycle": 100}`))
+	if err != nil {
+		r.t.Fatal(err)
 	}
-	return res, err
+	return cycle.FilePolicy{P: p}
 }
 
 // mergeInputs returns, for every contact id the platform merged, how many
@@ -332,7 +321,7 @@ func TestThreeCycles(t *testing.T) {
 			// Every summary is kept and was delivered (the first after a
 			// 503), with no secret in it.
 			got := r.hook.summaries()
-			if len(got) != 3 || got[0].Cycle != s1.Cycle || got[2].Cycle != s3.Cycle {
+			if len(got) != 3 || got[0].Cycle != s1.Cycle || got[2].Cycle != s3.Cycle || got[2].Sources == nil || got[2].Sources.Groups == 0 {
 				t.Fatalf("the webhook got %d summaries: %+v", len(got), got)
 			}
 			for _, raw := range r.hook.raw {

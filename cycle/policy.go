@@ -2,9 +2,11 @@ package cycle
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/policy"
 	"github.com/contactmerge/contactmerge/review"
 )
 
@@ -65,3 +67,26 @@ func (t Threshold) Apply(ctx context.Context, st cm.Store, o PolicyOptions) (*Po
 
 // Enforces implements Policy.
 func (Threshold) Enforces() bool { return true }
+
+// FilePolicy is a policy file's policy (policy.Load): guarded
+// auto-approve, in shadow or enforce mode, with its per-cycle cap.
+type FilePolicy struct{ P *policy.Policy }
+
+// Enforces implements Policy.
+func (f FilePolicy) Enforces() bool { return f.P.Mode == policy.Enforce }
+
+// Apply implements Policy: policy.Apply under the cycle's name ("cycle
+// N"), so that its verdicts are recorded per cycle.
+func (f FilePolicy) Apply(ctx context.Context, st cm.Store, o PolicyOptions) (*PolicyResult, error) {
+	res, err := f.P.Apply(ctx, st, policy.ApplyOptions{Cycle: fmt.Sprintf("cycle %d", o.Cycle), Actor: o.Actor, Now: o.Now})
+	name := f.P.Path
+	if name == "" {
+		name = "policy"
+	}
+	out := &PolicyResult{Policy: name, Mode: string(res.Mode), Evaluated: res.Evaluated, Approved: res.Approved,
+		WouldApprove: res.WouldApprove, Held: res.Evaluated - res.WouldApprove, HeldBy: res.HeldBy}
+	if len(out.HeldBy) == 0 {
+		out.HeldBy = nil
+	}
+	return out, err
+}
