@@ -56,10 +56,7 @@ type Result struct {
 func (r *Restorer) Execute(ctx context.Context, p *Plan) (*Result, error) {
 	g := p.group
 	ids := cm.SortedIDs(append(slices.Clone(g.Members), g.CanonicalID, p.CanonicalID))
-	if _, err := r.st.AcquireLeases(ctx, r.cfg.Owner, ids, r.cfg.LeaseTTL); err != nil {
-		if cm.IsCode(err, cm.ECONFLICT) {
-			return nil, fmt.Errorf("restore: another restore or merge holds contacts of group %s now; try again shortly: %w", g.ID, err)
-		}
+	if err := r.lease(ctx, g.ID, ids); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -93,6 +90,31 @@ func (r *Restorer) Execute(ctx context.Context, p *Plan) (*Result, error) {
 		res.CannotLink = append(res.CannotLink, pairs...)
 	}
 	return res, nil
+}
+
+// lease takes the leases of ids. Leases held by another process (a
+// concurrent restore, or one that was killed) are waited for, until they
+// expire: at most LeaseTTL and a second.
+func (r *Restorer) lease(ctx context.Context, group string, ids []string) error {
+	deadline := r.cfg.Now().Add(r.cfg.LeaseTTL + time.Second)
+	logged := false
+	for {
+		_, err := r.st.AcquireLeases(ctx, r.cfg.Owner, ids, r.cfg.LeaseTTL)
+		if !cm.IsCode(err, cm.ECONFLICT) {
+			return err
+		}
+		if r.cfg.Now().After(deadline) {
+			return fmt.Errorf("restore: another restore or merge has held contacts of group %s for over %s; try again later: %w", group, r.cfg.LeaseTTL, err)
+		}
+		if !logged {
+			r.cfg.Logger.Warn("restore: contacts of the group are leased by another process (a concurrent or killed restore); waiting until the leases expire",
+				"group", group, "at most", r.cfg.LeaseTTL)
+			logged = true
+		}
+		if err := sleep(ctx, retryPause); err != nil {
+			return err
+		}
+	}
 }
 
 // appendRow records ev for group (its At, Kind and Actor filled).

@@ -14,6 +14,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/restore"
 	"github.com/contactmerge/contactmerge/review"
 	"github.com/contactmerge/contactmerge/store"
 )
@@ -155,7 +156,11 @@ func writeIDMap(ctx context.Context, out io.Writer, st cm.Store, format string) 
 	if err != nil {
 		return err
 	}
-	rows := review.IDMap(applied)
+	restored, err := restore.Restorations(ctx, st)
+	if err != nil {
+		return err
+	}
+	rows := review.WithRestores(review.IDMap(applied), restored)
 	if format == "json" {
 		enc := json.NewEncoder(out)
 		for _, r := range rows {
@@ -166,9 +171,17 @@ func writeIDMap(ctx context.Context, out io.Writer, st cm.Store, format string) 
 		return nil
 	}
 	w := csv.NewWriter(out)
-	_ = w.Write([]string{"oldId", "canonicalId", "groupId"})
+	header := []string{"oldId", "canonicalId", "groupId"}
+	if len(restored) > 0 {
+		header = append(header, "restoredId") // only once a restore happened: the CSV others read stays as it was
+	}
+	_ = w.Write(header)
 	for _, r := range rows {
-		_ = w.Write([]string{r.OldID, r.CanonicalID, r.GroupID})
+		rec := []string{r.OldID, r.CanonicalID, r.GroupID}
+		if len(restored) > 0 {
+			rec = append(rec, r.RestoredID)
+		}
+		_ = w.Write(rec)
 	}
 	w.Flush()
 	return w.Error()
