@@ -1,18 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/match"
 	"github.com/contactmerge/contactmerge/store"
 )
@@ -132,20 +138,59 @@ func (f *Factory) openStore(ctx context.Context, mustExist bool) (store.Store, e
 	})
 }
 
-// Credentials returns the OAuth client from the environment; the secret may
-// also come from the file named by GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE.
+// Credentials returns the OAuth client from the environment (the first of
+// Profiles); the secret may also come from the file named by
+// GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE.
 func (f *Factory) Credentials() (region, id, secret string, err error) {
-	region = f.Getenv("GENESYSCLOUD_REGION")
-	id = f.Getenv("GENESYSCLOUD_OAUTHCLIENT_ID")
-	secret = f.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET")
-	if secret == "" {
-		if path := f.Getenv("GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE"); path != "" {
-			b, rerr := os.ReadFile(path)
-			if rerr != nil {
-				return "", "", "", cm.Errorf(cm.EINVALID, "reading GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE: %v", rerr)
-			}
-			secret = strings.TrimSpace(string(b))
-		}
+	region, ps, err := f.Profiles()
+	if err != nil {
+		return "", "", "", err
+	}
+	return region, ps[0].ID, ps[0].Secret, nil
+}
+
+// clientProfile is one OAuth client of the organization: a name (for logs
+// and errors) with its id and secret.
+type clientProfile struct {
+	Name, ID, Secret string
+}
+
+// clientsFile is the profiles file CONTACTMERGE_CLIENTS names: several OAuth
+// clients of one organization, in the spirit of the Genesys CLI's profiles,
+// but secrets never in the file (an environment variable or a file names
+// each).
+type clientsFile struct {
+	Region  string `json:"region"`
+	Clients []struct {
+		Name             string `json:"name"`
+		ClientID         string `json:"clientId"`
+		ClientSecretEnv  string `json:"clientSecretEnv"`
+		ClientSecretFile string `json:"clientSecretFile"`
+		ClientSecret     any    `json:"clientSecret"` // refused: a secret does not belong in the file
+	} `json:"clients"`
+}
+
+// Profiles returns the region and the OAuth clients configured, the first
+// one the client commands other than run and worker use:
+//
+//   - with CONTACTMERGE_CLIENTS, the clients of that JSON file
+//     ({"region": …, "clients": [{"name", "clientId", "clientSecretEnv" or
+//     "clientSecretFile"}]}; GENESYSCLOUD_REGION when it names no region);
+//   - else GENESYSCLOUD_OAUTHCLIENT_ID and _SECRET (or _SECRET_FILE), then
+//     GENESYSCLOUD_OAUTHCLIENT_ID_2 and _SECRET_2 (or _SECRET_FILE_2), _3, …
+//     up to the first number not set.
+//
+// Anything missing or malformed is EINVALID (exit 2) naming the variable,
+// the file and the client.
+func (f *Factory) Profiles() (string, []clientProfile, error) {
+	if path := f.Getenv("CONTACTMERGE_CLIENTS"); path != "" {
+		return f.fileProfiles(path)
+	}
+	region := f.Getenv("GENESYSCLOUD_REGION")
+	id := f.Getenv("GENESYSCLOUD_OAUTHCLIENT_ID")
+	secret, err := f.secretFrom("GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE")
+	if err != nil {
+		return "", nil, err
 	}
 	var missing []string
 	for name, v := range map[string]string{"GENESYSCLOUD_REGION": region, "GENESYSCLOUD_OAUTHCLIENT_ID": id, "GENESYSCLOUD_OAUTHCLIENT_SECRET": secret} {
@@ -155,7 +200,170 @@ func (f *Factory) Credentials() (region, id, secret string, err error) {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return "", "", "", cm.Errorf(cm.EINVALID, "missing configuration: set %s (a region key such as us-east-1 or a base URL such as the sandbox's http://127.0.0.1:8089)", strings.Join(missing, ", "))
+		return "", nil, cm.Errorf(cm.EINVALID, "missing configuration: set %s (a region key such as us-east-1 or a base URL such as the sandbox's http://127.0.0.1:8089)", strings.Join(missing, ", "))
 	}
-	return region, id, secret, nil
+	ps := []clientProfile{{Name: "GENESYSCLOUD_OAUTHCLIENT_ID", ID: id, Secret: secret}}
+	for n := 2; ; n++ {
+		idVar := "GENESYSCLOUD_OAUTHCLIENT_ID_" + strconv.Itoa(n)
+		id := f.Getenv(idVar)
+		if id == "" {
+			break
+		}
+		secretVar, fileVar := "GENESYSCLOUD_OAUTHCLIENT_SECRET_"+strconv.Itoa(n), "GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE_"+strconv.Itoa(n)
+		secret, err := f.secretFrom(secretVar, fileVar)
+		if err != nil {
+			return "", nil, err
+		}
+		if secret == "" {
+			return "", nil, cm.Errorf(cm.EINVALID, "missing configuration: %s is set but neither %s nor %s is", idVar, secretVar, fileVar)
+		}
+		ps = append(ps, clientProfile{Name: idVar, ID: id, Secret: secret})
+	}
+	return region, ps, checkProfiles(ps, "the environment")
+}
+
+// secretFrom reads a secret from the variable v, else from the file the
+// variable fileVar names ("" when neither is set).
+func (f *Factory) secretFrom(v, fileVar string) (string, error) {
+	if s := f.Getenv(v); s != "" {
+		return s, nil
+	}
+	path := f.Getenv(fileVar)
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", cm.Errorf(cm.EINVALID, "reading %s: %v", fileVar, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// fileProfiles reads the profiles file at path (CONTACTMERGE_CLIENTS).
+func (f *Factory) fileProfiles(path string) (string, []clientProfile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, cm.Errorf(cm.EINVALID, "reading CONTACTMERGE_CLIENTS: %v", err)
+	}
+	var cf clientsFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cf); err != nil {
+		return "", nil, cm.Errorf(cm.EINVALID, "CONTACTMERGE_CLIENTS file %s: %v", path, err)
+	}
+	region := cmp.Or(cf.Region, f.Getenv("GENESYSCLOUD_REGION"))
+	if region == "" {
+		return "", nil, cm.Errorf(cm.EINVALID, "CONTACTMERGE_CLIENTS file %s names no region: add \"region\" or set GENESYSCLOUD_REGION", path)
+	}
+	if len(cf.Clients) == 0 {
+		return "", nil, cm.Errorf(cm.EINVALID, "CONTACTMERGE_CLIENTS file %s lists no clients", path)
+	}
+	var ps []clientProfile
+	for i, c := range cf.Clients {
+		where := fmt.Sprintf("CONTACTMERGE_CLIENTS file %s, client %d", path, i+1)
+		if c.Name != "" {
+			where += " (" + c.Name + ")"
+		}
+		switch {
+		case c.ClientSecret != nil:
+			return "", nil, cm.Errorf(cm.EINVALID, "%s: a secret does not belong in the file: name an environment variable (clientSecretEnv) or a file (clientSecretFile) holding it", where)
+		case c.Name == "" || c.ClientID == "":
+			return "", nil, cm.Errorf(cm.EINVALID, "%s: needs a name and a clientId", where)
+		case (c.ClientSecretEnv == "") == (c.ClientSecretFile == ""):
+			return "", nil, cm.Errorf(cm.EINVALID, "%s: needs either clientSecretEnv or clientSecretFile", where)
+		}
+		secret := ""
+		if c.ClientSecretEnv != "" {
+			if secret = f.Getenv(c.ClientSecretEnv); secret == "" {
+				return "", nil, cm.Errorf(cm.EINVALID, "%s: its secret variable %s is not set", where, c.ClientSecretEnv)
+			}
+		} else {
+			sb, err := os.ReadFile(c.ClientSecretFile)
+			if err != nil {
+				return "", nil, cm.Errorf(cm.EINVALID, "%s: reading its secret file: %v", where, err)
+			}
+			if secret = strings.TrimSpace(string(sb)); secret == "" {
+				return "", nil, cm.Errorf(cm.EINVALID, "%s: its secret file %s is empty", where, c.ClientSecretFile)
+			}
+		}
+		ps = append(ps, clientProfile{Name: c.Name, ID: c.ClientID, Secret: secret})
+	}
+	return region, ps, checkProfiles(ps, "CONTACTMERGE_CLIENTS file "+path)
+}
+
+// checkProfiles refuses two profiles of one name or one OAuth client id
+// (one client's budget would be counted twice).
+func checkProfiles(ps []clientProfile, where string) error {
+	names, ids := map[string]bool{}, map[string]string{}
+	for _, p := range ps {
+		if names[p.Name] {
+			return cm.Errorf(cm.EINVALID, "%s: the client name %s is used twice", where, p.Name)
+		}
+		if other := ids[p.ID]; other != "" {
+			return cm.Errorf(cm.EINVALID, "%s: %s and %s are the same OAuth client (%s): one client has one budget, list it once", where, other, p.Name, p.ID)
+		}
+		names[p.Name], ids[p.ID] = true, p.Name
+	}
+	return nil
+}
+
+// Pool builds the API clients of every profile (Profiles) as one pool, with
+// ratePerMinute as each client's ceiling (0: none) and observe seeing every
+// request. On a PostgreSQL store (processes on several machines) each
+// client shares its rate budget and its access token with every other
+// process through the store (client_budgets); on SQLite each process
+// decides alone.
+func (f *Factory) Pool(ctx context.Context, st store.Store, ratePerMinute int, observe func(genesys.RequestInfo)) (*genesys.Pool, error) {
+	region, ps, err := f.Profiles()
+	if err != nil {
+		return nil, err
+	}
+	if observe == nil {
+		observe = engine.NewObserver(f.Metrics, nil)
+	}
+	var shared *storeBudget
+	if bs, ok := st.(store.BudgetStore); ok && st.Kind() == "postgres" {
+		shared = &storeBudget{st: bs}
+	}
+	members := make([]genesys.PoolMember, len(ps))
+	for i, p := range ps {
+		cfg := genesys.Config{
+			Region: region, ClientID: p.ID, ClientSecret: p.Secret, Logger: f.Logger, RatePerMinute: ratePerMinute,
+			UserAgent: "contactmerge", Observer: observe,
+		}
+		if shared != nil {
+			cfg.Budget, cfg.TokenCache = shared, shared
+		}
+		members[i] = genesys.PoolMember{Name: p.Name, Config: cfg}
+	}
+	return genesys.NewPool(ctx, genesys.PoolConfig{Logger: f.Logger, Now: f.Now}, members...)
+}
+
+// storeBudget is genesys.Budget and genesys.TokenCache on the store's
+// client_budgets rows: the rules are genesys.BudgetWindow.Reserve's, the
+// store keeps the row and its lock.
+type storeBudget struct{ st store.BudgetStore }
+
+func (b *storeBudget) Reserve(ctx context.Context, r genesys.BudgetRequest) (genesys.BudgetGrant, error) {
+	var g genesys.BudgetGrant
+	_, err := b.st.UpdateBudget(ctx, r.Client, func(row *store.ClientBudget) {
+		w := genesys.BudgetWindow{Reset: row.Reset, Limit: row.Limit, Reserved: row.Reserved}
+		g = w.Reserve(r)
+		row.Reset, row.Limit, row.Reserved = w.Reset, w.Limit, w.Reserved
+	})
+	return g, err
+}
+
+func (b *storeBudget) LoadToken(ctx context.Context, client string) (genesys.SharedToken, error) {
+	row, err := b.st.Budget(ctx, client)
+	return genesys.SharedToken{Access: row.Token, RenewAt: row.TokenRenewAt}, err
+}
+
+func (b *storeBudget) SwapToken(ctx context.Context, client, prev string, next genesys.SharedToken) (genesys.SharedToken, error) {
+	row, err := b.st.UpdateBudget(ctx, client, func(row *store.ClientBudget) {
+		if row.Token == "" || row.Token == prev {
+			row.Token, row.TokenRenewAt = next.Access, next.RenewAt
+		}
+	})
+	return genesys.SharedToken{Access: row.Token, RenewAt: row.TokenRenewAt}, err
 }

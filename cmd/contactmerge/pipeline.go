@@ -53,7 +53,13 @@ func (p *pipeline) Close() { p.store.Close() }
 
 // buildPipeline builds the engine on st, its API client (through client,
 // which receives the engine's observer) and its River job client.
-func buildPipeline(_ context.Context, f *Factory, st store.Store, o *runOptions, client engine.ClientFunc) (*pipeline, error) {
+func buildPipeline(ctx context.Context, f *Factory, st store.Store, o *runOptions, client engine.ClientFunc) (*pipeline, error) {
+	return buildPipelineWith(ctx, f, st, o, func(cfg engine.Config) (*engine.Engine, error) { return engine.New(st, cfg, client) })
+}
+
+// buildPipelineWith is buildPipeline with the engine built by newEngine
+// from the configuration the options give.
+func buildPipelineWith(_ context.Context, f *Factory, st store.Store, o *runOptions, newEngine func(engine.Config) (*engine.Engine, error)) (*pipeline, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -62,7 +68,7 @@ func buildPipeline(_ context.Context, f *Factory, st store.Store, o *runOptions,
 	cfg.VerifySettle, cfg.JobTimeout, cfg.RescueAfter = o.settle, o.jobTimeout, o.rescueAfter
 	cfg.Concurrency.Initial, cfg.Concurrency.Max = o.concurrency, o.maxConc
 	cfg.Logger, cfg.Metrics, cfg.Now = f.Logger, f.Metrics, f.Now
-	eng, err := engine.New(st, cfg, client)
+	eng, err := newEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +80,17 @@ func buildPipeline(_ context.Context, f *Factory, st store.Store, o *runOptions,
 }
 
 // openPipeline opens the configured store and builds a pipeline on it with
-// the client of the environment. Close it when done.
+// the clients of the environment (Factory.Pool: one or several OAuth
+// clients, sharing their budgets and tokens through a PostgreSQL store).
+// Close it when done.
 func openPipeline(ctx context.Context, f *Factory, o *runOptions) (*pipeline, error) {
 	st, err := f.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := buildPipeline(ctx, f, st, o, func(obs func(genesys.RequestInfo)) (*genesys.Client, error) { return f.Client(ctx, o.maxRate, obs) })
+	p, err := buildPipelineWith(ctx, f, st, o, func(cfg engine.Config) (*engine.Engine, error) {
+		return engine.NewWithPool(st, cfg, func(obs func(genesys.RequestInfo)) (*genesys.Pool, error) { return f.Pool(ctx, st, o.maxRate, obs) })
+	})
 	if err != nil {
 		st.Close()
 		return nil, err
