@@ -151,6 +151,7 @@ func (p *Policy) Apply(ctx context.Context, st cm.Store, opts ApplyOptions) (Res
 		_, err := review.ApproveAsPolicy(ctx, st, all[i].g, actor, p.Reason(), now())
 		switch {
 		case cm.IsCode(err, cm.ECONFLICT):
+			all[i].v.Approve = false
 			all[i].v.Reasons = []string{GuardChangedAfter + ": another process changed the group meanwhile; nothing was done"}
 			res.Changed++
 		case err != nil:
@@ -167,8 +168,12 @@ func (p *Policy) Apply(ctx context.Context, st cm.Store, opts ApplyOptions) (Res
 		vs[i] = j.v
 		vs[i].At = now()
 		if !j.v.Approve {
+			seen := map[string]bool{}
 			for _, r := range j.v.Reasons {
-				res.HeldBy[guardOf(r)]++
+				if g := guardOf(r); !seen[g] {
+					seen[g] = true
+					res.HeldBy[g]++
+				}
 			}
 		}
 	}
