@@ -2,7 +2,7 @@
 GO ?= go
 TOOL = $(GO) tool -modfile=tools/go.mod
 
-.PHONY: build test demo bench bench-scale vet fmt lint race fuzz
+.PHONY: build test demo bench bench-scale bench-match-incremental vet fmt lint race fuzz
 
 build: ## build the binary into ./bin
 	$(GO) build -o bin/contactmerge ./cmd/contactmerge
@@ -36,6 +36,10 @@ RUNS ?= 1
 STEPS ?= import match scan
 bench-scale: ## import, match and scan of N generated contacts (20% duplicates), each timed with its peak RSS: make bench-scale N=1000000 [RUNS=3] [STEPS="import match"] [DSN=postgres://...]
 	RUNS=$(RUNS) STEPS="$(STEPS)" scripts/bench-scale.sh $(N) $(DSN)
+
+SHARE ?= 0.01
+bench-match-incremental: ## incremental against full match of N contacts with SHARE changed, median of RUNS, same groups checked: make bench-match-incremental N=1000000 [SHARE=0.01] [RUNS=3]
+	RUNS=$(RUNS) SHARE=$(SHARE) scripts/bench-match-incremental.sh $(N)
 
 vet:
 	$(GO) vet ./...
