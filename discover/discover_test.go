@@ -2,6 +2,7 @@ package discover_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/match"
 	"github.com/contactmerge/contactmerge/sandbox"
 	"github.com/contactmerge/contactmerge/store"
 )
@@ -235,7 +237,9 @@ func TestOptionsValidate(t *testing.T) {
 
 // TestDiscoverFigures measures, on organizations with hidden auto-created
 // contacts, the share of hidden duplicates a discovery finds and the
-// requests it spends per contact found, for both ways of reading and
+// requests it spends per contact found (and per hidden duplicate found),
+// and how many of them match groups with their cluster, for both ways of
+// reading and
 // lookbacks of 31 and 62 days. DISCOVER_CONTACTS sets the size (default
 // 3000) and DISCOVER_SEEDS the number of seeds (default 1):
 //
@@ -253,11 +257,53 @@ func TestDiscoverFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 				n, s := share(hidden, res.FoundIDs)
-				t.Logf("seed %d %-5s %2d days: %d conversations, %d hidden duplicates of %d found (%.3f), %d contacts found, %d requests (%d analytics, %d bulk): %.4f per contact found",
-					seed, via, days, res.Conversations, n, len(hidden), s, res.Found, res.Requests(), res.AnalyticsRequests, res.BulkRequests, res.RequestsPerFound())
+				grouped := "-"
+				if via == discover.ViaJobs {
+					g := groupedWithCluster(t, st, o, hidden)
+					grouped = fmt.Sprintf("%d (%.3f)", g, float64(g)/float64(max(len(hidden), 1)))
+				}
+				t.Logf("seed %d %-5s %2d days: %d conversations, %d hidden duplicates of %d found (%.3f), %d contacts found, %d requests (%d analytics, %d bulk): %.4f per contact found, %.4f per hidden duplicate found; grouped by match with their cluster: %s",
+					seed, via, days, res.Conversations, n, len(hidden), s, res.Found, res.Requests(), res.AnalyticsRequests, res.BulkRequests,
+					res.RequestsPerFound(), float64(res.Requests())/float64(max(n, 1)), grouped)
 			}
 		}
 	}
+}
+
+// groupedWithCluster matches the store's contacts (the default matcher
+// configuration) and counts the hidden duplicates put in a group with
+// another member of their true cluster.
+func groupedWithCluster(t *testing.T, st store.Store, o *testorg.Org, hidden []string) int {
+	t.Helper()
+	var cs []cm.Contact
+	if err := st.EachContact(context.Background(), func(c *cm.Contact) error {
+		cs = append(cs, *c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := match.MatchContacts(context.Background(), cs, match.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupOf := map[string]int{}
+	for i, g := range res.Groups {
+		for _, id := range g.Members {
+			groupOf[id] = i + 1
+		}
+	}
+	n := 0
+	for _, cl := range o.SB.TruthAll() {
+		for _, id := range cl {
+			if _, ok := slices.BinarySearch(hidden, id); !ok || groupOf[id] == 0 {
+				continue
+			}
+			if slices.ContainsFunc(cl, func(m string) bool { return m != id && groupOf[m] == groupOf[id] }) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func envInt(t *testing.T, name string, def int) int {
