@@ -32,6 +32,8 @@
 //	POST /groups/{id}/split      review.Split, member (repeated)
 //	POST /groups/{id}/choose     review.Choose, survivor and take.FIELD=member
 //	POST /groups/{id}/release    review.Decide (approve) of a quarantined or failed group
+//	POST /groups/{id}/restore/preview  a merged group: the plan of restoring the ticked members (restore.go)
+//	POST /groups/{id}/restore    carries out the previewed plan (refused, nothing sent, if it changed)
 //	GET  /bulk, POST /bulk/preview, POST /bulk/approve
 //	                             bulk approval at a confidence threshold: the preview says "N groups,
 //	                             M contacts"; the approval applies only if that set is unchanged
@@ -106,6 +108,7 @@
 //	queue.go      the in-memory review queue and its keyset pages
 //	pages.go      the overview, queue, quarantine/failed, run control and health handlers
 //	group.go      the group page and its decisions (approve, reject, split, choose, release)
+//	restore.go    restore of a merged group's members (package restore), previewed then confirmed
 //	bulk.go       bulk approve with its preview
 //	ledger.go     the ledger search, ledger CSV and id map downloads
 //	series.go     the metric samples behind the charts

@@ -26,6 +26,7 @@ type groupPage struct {
 	CanApprove  bool // proposed or rejected: a steward approves
 	CanReject   bool
 	CanRelease  bool
+	Restorable  []string // merged: the members a restore may give back (restore.go)
 	Provenance  []provRow
 	Unkept      []match.ValueFate
 	Other       []match.ValueFate // duplicates and overridden values
@@ -75,6 +76,9 @@ func (s *Server) handleGroup(w http.ResponseWriter, r *http.Request) error {
 	p.CanReject = cm.CanTransition(g.State, cm.StateRejected)
 	p.CanApprove = g.State == cm.StateProposed || g.State == cm.StateRejected
 	p.CanRelease = g.State == cm.StateQuarantined || g.State == cm.StateFailed
+	if p.Restorable, err = s.restorable(r.Context(), g); err != nil {
+		return err
+	}
 	p.Reason = v.Survival.Reason(func(id string) string { return cmp.Or(p.Labels[id], id) })
 	for _, f := range v.Survival.Fates {
 		switch f.Fate {

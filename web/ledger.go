@@ -13,6 +13,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/restore"
 	"github.com/contactmerge/contactmerge/review"
 )
 
@@ -146,7 +147,11 @@ func (s *Server) handleIDMap(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows := review.IDMap(applied)
+	restored, err := restore.Restorations(r.Context(), s.st)
+	if err != nil {
+		return err
+	}
+	rows := review.WithRestores(review.IDMap(applied), restored)
 	if r.URL.Query().Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		w.Header().Set("Content-Disposition", `attachment; filename="idmap.jsonl"`)
@@ -161,9 +166,17 @@ func (s *Server) handleIDMap(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="idmap.csv"`)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"oldId", "canonicalId", "groupId"})
+	header := []string{"oldId", "canonicalId", "groupId"}
+	if len(restored) > 0 {
+		header = append(header, "restoredId") // as report --id-map: only once a restore happened
+	}
+	_ = cw.Write(header)
 	for _, m := range rows {
-		_ = cw.Write([]string{m.OldID, m.CanonicalID, m.GroupID})
+		rec := []string{m.OldID, m.CanonicalID, m.GroupID}
+		if len(restored) > 0 {
+			rec = append(rec, m.RestoredID)
+		}
+		_ = cw.Write(rec)
 	}
 	cw.Flush()
 	return nil

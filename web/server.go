@@ -85,6 +85,9 @@ type Config struct {
 	LedgerPoll time.Duration
 	// SessionTTL is how long a login lasts. Default 12 h.
 	SessionTTL time.Duration
+	// Restore builds the restorer of the merged-group pages' restore
+	// button (restore.go); nil: no button.
+	Restore RestoreFunc
 	// Policy is the auto-approve policy file the process runs (serve
 	// --policy): the policy page shows its guards (nil: the page shows the
 	// recorded verdicts alone).
@@ -273,6 +276,8 @@ func (s *Server) routes() {
 	page("POST /groups/{id}/split", s.handleSplit)
 	page("POST /groups/{id}/choose", s.handleChoose)
 	page("POST /groups/{id}/release", s.handleRelease)
+	page("POST /groups/{id}/restore/preview", s.handleRestorePreview)
+	page("POST /groups/{id}/restore", s.handleRestore)
 	page("GET /bulk", s.handleBulkForm)
 	page("POST /bulk/preview", s.handleBulkPreview)
 	page("POST /bulk/approve", s.handleBulkApprove)

@@ -27,6 +27,7 @@ import (
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
+	"github.com/contactmerge/contactmerge/restore"
 	"github.com/contactmerge/contactmerge/store"
 	"github.com/contactmerge/contactmerge/web"
 )
@@ -198,6 +199,9 @@ func serveRun(ctx context.Context, o *serveOptions) error {
 		},
 		Survive: &survive, ApproveThreshold: mcfg.ApproveThreshold, Actor: o.user, Token: o.token,
 		Logger: f.Logger, Now: f.Now,
+		Restore: func(actor string, keepEdited bool) *restore.Restorer {
+			return restore.New(p.store, p.api, restore.Config{Actor: actor, Settle: o.pipeline.settle, KeepEdited: keepEdited, Logger: f.Logger})
+		},
 	})
 	if err != nil {
 		return err
