@@ -73,7 +73,7 @@ func ReadFile(path string) (Result, error) {
 	}
 	defer f.Close()
 	name := filepath.Base(path)
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
+	if IsCSV(path) {
 		return ReadCSV(f, name)
 	}
 	return ReadJSONL(f, name)
@@ -87,7 +87,44 @@ const bom = "\ufeff"
 // Unknown fields are errors: they are usually a wrong file. A line that is
 // not valid UTF-8 is an error naming the byte (counted from 1 in the line).
 func ReadJSONL(r io.Reader, name string) (Result, error) {
-	return readJSONL(r, name)
+	var cs []cm.Contact
+	res, err := readJSONL(r, name, func(c []cm.Contact) error {
+		cs = append(cs, c...)
+		return nil
+	})
+	res.Contacts = cs
+	return res, err
+}
+
+// StreamJSONL reads like ReadJSONL but does not keep the contacts: it hands
+// the valid ones to fn in file order, some at a time (the slice is only
+// valid during the call), and returns Result without Contacts and the
+// number of contacts handed out. An error of fn stops the read and is
+// returned as it is. Memory grows with the ids (to find repeated ones), not
+// with the contacts.
+func StreamJSONL(r io.Reader, name string, fn func([]cm.Contact) error) (res Result, n int, err error) {
+	res, err = readJSONL(r, name, func(cs []cm.Contact) error {
+		n += len(cs)
+		return fn(cs)
+	})
+	return res, n, err
+}
+
+// IsCSV reports whether ReadFile reads path as CSV (its name ends in .csv).
+func IsCSV(path string) bool { return strings.EqualFold(filepath.Ext(path), ".csv") }
+
+// StreamFile is StreamJSONL of the JSONL file at path; CSV files are
+// refused (ReadFile reads them).
+func StreamFile(path string, fn func([]cm.Contact) error) (Result, int, error) {
+	if IsCSV(path) {
+		return Result{}, 0, cm.Errorf(cm.EINVALID, "import: %s: only JSONL is streamed", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Result{}, 0, cm.Errorf(cm.EINVALID, "import: %v", err)
+	}
+	defer f.Close()
+	return StreamJSONL(f, filepath.Base(path), fn)
 }
 
 // utf8Msg describes the invalid byte c at byte position pos (from 1) of a

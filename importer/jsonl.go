@@ -7,6 +7,9 @@ import (
 	"io"
 	"runtime"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/textutil"
 )
@@ -37,11 +40,13 @@ type jsonlLine struct {
 	decoded bool
 }
 
-// readJSONL is ReadJSONL: one goroutine reads lines, GOMAXPROCS goroutines
-// decode and validate chunks of them, and the results are merged in file
-// order (where ids are checked for uniqueness), so Result is what a
-// line-by-line read gives.
-func readJSONL(r io.Reader, name string) (Result, error) {
+// readJSONL is ReadJSONL and StreamJSONL: one goroutine reads lines,
+// GOMAXPROCS goroutines decode and validate chunks of them, and the results
+// are merged in file order (where ids are checked for uniqueness), so the
+// outcome is what a line-by-line read gives. The valid contacts of each
+// chunk go to emit, in file order; an error of emit stops the read and is
+// returned.
+func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result, error) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	type job struct {
 		ch  jsonlChunk
@@ -102,8 +107,10 @@ func readJSONL(r io.Reader, name string) (Result, error) {
 	}()
 	var res Result
 	seen := map[string]int{}
+	var valid []cm.Contact
 	for out := range order {
 		ls := <-out
+		valid = valid[:0]
 		for i := range ls {
 			l := &ls[i]
 			switch {
@@ -118,7 +125,12 @@ func readJSONL(r io.Reader, name string) (Result, error) {
 				res.Invalid = append(append(res.Invalid, idErrs...), l.errs...)
 				continue
 			}
-			res.Contacts = append(res.Contacts, l.c)
+			valid = append(valid, l.c)
+		}
+		if len(valid) > 0 {
+			if err := emit(valid); err != nil {
+				return res, err
+			}
 		}
 	}
 	// order is closed: the reader is done and readErr and lines are set.
@@ -146,6 +158,26 @@ func decodeChunk(ch *jsonlChunk, name string) []jsonlLine {
 	return out
 }
 
+// fastV1 are the options of the fast decoder: encoding/json's behaviour
+// (case-insensitive names, ...) and unknown fields refused as
+// DisallowUnknownFields does.
+var fastV1 = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true)) //nolint:gochecknoglobals // immutable options
+
+// decodeV1 decodes raw, the line's content after lead bytes, with
+// encoding/json into c, returning the line's errors (nil when it decoded).
+func decodeV1(raw []byte, lead int, name string, line int, c *cm.Contact) []LineError {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		field, msg := decodeMsg(err, raw, lead)
+		return []LineError{{File: name, Line: line, Field: field, Msg: msg}}
+	}
+	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
+		return []LineError{{File: name, Line: line, Msg: "more than one JSON value on the line"}}
+	}
+	return nil
+}
+
 // decodeLine decodes one line (b, after the off bytes of a byte order mark)
 // and checks all but its id.
 func decodeLine(b []byte, off int, name string, line int) jsonlLine {
@@ -160,14 +192,15 @@ func decodeLine(b []byte, off int, name string, line int) jsonlLine {
 	// (a byte order mark included).
 	lead := off + len(b) - len(bytes.TrimLeft(b, " \t\r\n\v\f"))
 	l := jsonlLine{line: line}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l.c); err != nil {
-		field, msg := decodeMsg(err, raw, lead)
-		return jsonlLine{errs: []LineError{{File: name, Line: line, Field: field, Msg: msg}}}
-	}
-	if len(bytes.TrimSpace(raw[dec.InputOffset():])) > 0 {
-		return jsonlLine{errs: []LineError{{File: name, Line: line, Msg: "more than one JSON value on the line"}}}
+	// The fast decoder, with encoding/json's semantics (v1 options), takes
+	// the lines it accepts; encoding/json decodes the others again, for the
+	// errors the messages are made from and for anything the two might
+	// disagree on (TestFastDecodeAgreesWithV1).
+	if jsonv2.Unmarshal(raw, &l.c, fastV1) != nil {
+		l.c = cm.Contact{}
+		if errs := decodeV1(raw, lead, name, line, &l.c); errs != nil {
+			return jsonlLine{errs: errs}
+		}
 	}
 	l.decoded = true
 	l.errs = checkFields(&l.c, name, line, nil)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -236,4 +237,65 @@ func (s *core) CountContacts(ctx context.Context) (int64, error) {
 		return 0, s.b.translate(fmt.Errorf("count contacts: %w", err))
 	}
 	return n, nil
+}
+
+// UpsertContactStream writes, in one transaction, every contact that each
+// hands to put, as UpsertContacts would write them all at once (among
+// contacts of one id the newest wins, the later on a tie; a stored contact
+// is replaced unless the incoming one is older). It is for more contacts
+// than memory holds (an import of millions): each reads them and calls put
+// with some at a time; put encodes them (on every core) while the previous
+// ones are written, and returns the write's error, if any, which each should
+// return. The transaction commits when each returns nil; any error (each's,
+// put's, a contact without id: EINVALID) rolls it back, so nothing is
+// written. st must be a Store that Open returned.
+func UpsertContactStream(ctx context.Context, st Store, each func(put func([]cm.Contact) error) error) error {
+	d, ok := st.(*dbStore)
+	if !ok {
+		return fmt.Errorf("store: UpsertContactStream needs a store that store.Open returned, not %T", st)
+	}
+	return d.upsertContactStream(ctx, each)
+}
+
+func (s *core) upsertContactStream(ctx context.Context, each func(put func([]cm.Contact) error) error) error {
+	now := s.clock()
+	return s.inTx(ctx, func(t tx) error {
+		rows := make(chan []contactRow, 1)
+		var werr error
+		var wg sync.WaitGroup
+		failed := make(chan struct{})
+		wg.Go(func() {
+			for rs := range rows {
+				if werr != nil {
+					continue
+				}
+				if werr = t.upsertContacts(ctx, rs); werr != nil {
+					close(failed)
+				}
+			}
+		})
+		seen := 0
+		put := func(cs []cm.Contact) error {
+			if err := checkIDs(cs, seen); err != nil {
+				return err
+			}
+			seen += len(cs)
+			rs, err := s.encodeContacts(cs, now)
+			if err != nil {
+				return err
+			}
+			select {
+			case rows <- rs:
+				return nil
+			case <-failed:
+				return werr
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		err := each(put)
+		close(rows)
+		wg.Wait()
+		return cmp.Or(werr, err)
+	})
 }

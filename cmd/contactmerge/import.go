@@ -34,7 +34,9 @@ postalCode, type, modifyDate, customFields.NAME, externalIds.SOURCE, ...).
 
 Every line is validated first. A file with an invalid line imports nothing, and every bad
 line is reported as FILE:LINE: field: problem — unless --skip-invalid is given, which imports
-the valid lines and reports the others.
+the valid lines and reports the others. A JSONL file is read twice, to validate it and then
+into the store, and never held in memory: files of millions of contacts import in bounded
+memory.
 
 The first import into a store creates it and records its organization: --org ID (the
 organization id the file was exported from, as 'contactmerge auth check' shows it), else an
@@ -67,7 +69,20 @@ type importResult struct {
 }
 
 func importRun(ctx context.Context, o *importOptions) error {
-	res, err := importer.ReadFile(o.file)
+	// A JSONL file is read twice and never held: once to validate every
+	// line (a rejected file does not even create the store), then again
+	// into the store, in one transaction, while it is decoded. A CSV file
+	// is read once, into memory.
+	stream := !importer.IsCSV(o.file)
+	var res importer.Result
+	var n int
+	var err error
+	if stream {
+		res, n, err = importer.StreamFile(o.file, func([]cm.Contact) error { return nil })
+	} else {
+		res, err = importer.ReadFile(o.file)
+		n = len(res.Contacts)
+	}
 	if err != nil {
 		return err
 	}
@@ -103,10 +118,21 @@ func importRun(ctx context.Context, o *importOptions) error {
 	// One transaction: a failure or a kill -9 part-way leaves nothing
 	// imported, as the command promises ("any invalid line → nothing
 	// imported" holds for a failed write as well).
-	if err := st.UpsertContacts(ctx, res.Contacts); err != nil {
+	if stream {
+		err = store.UpsertContactStream(ctx, st, func(put func([]cm.Contact) error) error {
+			again, m, err := importer.StreamFile(o.file, put)
+			if err == nil && (m != n || len(again.Invalid) != len(res.Invalid)) {
+				err = cm.Errorf(cm.EINVALID, "%s changed while it was imported (%d valid lines, then %d)", o.file, n, m)
+			}
+			return err
+		})
+	} else {
+		err = st.UpsertContacts(ctx, res.Contacts)
+	}
+	if err != nil {
 		return fmt.Errorf("import: nothing was imported: %w", err)
 	}
-	out := importResult{File: o.file, Imported: len(res.Contacts), Organization: org}
+	out := importResult{File: o.file, Imported: n, Organization: org}
 	for _, e := range res.Invalid {
 		out.Skipped = append(out.Skipped, e.Error())
 	}

@@ -142,3 +142,52 @@ func TestImportKilledImportsNothing(t *testing.T) {
 		t.Log("every import finished before its kill: this run proved nothing about a partial import")
 	}
 }
+
+// TestImportStreamsEveryLine: a JSONL file of several decoding chunks is
+// validated whole before the store exists (every bad line reported, across
+// chunks), and with --skip-invalid written with exactly the valid lines:
+// a repeated id stays the first line's.
+func TestImportStreamsEveryLine(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "cm.db")
+	env := []string{"CONTACTMERGE_DB=" + db}
+	file := filepath.Join(dir, "c.jsonl")
+	var b strings.Builder
+	const n = 3000
+	for i := range n {
+		switch i + 1 {
+		case 1500:
+			b.WriteString(`{"id":"bad","workEmail":"nope"}` + "\n")
+		case 2500:
+			b.WriteString(`{"id":"c00010","firstName":"Again"}` + "\n")
+		default:
+			fmt.Fprintf(&b, `{"id":"c%05d","firstName":"Ann%d"}`+"\n", i, i)
+		}
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, "import", file)
+	if r.code != 2 || !strings.Contains(r.err, "c.jsonl:1500: workEmail") || !strings.Contains(r.err, "c.jsonl:2500: id: duplicate of line 11") {
+		t.Fatalf("import of a bad file: code %d %q", r.code, r.err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("a rejected file created the store (%v)", err)
+	}
+	r = run(t, env, "import", "--skip-invalid", "--json", file)
+	if r.code != 0 || !strings.Contains(r.out, `"imported": 2998`) {
+		t.Fatalf("--skip-invalid: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	st := testorg.OpenStore(t, db)
+	ctx := context.Background()
+	if got, _ := st.CountContacts(ctx); got != n-2 {
+		t.Errorf("%d contacts stored, want %d", got, n-2)
+	}
+	cs, err := st.Contacts(ctx, []string{"c00010", "c02999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs["c00010"].FirstName != "Ann10" || cs["c02999"].FirstName != "Ann2999" {
+		t.Errorf("stored %+v", cs)
+	}
+}
