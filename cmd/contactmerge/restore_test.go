@@ -245,11 +245,51 @@ func TestRestoreCommand(t *testing.T) {
 					t.Errorf("re-match proposes the restored contact with the canonical contact: %v", pg.Members)
 				}
 			}
+			// The ledger shows every request of the restore.
+			if r := run(t, env, "report", "--group", g.ID); r.code != 0 || !strings.Contains(r.out, "intent: POST /api/v2/externalcontacts/contacts from the before-image of d") ||
+				!strings.Contains(r.out, "intent: PUT /api/v2/externalcontacts/contacts/") || !strings.Contains(r.out, "restored d as "+nid) {
+				t.Errorf("report --group:\n%s%s", r.out, r.err)
+			}
 			// d is restored once.
 			if r := run(t, env, "restore", g.ID, "--members", "d", "--yes"); r.code != exitUsage || !strings.Contains(r.err, "restored already as "+nid) {
 				t.Errorf("second restore: %d %s", r.code, r.err)
 			}
 		})
+	}
+}
+
+// TestRestoreCommandRefusesEdit: a field of the canonical contact edited
+// since the merge that the restore would change is shown and refused (exit
+// 2, nothing sent); --keep-edited restores the rest and keeps the edit.
+func TestRestoreCommandRefusesEdit(t *testing.T) {
+	o, _, env, g, _ := mergedForRestore(t, testdb.SQLite(t), 5, nil, nil)
+	ctx := context.Background()
+	api := o.Client(t, nil)
+	canon, _, err := api.Contacts.Get(ctx, g.CanonicalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canon.Title != "Engineer" {
+		t.Fatalf("the canonical contact's title is %q, want d's", canon.Title)
+	}
+	canon.Title = "Staff Engineer"
+	if _, _, err := api.Contacts.UpdateContact(ctx, canon.ID, canon); err != nil {
+		t.Fatal(err)
+	}
+	ops := len(o.SB.Oplog())
+	r := run(t, env, "restore", g.ID, "--members", "d", "--yes")
+	if r.code != exitUsage || !strings.Contains(r.err, "edited since the merge") || !strings.Contains(r.err, `"Staff Engineer"`) ||
+		!strings.Contains(r.out, "never overwritten") {
+		t.Fatalf("restore over an edit: %d\n%s%s", r.code, r.out, r.err)
+	}
+	if len(o.SB.Oplog()) != ops {
+		t.Fatal("the refused restore sent something")
+	}
+	if r := run(t, env, "restore", g.ID, "--members", "d", "--yes", "--keep-edited"); r.code != 0 || !strings.Contains(r.out, "1 edited field(s) left as they are") {
+		t.Fatalf("--keep-edited: %d\n%s%s", r.code, r.out, r.err)
+	}
+	if after, _ := o.SB.Contact(o.Final(g.CanonicalID)); after.Title != "Staff Engineer" {
+		t.Errorf("the edited title became %q", after.Title)
 	}
 }
 
