@@ -23,6 +23,9 @@ const (
 	// maxUpdateAttempts bounds the updates of the canonical contact (409s
 	// and unknown outcomes, each followed by a fresh read).
 	maxUpdateAttempts = 8
+	// maxLookupFailures bounds the failed marker lookups of one create
+	// whose outcome is unknown.
+	maxLookupFailures = 10
 	// retryPause is the pause before a request is tried again after an
 	// answer that says nothing was applied, or after a failed read.
 	retryPause = 500 * time.Millisecond
@@ -67,6 +70,16 @@ func (r *Restorer) Execute(ctx context.Context, p *Plan) (*Result, error) {
 		}
 	}()
 	res := &Result{GroupID: g.ID, CanonicalID: p.CanonicalID}
+	if slices.ContainsFunc(p.Members, func(m Member) bool { return m.RestoredID == "" }) {
+		// A client that may create but not edit would leave a restored copy
+		// beside a canonical contact that still holds its values: stop
+		// before the first create.
+		n, err := r.checkEdit(ctx)
+		res.Requests += n
+		if err != nil {
+			return res, err
+		}
+	}
 	for _, m := range p.Members {
 		id, resumed, n, err := r.create(ctx, g, m)
 		res.Requests += n
@@ -90,6 +103,24 @@ func (r *Restorer) Execute(ctx context.Context, p *Plan) (*Result, error) {
 		res.CannotLink = append(res.CannotLink, pairs...)
 	}
 	return res, nil
+}
+
+// probeID is a contact id no organization holds.
+const probeID = "00000000-0000-0000-0000-000000000000"
+
+// checkEdit checks that the client may edit contacts, with an update of a
+// contact that does not exist (which changes nothing: a 404, or a 400 for
+// the empty body, once past authorization): a 403 is the
+// *genesys.PermissionError naming externalContacts:contact:edit. A probe
+// that gets no verdict (5xx, network) is not a refusal: the update's own
+// 403 would stop the restore later, after the creates, which a second run
+// finishes.
+func (r *Restorer) checkEdit(ctx context.Context) (int, error) {
+	_, _, err := r.api.Contacts.UpdateContact(ctx, probeID, &cm.Contact{})
+	if errors.Is(err, genesys.ErrForbidden) {
+		return 1, fmt.Errorf("restore: nothing was sent: %w", err)
+	}
+	return 1, nil
 }
 
 // lease takes the leases of ids. Leases held by another process (a
@@ -137,7 +168,7 @@ func createBody(m Member) *cm.Contact {
 // the attempt lets the create be sent again. It also returns whether the
 // contact existed before this call and the requests it sent.
 func (r *Restorer) create(ctx context.Context, g cm.Group, m Member) (string, bool, int, error) {
-	requests := 0
+	requests, lookupFailures := 0, 0
 	first := true
 	for {
 		h, err := readHistory(ctx, r.st, g.ID)
@@ -153,6 +184,9 @@ func (r *Restorer) create(ctx context.Context, g cm.Group, m Member) (string, bo
 			found, err := r.lookup(ctx, m.Marker)
 			requests++
 			if err != nil {
+				if lookupFailures++; lookupFailures >= maxLookupFailures || errors.Is(err, genesys.ErrForbidden) {
+					return "", false, requests, fmt.Errorf("restore: the create of member %s may have been applied and cannot be verified (marker lookup: %w); nothing more is sent: run the restore again later", m.ID, err)
+				}
 				r.cfg.Logger.Warn("restore: marker lookup failed; trying again", "member", m.ID, "err", err)
 				if err := sleep(ctx, retryPause); err != nil {
 					return "", false, requests, err

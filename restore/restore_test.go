@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/internal/testorg"
 	"github.com/contactmerge/contactmerge/match"
@@ -48,7 +50,7 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v2/externalcontacts/contacts":
 		key = "POST"
-	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v2/externalcontacts/contacts/"):
+	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v2/externalcontacts/contacts/") && !strings.HasSuffix(r.URL.Path, "/00000000-0000-0000-0000-000000000000"):
 		key = "PUT"
 	}
 	f.mu.Lock()
@@ -74,6 +76,22 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		drop()
 	case "reset-before":
 		drop()
+	case "edit-first":
+		// Someone edits the canonical contact between the restore's read
+		// and its update: the update is built from an old version (409).
+		get := httptest.NewRequest(http.MethodGet, r.URL.Path, nil)
+		get.Header.Set("Authorization", r.Header.Get("Authorization"))
+		rec := httptest.NewRecorder()
+		f.next.ServeHTTP(rec, get)
+		var c cm.Contact
+		_ = json.Unmarshal(rec.Body.Bytes(), &c)
+		c.Salutation, c.ModifyDate = "Dr", time.Time{}
+		b, _ := json.Marshal(c)
+		put := httptest.NewRequest(http.MethodPut, r.URL.Path, bytes.NewReader(b))
+		put.Header.Set("Authorization", r.Header.Get("Authorization"))
+		put.Header.Set("Content-Type", "application/json")
+		f.next.ServeHTTP(httptest.NewRecorder(), put)
+		f.next.ServeHTTP(w, r)
 	default:
 		f.next.ServeHTTP(w, r)
 	}
@@ -93,7 +111,8 @@ func newFixture(t *testing.T, dsn string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	fx := &fixture{fa: &faulty{script: map[string][]string{}}}
-	fx.o = testorg.NewWrapped(t, sandbox.Config{Load: strings.NewReader(fourJSONL), RateLimit: -1}, func(h http.Handler) http.Handler {
+	fx.o = testorg.NewWrapped(t, sandbox.Config{Load: strings.NewReader(fourJSONL), RateLimit: -1,
+		Clients: []sandbox.Client{{ID: "no-edit", Secret: "no-edit-secret", Permissions: []string{sandbox.PermContactView, sandbox.PermContactAdd}}}}, func(h http.Handler) http.Handler {
 		fx.fa.next = h
 		return fx.fa
 	})
@@ -406,6 +425,7 @@ func TestRestoreExactlyOnceUnderFaults(t *testing.T) {
 		{"reset after", []string{"reset-after"}, []string{"reset-after"}},
 		{"reset before", []string{"reset-before"}, []string{"reset-before"}},
 		{"mixed", []string{"reset-before", "504"}, []string{"reset-after", "504"}},
+		{"version conflict", nil, []string{"edit-first"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fx := newFixture(t, testdb.SQLite(t))
@@ -429,9 +449,40 @@ func TestRestoreExactlyOnceUnderFaults(t *testing.T) {
 				rows.WriteString(ev.Request + "\n")
 				return nil
 			})
-			if !strings.Contains(rows.String(), "outcome=unknown") {
-				t.Errorf("the ledger does not record the unknown outcome:\n%s", rows.String())
+			want := "outcome=unknown"
+			if tc.name == "version conflict" {
+				want = "outcome=conflict"
+				if c, _ := fx.o.SB.Contact(fx.o.Final(fx.g.CanonicalID)); c.Salutation != "Dr" {
+					t.Errorf("the edit made meanwhile was lost: %+v", c)
+				}
+			}
+			if !strings.Contains(rows.String(), want) {
+				t.Errorf("the ledger does not record %s:\n%s", want, rows.String())
 			}
 		})
+	}
+}
+
+// TestRestoreNeedsEdit: a client that may create contacts but not edit
+// them is stopped before the first create, naming the permission.
+func TestRestoreNeedsEdit(t *testing.T) {
+	fx := newFixture(t, testdb.SQLite(t))
+	ctx := context.Background()
+	api, err := genesys.NewClient(ctx, genesys.Config{Region: fx.o.URL, ClientID: "no-edit", ClientSecret: "no-edit-secret", RatePerMinute: fx.o.Rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := restore.New(fx.st, api, restore.Config{Settle: 300 * time.Millisecond})
+	p, err := r.Plan(ctx, fx.g.ID, []string{"d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Execute(ctx, p)
+	var pe *genesys.PermissionError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "externalContacts:contact:edit") || !strings.Contains(err.Error(), "nothing was sent") {
+		t.Fatalf("execute without the edit permission: %v", err)
+	}
+	if n := creates(fx.o); n != 0 {
+		t.Fatalf("%d contacts created without the edit permission", n)
 	}
 }
