@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/engine"
@@ -22,8 +23,16 @@ func TestNewCmdMatch(t *testing.T) {
 		t.Fatalf("defaults: %+v, code %d %s", o, code, msg)
 	}
 	o, _, _ = parse(t, nil, newCmdMatch, "--config", "m.json", "--auto-approve", "--json", "--actor", "policy-bot")
-	if o.config != "m.json" || !o.autoApprove || !o.asJSON || o.actor != "policy-bot" {
+	if o.config != "m.json" || !o.autoApprove || !o.asJSON || o.actor != "policy-bot" || o.full || o.reestimate {
 		t.Errorf("flags: %+v", o)
+	}
+	o, _, _ = parse(t, nil, newCmdMatch, "--full")
+	if !o.full || o.reestimate {
+		t.Errorf("--full: %+v", o)
+	}
+	o, _, _ = parse(t, nil, newCmdMatch, "--reestimate")
+	if o.full || !o.reestimate {
+		t.Errorf("--reestimate: %+v", o)
 	}
 	_, code, msg = parse(t, nil, newCmdMatch, "extra")
 	wantRefused(t, code, msg, exitUsage, "unknown command")
@@ -168,5 +177,78 @@ func TestMatchTruth(t *testing.T) {
 	}
 	if r := run(t, env, "match", "--truth", bad); r.code != exitUsage || !strings.Contains(r.err, "bad.json") {
 		t.Errorf("a bad truth file: code %d %s", r.code, r.err)
+	}
+}
+
+// writeJSONL writes contacts to a JSONL file, one a line.
+func writeJSONL(t *testing.T, path string, cs []cm.Contact) {
+	t.Helper()
+	var b strings.Builder
+	for _, c := range cs {
+		line, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMatchIncremental: the first match is full and estimates the model;
+// the next is incremental and says why, finds nothing changed on the same
+// snapshot, and after an import of new and edited contacts re-clusters only
+// those and keeps every other group; --full and --reestimate force the
+// other modes, and --json reports the mode and the changes.
+func TestMatchIncremental(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"CONTACTMERGE_DB=" + filepath.Join(dir, "cm.db"), "USER=ann"}
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 1500, Seed: 9})
+	file := filepath.Join(dir, "org.jsonl")
+	writeJSONL(t, file, org.Contacts)
+	if r := run(t, env, "import", file); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.err)
+	}
+	r := run(t, env, "match")
+	if r.code != 0 || !strings.Contains(r.out, "full match, model estimated: no previous match state") {
+		t.Fatalf("first match: %d\n%s%s", r.code, r.out, r.err)
+	}
+	r = run(t, env, "match")
+	if r.code != 0 || !strings.Contains(r.out, "incremental match: nothing changed since the last match") ||
+		!strings.Contains(r.out, "groups: 0 new,") || !strings.Contains(r.out, "0 superseded") {
+		t.Fatalf("second match: %d\n%s%s", r.code, r.out, r.err)
+	}
+	// A new duplicate of a stored contact and an edited contact.
+	dup := org.Contacts[0]
+	dup.ID = "00000000-0000-4000-8000-00000000d0b1"
+	edited := org.Contacts[1]
+	edited.LastName += "x"
+	edited.ModifyDate = edited.ModifyDate.Add(time.Hour)
+	more := filepath.Join(dir, "more.jsonl")
+	writeJSONL(t, more, []cm.Contact{dup, edited})
+	if r := run(t, env, "import", more); r.code != 0 {
+		t.Fatalf("import: %d %s", r.code, r.err)
+	}
+	r = run(t, env, "match", "--json")
+	var out struct {
+		Mode    struct{ Incremental, Estimated bool }
+		Changes struct{ New, Edited, Deleted, Affected int }
+		Saved   struct{ Created, Kept int }
+	}
+	if err := json.Unmarshal([]byte(r.out), &out); err != nil || r.code != 0 {
+		t.Fatalf("match --json: %d %v\n%s%s", r.code, err, r.out, r.err)
+	}
+	if !out.Mode.Incremental || out.Changes.New != 1 || out.Changes.Edited != 1 || out.Changes.Affected < 2 || out.Saved.Created < 1 || out.Saved.Kept < 50 {
+		t.Fatalf("incremental after an import: %+v", out)
+	}
+	r = run(t, env, "match", "--full")
+	if r.code != 0 || !strings.Contains(r.out, "full match, kept model: --full") || !strings.Contains(r.out, "0 new,") || !strings.Contains(r.out, "0 superseded") {
+		t.Fatalf("match --full: %d\n%s%s", r.code, r.out, r.err)
+	}
+	r = run(t, env, "match", "--reestimate")
+	if r.code != 0 || !strings.Contains(r.out, "full match, model estimated: --reestimate") {
+		t.Fatalf("match --reestimate: %d\n%s%s", r.code, r.out, r.err)
 	}
 }
