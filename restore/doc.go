@@ -34,6 +34,11 @@
 // the API); identifiers the canonical contact claimed stay with it until it
 // releases them.
 //
+// Before the first create, an update of a contact that does not exist
+// probes the edit permission (a 403 stops the restore with nothing sent):
+// a client that may create but not edit would leave a copy beside a
+// canonical contact that still holds its values.
+//
 // Exactly once, as merges (package engine): every request's intent is a
 // ledger row committed before the request is sent; a create whose outcome
 // is unknown (5xx, timeout, reset, a crash) is verified by looking the

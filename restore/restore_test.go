@@ -320,10 +320,12 @@ func TestRestoreOneMember(t *testing.T) {
 					t.Errorf("removal of another member's value: %+v", rm)
 				}
 			}
+			start := time.Now()
 			res, err := r.Execute(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Logf("restore of one member: %d requests, %s", res.Requests, time.Since(start).Round(time.Microsecond))
 			nid := checkRestored(t, fx, before, canonBefore)
 			if len(res.Restored) != 1 || res.Restored[0].RestoredID != nid || res.Restored[0].Resumed || len(res.Removed) == 0 {
 				t.Errorf("result %+v", res)
