@@ -161,3 +161,16 @@ func Restorations(ctx context.Context, st cm.Store) ([]review.Restored, error) {
 	})
 	return out, err
 }
+
+// RestoredMembers returns, for one group, its members restored so far and
+// their restored ids (the group's ledger rows only: cheap for a page).
+func RestoredMembers(ctx context.Context, st cm.Store, groupID string) (map[string]string, error) {
+	out := map[string]string{}
+	err := st.Ledger(ctx, cm.LedgerFilter{GroupID: groupID, Kinds: []cm.LedgerKind{cm.LedgerRestore}}, func(ev cm.LedgerEvent) error {
+		if step, kv := parseRequest(ev.Request); step == stepDone && ev.CanonicalID != "" && kv["member"] != "" {
+			out[kv["member"]] = ev.CanonicalID
+		}
+		return nil
+	})
+	return out, err
+}

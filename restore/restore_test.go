@@ -217,6 +217,9 @@ func checkRestored(t *testing.T, fx *fixture, before cm.Contact, canonBefore []s
 	if err != nil || len(rs) != 1 || rs[0].OldID != "d" || rs[0].GroupID != fx.g.ID {
 		t.Fatalf("restorations %+v, %v", rs, err)
 	}
+	if byGroup, err := restore.RestoredMembers(ctx, fx.st, fx.g.ID); err != nil || len(byGroup) != 1 || byGroup["d"] != rs[0].RestoredID {
+		t.Fatalf("restored members of the group: %v, %v", byGroup, err)
+	}
 	nid := rs[0].RestoredID
 	got, ok := fx.o.SB.Contact(nid)
 	if !ok || got.IsMerged() {

@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/restore"
-	"github.com/contactmerge/contactmerge/review"
 )
 
 // ---- restore (a merged group's members given back) ----
@@ -137,13 +135,13 @@ func (s *Server) restorable(ctx context.Context, g cm.Group) ([]string, error) {
 	if s.cfg.Restore == nil || g.State != cm.StateMerged {
 		return nil, nil
 	}
-	done, err := restore.Restorations(ctx, s.st)
+	done, err := restore.RestoredMembers(ctx, s.st, g.ID)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, m := range g.Members {
-		if !slices.ContainsFunc(done, func(d review.Restored) bool { return d.OldID == m && d.GroupID == g.ID }) {
+		if _, ok := done[m]; !ok {
 			out = append(out, m)
 		}
 	}
