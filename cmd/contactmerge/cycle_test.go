@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/contactmerge/contactmerge/cycle"
+	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
+	"github.com/contactmerge/contactmerge/store"
+)
+
+func TestNewCmdCycle(t *testing.T) {
+	o, code, _ := parse(t, nil, newCmdCycle)
+	if code != 0 || o.flags.budget != 0.3 || o.flags.policy != "" || o.yes {
+		t.Errorf("defaults: %+v", o)
+	}
+	if o, code, _ := parse(t, nil, newCmdCycle, "--policy", "p.json", "--scan-budget", "0.5", "--yes", "--json",
+		"--notify-webhook", "https://hooks.example.com/x", "--max-rate", "200"); code != 0 || o.flags.budget != 0.5 ||
+		o.flags.policy != "p.json" || !o.yes || !o.asJSON || o.pipeline.maxRate != 200 {
+		t.Errorf("flags: %+v", o)
+	}
+	if o, _, _ := parse(t, nil, newCmdCycle, "--scan-budget", "100%"); o == nil || o.flags.budget != 1 {
+		t.Errorf("100%%: %+v", o)
+	}
+	for _, bad := range []string{"0", "0%", "150%", "abc", "-10%"} {
+		_, code, msg := parse(t, nil, newCmdCycle, "--scan-budget", bad)
+		wantRefused(t, code, msg, exitUsage, `--scan-budget "`+bad+`"`)
+	}
+	_, code, msg := parse(t, nil, newCmdCycle, "--notify-webhook", "ftp://hooks.example.com/s3cret")
+	wantRefused(t, code, msg, exitUsage, "--notify-webhook: not an http(s) URL")
+	if strings.Contains(msg, "s3cret") {
+		t.Errorf("the refusal shows the webhook's address: %s", msg)
+	}
+	_, code, msg = parse(t, nil, newCmdCycle, "now")
+	wantRefused(t, code, msg, exitUsage, "unknown command")
+}
+
+func TestNewCmdCycleSubcommands(t *testing.T) {
+	if o, code, _ := parse(t, nil, newCmdCycleList, "--limit", "5", "--json"); code != 0 || o.limit != 5 || !o.asJSON {
+		t.Errorf("list: %+v", o)
+	}
+	_, code, msg := parse(t, nil, newCmdCycleList, "--limit", "0")
+	wantRefused(t, code, msg, exitUsage, "--limit must be at least 1")
+	if o, code, _ := parse(t, nil, newCmdCycleShow, "12"); code != 0 || o.id != 12 {
+		t.Errorf("show: %+v", o)
+	}
+	_, code, msg = parse(t, nil, newCmdCycleShow, "twelve")
+	wantRefused(t, code, msg, exitUsage, `cycle show "twelve": a cycle id is a positive number`)
+	if o, code, _ := parse(t, nil, newCmdCycleSkip, "--reason", "quarter close", "--actor", "ann"); code != 0 || o.reason != "quarter close" || o.user != "ann" {
+		t.Errorf("skip: %+v", o)
+	}
+	_, code, msg = parse(t, nil, newCmdCycleSkip, "--undo", "--reason", "x")
+	wantRefused(t, code, msg, exitUsage, "--undo withdraws the pending skip")
+}
+
+// TestCycleCommand: a cycle with an enforce policy merges what the policy
+// approves after --yes, and is listed and shown; without --yes and without
+// a terminal it merges nothing (exit 2, the cycle recorded as failed); a
+// bad policy file is exit 2 naming the field and records no cycle; skip
+// and its undo.
+func TestCycleCommand(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 200, Seed: 3, RateLimit: 100000})
+	dir := t.TempDir()
+	db := testdb.SQLite(t)
+	env := append(o.Env(), "CONTACTMERGE_DB="+db, "USER=ann")
+	pol := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(pol, []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxMergesPerCycle": 100}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"mode": "enforce", "minConfidence": 2}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, env, "cycle", "--policy", bad); r.code != exitUsage || !strings.Contains(r.err, "minConfidence") {
+		t.Fatalf("bad policy: %+v", r)
+	}
+
+	// No terminal, no --yes: the plan is shown, nothing merged.
+	r := run(t, env, "cycle", "--policy", pol)
+	if r.code != exitUsage || !strings.Contains(r.err, "pass --yes") || len(o.SB.Oplog()) != 0 {
+		t.Fatalf("without --yes: %+v, %d platform merges", r, len(o.SB.Oplog()))
+	}
+	if !strings.Contains(r.out, "cycle 1 (cli, ann) failed") || !strings.Contains(r.out, "policy   "+pol+" (enforce)") {
+		t.Errorf("summary of the unconfirmed cycle:\n%s", r.out)
+	}
+
+	r = run(t, env, "cycle", "--policy", pol, "--yes", "--json")
+	if r.code != 0 {
+		t.Fatalf("cycle --yes: %+v", r)
+	}
+	var sum cycle.Summary
+	if err := json.Unmarshal([]byte(r.out), &sum); err != nil {
+		t.Fatal(err, r.out)
+	}
+	if sum.Cycle != 2 || sum.State != store.CycleDone || sum.Run == nil || sum.Run.MergedThisRun == 0 ||
+		sum.Run.MergedThisRun != len(o.SB.Oplog()) || sum.Scan.CeilingPerMinute != 30000 {
+		t.Fatalf("summary: %+v", sum)
+	}
+	if !strings.Contains(r.err, "groups") { // the plan, on standard error with --json
+		t.Errorf("no plan on standard error: %s", r.err)
+	}
+
+	r = run(t, env, "cycle", "skip", "--reason", "quarter close")
+	if r.code != 0 || !strings.Contains(r.out, "the next scheduled cycle will be skipped (asked by ann") {
+		t.Fatalf("skip: %+v", r)
+	}
+	r = run(t, env, "cycle", "list")
+	if r.code != 0 || !strings.Contains(r.out, "the next scheduled cycle is skipped (asked by ann") ||
+		!strings.Contains(r.out, "ID  STATE") || !strings.Contains(r.out, "2   done") || !strings.Contains(r.out, "1   failed") {
+		t.Fatalf("list:\n%s%s", r.out, r.err)
+	}
+	r = run(t, env, "cycle", "show", "2")
+	for _, w := range []string{"cycle 2 (cli, ann) done", "scan     ", "report", "ATTEMPTS"} {
+		if r.code != 0 || !strings.Contains(r.out, w) {
+			t.Errorf("show lacks %q:\n%s%s", w, r.out, r.err)
+		}
+	}
+	if r := run(t, env, "cycle", "show", "9"); r.code != exitUsage || !strings.Contains(r.err, "no cycle 9") {
+		t.Errorf("show 9: %+v", r)
+	}
+	if r := run(t, env, "cycle", "skip", "--undo"); r.code != 0 || !strings.Contains(r.out, "withdrawn") {
+		t.Errorf("undo: %+v", r)
+	}
+	if r := run(t, env, "cycle", "skip", "--undo"); r.code != exitUsage || !strings.Contains(r.err, "no skip is pending") {
+		t.Errorf("undo again: %+v", r)
+	}
+}
