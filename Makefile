@@ -28,6 +28,9 @@ fuzz: ## every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m)
 	  done; \
 	done
 
+scale: ## full-size scale test: 3 workers, 2 OAuth clients at 600/min, one PostgreSQL (TEST_DATABASE_URL), sandbox faults on; logs THROUGHPUT
+	CONTACTMERGE_SCALE=full $(GO) test -count=1 -timeout 40m -run '^TestScaleWorkersShareClientBudgets$$' -v ./cmd/contactmerge/
+
 bench: ## reproducible benchmarks (matcher, store, jobs)
 	$(GO) test -run '^$$' -bench . -benchmem ./match/... ./store/...
 
