@@ -56,6 +56,20 @@
 //     its metrics registry and adaptive concurrency from it; this package
 //     keeps no registry of its own).
 //
+// # Several processes, several OAuth clients
+//
+// The platform limits each client-credentials token to 300 requests a
+// minute by default (client.credentials.token.rate.per.minute, Developer
+// Center limits page; Genesys developer blog 2021-02-03 "Caching in flows":
+// "300 platform API requests per OAuth2 token per minute", which asks an
+// integration to use a single token; community answers put the limit per
+// OAuth client, community.genesys.com/discussion/api-limits). So processes
+// of one integration share the token (Config.TokenCache) and its window's
+// budget (Config.Budget: slices of at most 10 requests reserved before they
+// are spent, BudgetWindow.Reserve), and more budget comes from more OAuth
+// clients, spread by a Pool that benches a client in a 401/403/429 storm.
+// See budget.go and pool.go.
+//
 // # Errors
 //
 // Non-2xx responses are *APIError (status, code, message, correlation id,
