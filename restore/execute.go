@@ -95,7 +95,16 @@ func (r *Restorer) Execute(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	res.CanonicalID, res.Removed, res.LeftAlone = canon.ID, removed, left
 	ctx = context.WithoutCancel(ctx) // the restore is done on the platform: record it
+	// A restore that ran meanwhile (it held the leases first) may have
+	// finished members of this plan: their done rows are written once.
+	h, err := readHistory(ctx, r.st, g.ID)
+	if err != nil {
+		return res, err
+	}
 	for _, rm := range res.Restored {
+		if h.member(rm.Member).done {
+			continue
+		}
 		pairs, err := r.finish(ctx, g, p, rm, canon.ID)
 		if err != nil {
 			return res, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -490,4 +491,36 @@ func TestRestoreNeedsEdit(t *testing.T) {
 	if n := creates(fx.o); n != 0 {
 		t.Fatalf("%d contacts created without the edit permission", n)
 	}
+}
+
+// TestRestoreConcurrent: two restores of the same member at once (the
+// console and the command line, say) create one contact and record one
+// done row.
+func TestRestoreConcurrent(t *testing.T) {
+	fx := newFixture(t, testdb.SQLite(t))
+	ctx := context.Background()
+	before := imageOf(t, fx, "d")
+	canonBefore := canonValues(t, fx)
+	var plans [2]*restore.Plan
+	var rs [2]*restore.Restorer
+	for i := range plans {
+		rs[i] = restore.New(fx.st, fx.o.Client(t, nil), restore.Config{Owner: fmt.Sprintf("p%d", i), Settle: 300 * time.Millisecond, LeaseTTL: 5 * time.Second})
+		p, err := rs[i].Plan(ctx, fx.g.ID, []string{"d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[i] = p
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range plans {
+		wg.Go(func() { _, errs[i] = rs[i].Execute(ctx, plans[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("restore %d: %v", i, err)
+		}
+	}
+	checkRestored(t, fx, before, canonBefore)
 }
