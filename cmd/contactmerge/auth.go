@@ -31,12 +31,17 @@ type authCheckOptions struct {
 	OpenStore func(context.Context) (store.Store, error)
 	StoreName func() string
 	Now       func() time.Time
+	// Profiles and ClientFor reach the further OAuth clients of a pool
+	// (GENESYSCLOUD_OAUTHCLIENT_ID_2, …, or CONTACTMERGE_CLIENTS).
+	Profiles  func() (string, []clientProfile, error)
+	ClientFor func(ctx context.Context, region, id, secret string, ratePerMinute int, observe func(genesys.RequestInfo)) (*genesys.Client, error)
 
 	asJSON bool
 }
 
 func newCmdAuthCheck(f *Factory, runF func(*authCheckOptions) error) *cobra.Command {
-	o := &authCheckOptions{IO: f.IO, Client: f.Client, OpenStore: f.OpenStore, StoreName: f.StoreName, Now: f.Now}
+	o := &authCheckOptions{IO: f.IO, Client: f.Client, OpenStore: f.OpenStore, StoreName: f.StoreName, Now: f.Now,
+		Profiles: f.Profiles, ClientFor: f.ClientFor}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the OAuth client and probe the permissions contactmerge needs",
@@ -47,7 +52,11 @@ permission (externalContacts:identity:merge) has no side-effect-free probe.
 
 It also shows the store (--db, CONTACTMERGE_DB) and the organization it belongs to, when
 there is one (it never creates one). When the store belongs to another organization than the
-token, it reports everything and then exits 2: scan, run and worker would refuse it.`,
+token, it reports everything and then exits 2: scan, run and worker would refuse it.
+
+With several OAuth clients (GENESYSCLOUD_OAUTHCLIENT_ID_2 and _SECRET_2, ..., or a
+CONTACTMERGE_CLIENTS file), it gets a token for each of the others too and checks that it
+belongs to the same organization (exit 2 when one does not; exit 1 when one is refused).`,
 		Example: `  contactmerge auth check
   contactmerge --db acme.db auth check --json`,
 		Args: noArgs,
@@ -71,6 +80,17 @@ type authReport struct {
 	Roles        int               `json:"roles"`
 	Permissions  map[string]string `json:"permissions"`
 	Store        authStore         `json:"store"`
+	// Others are the further OAuth clients of a pool.
+	Others []authOther `json:"otherClients,omitempty"`
+}
+
+// authOther is the check of one further OAuth client of a pool.
+type authOther struct {
+	Name     string `json:"name"`
+	ClientID string `json:"oauthClientId"`
+	OrgID    string `json:"organizationId,omitempty"`
+	// Status is "ok", "another organization" or "failed: …".
+	Status string `json:"status"`
 }
 
 // authStore is the store auth check looked at and its binding.
@@ -125,6 +145,9 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 	if mismatch {
 		merr = orgMismatch(rep.Store.Location, *rep.Store.Organization, cm.Org{ID: rep.OrgID, Name: rep.Organization})
 	}
+	if err := o.checkOthers(ctx, &rep); merr == nil {
+		merr = err
+	}
 	if o.asJSON {
 		if err := writeJSON(o.IO.Out, rep); err != nil {
 			return err
@@ -138,6 +161,9 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 	fmt.Fprintln(o.IO.Out)
 	for _, p := range slices.Sorted(maps.Keys(rep.Permissions)) {
 		fmt.Fprintf(o.IO.Out, "  %-36s %s\n", p, rep.Permissions[p])
+	}
+	for _, c := range rep.Others {
+		fmt.Fprintf(o.IO.Out, "oauth client  %s (%s): %s\n", c.Name, c.ClientID, c.Status)
 	}
 	switch st := rep.Store; {
 	case !st.Exists:
@@ -174,4 +200,50 @@ func (o *authCheckOptions) storeBinding(ctx context.Context, rep *authReport) er
 	rep.Store.Organization = &org
 	rep.Store.Matches = org.ID == rep.OrgID
 	return nil
+}
+
+// checkOthers gets a token for every further OAuth client of the pool and
+// reads its organization, filling rep.Others. It returns EINVALID (exit 2)
+// when one belongs to another organization than the first client, else the
+// first refusal (nil when all are fine).
+func (o *authCheckOptions) checkOthers(ctx context.Context, rep *authReport) error {
+	if o.Profiles == nil || o.ClientFor == nil {
+		return nil
+	}
+	region, ps, err := o.Profiles()
+	if err != nil || len(ps) < 2 {
+		return err
+	}
+	var mismatch, failed error
+	for _, p := range ps[1:] {
+		c := authOther{Name: p.Name, ClientID: p.ID}
+		client, err := o.ClientFor(ctx, region, p.ID, p.Secret, 0, nil)
+		var info *genesys.TokenInfo
+		if err == nil {
+			info, _, err = client.Tokens.Me(ctx)
+		}
+		switch {
+		case err != nil:
+			c.Status = "failed: " + err.Error()
+			if failed == nil {
+				failed = fmt.Errorf("auth check: OAuth client %s: %w", p.Name, err)
+			}
+		case info.Organization == nil || info.Organization.ID != rep.OrgID:
+			if info.Organization != nil {
+				c.OrgID = info.Organization.ID
+			}
+			c.Status = "another organization"
+			if mismatch == nil {
+				mismatch = cm.Errorf(cm.EINVALID, "OAuth client %s (%s) belongs to organization %s, not %s (%s) like the first: "+
+					"all clients of a pool must be of one organization", p.Name, p.ID, c.OrgID, rep.Organization, rep.OrgID)
+			}
+		default:
+			c.OrgID, c.Status = info.Organization.ID, "ok"
+		}
+		rep.Others = append(rep.Others, c)
+	}
+	if mismatch != nil {
+		return mismatch
+	}
+	return failed
 }
