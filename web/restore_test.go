@@ -31,15 +31,18 @@ func restoreFixture(t *testing.T) (*fixture, cm.Group, cm.Group) {
 	if len(prop) < 2 {
 		t.Fatalf("%d proposed groups, want two", len(prop))
 	}
-	if r := f.decide(prop[0], "approve", nil); r.status != 303 {
-		t.Fatalf("approve: %d %.300s", r.status, r.body)
+	// Approve all but the last: the last stays unmerged.
+	for _, g := range prop[:min(len(prop)-1, 12)] {
+		if r := f.decide(g, "approve", nil); r.status != 303 {
+			t.Fatalf("approve: %d %.300s", r.status, r.body)
+		}
 	}
 	f.runPipeline()
 	merged := f.group(prop[0].ID)
 	if merged.State != cm.StateMerged {
 		t.Fatalf("group %s is %s (%s), want merged", merged.ID, merged.State, merged.Reason)
 	}
-	return f, merged, f.group(prop[1].ID)
+	return f, merged, f.group(prop[len(prop)-1].ID)
 }
 
 func creates(f *fixture) int {
@@ -157,5 +160,73 @@ func TestBrowserRestore(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d contacts created, want 1", n)
+	}
+}
+
+// TestRestoreEditedField: a field of the canonical contact edited since the
+// merge is shown and the restore refused, with a form that previews the
+// rest leaving it as it is; confirming that keeps the edit.
+func TestRestoreEditedField(t *testing.T) {
+	f, _, _ := restoreFixture(t)
+	ctx := context.Background()
+	api := f.org.Client(t, nil)
+	// A merged member with a value of its own in a text field of the
+	// canonical contact.
+	var merged cm.Group
+	var p *restore.Plan
+	var canon *cm.Contact
+	member, edited := "", ""
+	gs, err := f.st.Groups(ctx, cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
+	if err != nil {
+		t.Fatal(err)
+	}
+search:
+	for _, g := range gs {
+		for _, m := range g.Members {
+			if m == g.SurvivorID {
+				continue
+			}
+			pl, err := restore.New(f.st, api, restore.Config{}).Plan(ctx, g.ID, []string{m})
+			if err != nil {
+				continue
+			}
+			for _, rm := range pl.Removals {
+				if fl, ok := cm.LookupField(rm.Field); ok && fl.Set != nil && !strings.HasSuffix(rm.Field, "Phone") {
+					c, _, err := api.Contacts.Get(ctx, pl.CanonicalID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fl.Set(c, "edited@example.org") == nil {
+						merged, p, canon, member, edited = g, pl, c, m, rm.Field
+						break search
+					}
+				}
+			}
+		}
+	}
+	if edited == "" {
+		t.Fatalf("no merged member of %d groups has a text value of its own in the canonical contact", len(gs))
+	}
+	if _, _, err := api.Contacts.UpdateContact(ctx, canon.ID, canon); err != nil {
+		t.Fatal(err)
+	}
+	csrf := f.csrf("/groups/" + merged.ID)
+	pre := f.post("/groups/"+merged.ID+"/restore/preview", url.Values{"csrf": {csrf}, "member": {member}})
+	if !strings.Contains(pre.body, `id="restore-refused"`) || !strings.Contains(pre.body, `id="restore-keep-edited"`) ||
+		strings.Contains(pre.body, `id="restore-confirm"`) || !strings.Contains(pre.body, "edited@example.org") {
+		t.Fatalf("preview over an edited %s: %d %.1500s", edited, pre.status, pre.body)
+	}
+	keep := f.post("/groups/"+merged.ID+"/restore/preview", url.Values{"csrf": {csrf}, "member": {member}, "keep_edited": {"on"}})
+	if !strings.Contains(keep.body, `id="restore-confirm"`) || !strings.Contains(keep.body, `name="keep_edited" value="on"`) {
+		t.Fatalf("preview keeping the edit: %d %.1500s", keep.status, keep.body)
+	}
+	fp := strings.Split(strings.Split(keep.body, `name="fingerprint" value="`)[1], `"`)[0]
+	done := f.post("/groups/"+merged.ID+"/restore", url.Values{"csrf": {csrf}, "member": {member}, "keep_edited": {"on"}, "fingerprint": {fp}})
+	if done.status != 200 || !strings.Contains(done.body, "edited field(s) left as they are") {
+		t.Fatalf("confirm: %d %.800s", done.status, done.body)
+	}
+	after, _ := f.org.SB.Contact(p.CanonicalID)
+	if fl, _ := cm.LookupField(edited); fl.Get(&after) != "edited@example.org" {
+		t.Errorf("the edited %s became %q", edited, fl.Get(&after))
 	}
 }

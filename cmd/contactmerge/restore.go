@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -111,6 +110,18 @@ func restoreRun(ctx context.Context, o *restoreOptions) error {
 	if p != nil {
 		writeRestorePlan(planOut, p)
 	}
+	if err != nil && p != nil && len(p.Conflicts) > 0 && f.IO.InTTY && !o.yes {
+		// Fields edited since the merge: ask whether to restore the rest
+		// and leave them (--keep-edited without a terminal).
+		fmt.Fprintf(f.IO.ErrOut, "%v\nLeave these %d field(s) as they are and restore the rest? Type yes to continue: ", err, len(p.Conflicts))
+		if aerr := readYes(f.IO, "restore"); aerr != nil {
+			return aerr
+		}
+		r = restore.New(st, api, restore.Config{Actor: actor(f, o.actor), Settle: o.settle, LeaseTTL: o.leaseTTL, KeepEdited: true, Logger: f.Logger})
+		if p, err = r.Plan(ctx, o.group, o.members); err == nil {
+			writeRestorePlan(planOut, p)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -186,15 +197,41 @@ func confirmRestore(streams IO, p *restore.Plan, yes bool) error {
 			"pass --yes to restore the %d member(s) of the plan above (nothing was sent)", len(p.Members))
 	}
 	fmt.Fprintf(streams.ErrOut, "Restore %d member(s) of group %s as new contacts? Type yes to continue: ", len(p.Members), p.GroupID)
-	line, err := bufio.NewReader(streams.In).ReadString('\n')
+	return readYes(streams, "restore")
+}
+
+// readYes reads one answer from the terminal: nil for "yes", else
+// EINVALID saying that nothing was sent. The reader reads one line at a
+// time, so that a second question reads the next line.
+func readYes(streams IO, what string) error {
+	line, err := readLine(streams.In)
 	answer := strings.TrimSpace(line)
 	if err != nil && answer == "" {
-		return cm.Errorf(cm.EINVALID, "restore cancelled: no answer (%v); nothing was sent", err)
+		return cm.Errorf(cm.EINVALID, "%s cancelled: no answer (%v); nothing was sent", what, err)
 	}
 	if !strings.EqualFold(answer, "yes") {
-		return cm.Errorf(cm.EINVALID, "restore cancelled: the answer was %q, not yes; nothing was sent", answer)
+		return cm.Errorf(cm.EINVALID, "%s cancelled: the answer was %q, not yes; nothing was sent", what, answer)
 	}
 	return nil
+}
+
+// readLine reads up to and including the next newline from r, byte by
+// byte (a bufio.Reader would read ahead the answers of later questions).
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if buf[0] == '\n' {
+				return b.String(), nil
+			}
+			b.WriteByte(buf[0])
+		}
+		if err != nil {
+			return b.String(), err
+		}
+	}
 }
 
 func writeRestoreResult(w io.Writer, res *restore.Result) {

@@ -260,8 +260,9 @@ func TestRestoreCommand(t *testing.T) {
 }
 
 // TestRestoreCommandRefusesEdit: a field of the canonical contact edited
-// since the merge that the restore would change is shown and refused (exit
-// 2, nothing sent); --keep-edited restores the rest and keeps the edit.
+// since the merge that the restore would change is shown and refused
+// without a terminal (exit 2, nothing sent; --keep-edited goes ahead), and
+// asked about on one: yes restores the rest and keeps the edit.
 func TestRestoreCommandRefusesEdit(t *testing.T) {
 	o, _, env, g, _ := mergedForRestore(t, testdb.SQLite(t), 5, nil, nil)
 	ctx := context.Background()
@@ -286,8 +287,16 @@ func TestRestoreCommandRefusesEdit(t *testing.T) {
 	if len(o.SB.Oplog()) != ops {
 		t.Fatal("the refused restore sent something")
 	}
-	if r := run(t, env, "restore", g.ID, "--members", "d", "--yes", "--keep-edited"); r.code != 0 || !strings.Contains(r.out, "1 edited field(s) left as they are") {
-		t.Fatalf("--keep-edited: %d\n%s%s", r.code, r.out, r.err)
+	// On a terminal the conflict is shown and asked about: no keeps it as it was.
+	if r := runIO(t, env, "no\n", true, "restore", g.ID, "--members", "d"); r.code != exitUsage || !strings.Contains(r.err, "Leave these 1 field(s) as they are") {
+		t.Fatalf("answered no to the conflict: %d\n%s%s", r.code, r.out, r.err)
+	}
+	if len(o.SB.Oplog()) != ops {
+		t.Fatal("the restore answered no sent something")
+	}
+	// yes, then yes to the plan: the rest is restored, the edit kept.
+	if r := runIO(t, env, "yes\nyes\n", true, "restore", g.ID, "--members", "d"); r.code != 0 || !strings.Contains(r.out, "1 edited field(s) left as they are") {
+		t.Fatalf("yes to the conflict: %d\n%s%s", r.code, r.out, r.err)
 	}
 	if after, _ := o.SB.Contact(o.Final(g.CanonicalID)); after.Title != "Staff Engineer" {
 		t.Errorf("the edited title became %q", after.Title)
