@@ -47,8 +47,9 @@ which the platform resolves to the canonical contact; the restored contact has a
 
 It first prints the plan: the contacts to create, each value removed from the canonical contact,
 what cannot be restored. On a terminal it asks for 'yes'; without one it needs --yes. A field of
-the canonical contact edited since the merge is never overwritten: such a plan is refused (exit
-2) unless --keep-edited, which restores the rest and leaves those fields as they are. Bad input
+the canonical contact edited since the merge is never overwritten: the conflict is shown and, on
+a terminal, restore asks whether to restore the rest and leave those fields as they are; without
+one such a plan is refused (exit 2) unless --keep-edited. Bad input
 (a group not merged, a member not in it or restored already) is exit 2 and sends nothing.
 
 Each request is exactly once: its intent is in the ledger before it is sent, an unknown outcome
