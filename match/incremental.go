@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -36,7 +37,8 @@ import (
 
 // MatchOptions chooses how Match runs.
 type MatchOptions struct {
-	// Prev is the state of the last match (nil: none).
+	// Prev is the state of the last match (nil: none); Match uses it up
+	// (its blocking keys are freed as they are replaced).
 	Prev *State
 	// Full forces a full match (with the kept model unless Reestimate).
 	Full bool
@@ -178,51 +180,91 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 	km := prev.model
 	normer := newNormalizer(cfg)
 	nick := newNicknames(cfg.Nicknames)
-	sc, err := scanStamps(ctx, in)
+	wm, err := readWriteMark(ctx, in)
 	if err != nil {
 		return nil, nil, err
 	}
-	n := len(sc.ids)
-	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: max(prev.MaxUpdated, sc.maxUpdated), Estimated: prev.Estimated, model: km,
-		ids: sc.ids, modify: sc.modify, hash: make([]uint64, n)}
-
-	// 1. What changed.
-	oldToNew := make([]int32, len(prev.ids))
-	newOld := make([]int32, n)
-	var look []int32 // new records whose norm must be read: new, edited or written since
-	var deletedOld []int32
-	i, j := 0, 0
-	for i < len(prev.ids) || j < n {
-		switch {
-		case j == n || (i < len(prev.ids) && prev.ids[i] < sc.ids[j]):
-			oldToNew[i] = -1
-			deletedOld = append(deletedOld, int32(i))
-			i++
-		case i == len(prev.ids) || sc.ids[j] < prev.ids[i]:
-			newOld[j] = -1
-			look = append(look, int32(j))
-			j++
-		default:
-			oldToNew[i], newOld[j] = int32(j), int32(i)
-			st.hash[j] = prev.hash[i]
-			if sc.modify[j] != prev.modify[i] || sc.updated[j] >= prev.MaxUpdated {
-				look = append(look, int32(j))
-			}
-			i++
-			j++
+	// 1. What changed: the contacts written since the last match (less
+	// the margin), the deleted ones, the decisions.
+	type written struct {
+		id   string
+		norm []byte
+	}
+	var ws []written
+	maxUp := max(prev.MaxUpdated, wm.lastWritten)
+	err = in.ContactsWrittenSince(ctx, prev.MaxUpdated-writeMargin, func(id string, up int64, norm []byte) error {
+		ws = append(ws, written{id, slices.Clone(norm)})
+		maxUp = max(maxUp, up)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("match: read written contacts: %w", err)
+	}
+	slices.SortFunc(ws, func(a, b written) int { return strings.Compare(a.id, b.id) })
+	gone := map[string]bool{}
+	for _, id := range wm.deleted {
+		if _, ok := slices.BinarySearchFunc(ws, id, func(w written, id string) int { return strings.Compare(w.id, id) }); !ok {
+			gone[id] = true
 		}
 	}
-	norms := map[int32][]byte{} // new record → its encoding
-	if err := readNorms(ctx, in, normer, sc.ids, look, norms, &stats); err != nil {
+	oldToNew := make([]int32, len(prev.ids))
+	ids := make([]string, 0, len(prev.ids)+len(ws))
+	var newOld []int32
+	var look []int32            // the written records
+	norms := map[int32][]byte{} // record → its encoding
+	var unusable []int32
+	var deletedOld []int32
+	i, j := 0, 0
+	for i < len(prev.ids) || j < len(ws) {
+		r := int32(len(ids))
+		switch {
+		case j == len(ws) || (i < len(prev.ids) && prev.ids[i] < ws[j].id):
+			if gone[prev.ids[i]] {
+				oldToNew[i] = -1
+				deletedOld = append(deletedOld, int32(i))
+			} else {
+				oldToNew[i] = r
+				ids = append(ids, prev.ids[i])
+				newOld = append(newOld, int32(i))
+			}
+			i++
+			continue
+		case i == len(prev.ids) || ws[j].id < prev.ids[i]:
+			newOld = append(newOld, -1)
+		default:
+			oldToNew[i] = r
+			newOld = append(newOld, int32(i))
+			i++
+		}
+		ids = append(ids, ws[j].id)
+		look = append(look, r)
+		if usableNorm(ws[j].norm, normer.fp) {
+			norms[r] = ws[j].norm
+		} else {
+			unusable = append(unusable, r)
+		}
+		j++
+	}
+	ws = nil
+	n := len(ids)
+	if err := normalizeInto(ctx, in, normer, ids, unusable, norms, &stats); err != nil {
 		return nil, nil, err
 	}
+	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: maxUp, Estimated: prev.Estimated, model: km,
+		ids: ids, hash: make([]uint64, n), consumed: wm.consumed}
+	for r, o := range newOld {
+		if o >= 0 {
+			st.hash[r] = prev.hash[o]
+		}
+	}
+	stats.Durations["changes"] = time.Since(t0)
 	changed := make([]bool, n) // new records new or edited
 	var ch Changes
 	var C []int32
 	for _, r := range look {
 		b, ok := norms[r]
 		if !ok {
-			return nil, nil, fmt.Errorf("match: contact %s was deleted during the match; run it again", sc.ids[r])
+			return nil, nil, fmt.Errorf("match: contact %s was deleted during the match; run it again", ids[r])
 		}
 		h := normHash(b)
 		if o := newOld[r]; o >= 0 && h == prev.hash[o] {
@@ -256,7 +298,7 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 	}
 	st.cons = constraintKeys(cons)
 	index := func(id string) int32 {
-		if k, ok := slices.BinarySearch(sc.ids, id); ok {
+		if k, ok := slices.BinarySearch(ids, id); ok {
 			return int32(k)
 		}
 		return -1
@@ -308,7 +350,7 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 
 	// 2. Keys and blocks.
 	t := time.Now()
-	dC := subsetDataset(sc.ids, C, norms)
+	dC := subsetDataset(ids, C, norms)
 	bC := newBlockerBase(dC, nick, cfg.CrossDivision)
 	type pairKey = uint64
 	pk := func(a, b int32) pairKey {
@@ -390,6 +432,9 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 				}
 			}
 		}
+		if ri < len(prev.entries) {
+			prev.entries[ri] = nil // the old keys are done with: free them
+		}
 	}
 	if len(recheck) > 0 {
 		// An unchanged pair is a candidate when some rule puts both in a
@@ -399,13 +444,13 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 			recs = append(recs, int32(p>>32), int32(uint32(p)))
 		}
 		recs = uniqueSorted(recs)
-		if err := readNorms(ctx, in, normer, sc.ids, recs, norms, &stats); err != nil {
+		if err := readNorms(ctx, in, normer, ids, recs, norms, &stats); err != nil {
 			return nil, nil, err
 		}
-		if err := haveAll(sc.ids, recs, norms); err != nil {
+		if err := haveAll(ids, recs, norms); err != nil {
 			return nil, nil, err
 		}
-		dR := subsetDataset(sc.ids, recs, norms)
+		dR := subsetDataset(ids, recs, norms)
 		bR := newBlockerBase(dR, nick, cfg.CrossDivision)
 		at := map[int32]int32{}
 		for k, r := range recs {
@@ -448,13 +493,13 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 		ends = append(ends, int32(p>>32), int32(uint32(p)))
 	}
 	ends = uniqueSorted(ends)
-	if err := readNorms(ctx, in, normer, sc.ids, ends, norms, &stats); err != nil {
+	if err := readNorms(ctx, in, normer, ids, ends, norms, &stats); err != nil {
 		return nil, nil, err
 	}
-	if err := haveAll(sc.ids, ends, norms); err != nil {
+	if err := haveAll(ids, ends, norms); err != nil {
 		return nil, nil, err
 	}
-	dA := subsetDataset(sc.ids, ends, norms)
+	dA := subsetDataset(ids, ends, norms)
 	sA := km.scorer(dA, &cfg, nick)
 	atA := map[int32]int32{}
 	for k, r := range ends {
@@ -564,13 +609,13 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 		}
 		keptGroups = append(keptGroups, stateGroup{id: g.id, members: m})
 	}
-	if err := readNorms(ctx, in, normer, sc.ids, R, norms, &stats); err != nil {
+	if err := readNorms(ctx, in, normer, ids, R, norms, &stats); err != nil {
 		return nil, nil, err
 	}
-	if err := haveAll(sc.ids, R, norms); err != nil {
+	if err := haveAll(ids, R, norms); err != nil {
 		return nil, nil, err
 	}
-	dR := subsetDataset(sc.ids, R, norms)
+	dR := subsetDataset(ids, R, norms)
 	dR.clusterOrder()
 	dR.pc = newPairConstraints(cons, dR.ids)
 	sR := km.scorer(dR, &cfg, nick)
@@ -645,25 +690,34 @@ func readNorms(ctx context.Context, in StateInput, normer *normalizer, ids []str
 	if err != nil {
 		return fmt.Errorf("match: read norms: %w", err)
 	}
-	var missing []string
+	var missing []int32
 	for id, b := range got {
 		if usableNorm(b, normer.fp) {
 			norms[at[id]] = b
 		} else {
-			missing = append(missing, id)
+			missing = append(missing, at[id])
 		}
 	}
-	if len(missing) == 0 {
+	return normalizeInto(ctx, in, normer, ids, missing, norms, stats)
+}
+
+// normalizeInto normalizes the records rs (of ids) from their contacts
+// into norms (records no longer stored stay absent).
+func normalizeInto(ctx context.Context, in StateInput, normer *normalizer, ids []string, rs []int32, norms map[int32][]byte, stats *Stats) error {
+	if len(rs) == 0 {
 		return nil
 	}
-	slices.Sort(missing)
-	cs, err := in.Contacts(ctx, missing)
+	want := make([]string, len(rs))
+	for k, r := range rs {
+		want[k] = ids[r]
+	}
+	cs, err := in.Contacts(ctx, want)
 	if err != nil {
 		return fmt.Errorf("match: read contacts: %w", err)
 	}
-	for _, id := range missing {
-		if c, ok := cs[id]; ok {
-			norms[at[id]] = normer.encoded(&c)
+	for _, r := range rs {
+		if c, ok := cs[ids[r]]; ok {
+			norms[r] = normer.encoded(&c)
 			stats.Normalized++
 		}
 	}

@@ -100,14 +100,14 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
-	var stamps *stampScan
+	var mark *writeMark
 	if keep {
 		si, ok := in.(StateInput)
 		if !ok {
 			return nil, nil, fmt.Errorf("match: keeping a match state needs a StateInput")
 		}
 		var err error
-		if stamps, err = scanStamps(ctx, si); err != nil {
+		if mark, err = readWriteMark(ctx, si); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -233,7 +233,7 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 	if km == nil {
 		km = keepModel(sc, stats.Model)
 	}
-	st := fullState(d, &cfg, km, md, cons, stamps)
+	st := fullState(d, &cfg, km, md, cons, mark)
 	return res, st, nil
 }
 

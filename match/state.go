@@ -16,48 +16,45 @@ import (
 // match: cm.Store's backends (store.Store) are StateInputs.
 type StateInput interface {
 	Input
-	// MatchStamps calls fn with every contact's id, stored modifyDate
-	// (unix microseconds, 0 for none) and the time the store last wrote it
-	// (the store's unix microseconds), in the byte order of the ids.
-	MatchStamps(ctx context.Context, fn func(id string, modifyDate, updatedAt int64) error) error
+	// ContactsWrittenSince calls fn with the id, write time (the store's
+	// unix microseconds) and stored norm (nil for none) of every contact
+	// written at or after since.
+	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error
+	// LastWritten returns the newest write time of a contact.
+	LastWritten(ctx context.Context) (int64, error)
+	// DeletedContacts returns the log of deleted contacts not consumed yet
+	// (its row numbers and the ids); saving a match consumes the rows its
+	// state names (State.Consumed).
+	DeletedContacts(ctx context.Context) (seqs []int64, ids []string, err error)
 	// Norms returns the stored normalized forms of ids (nil for a contact
 	// without one; ids not stored are absent).
 	Norms(ctx context.Context, ids []string) (map[string][]byte, error)
 }
 
-// stampScan is one read of every contact's stamps.
-type stampScan struct {
-	ids        []string
-	modify     []int64
-	updated    []int64
-	maxUpdated int64
+// writeMargin is how far before the last match's newest write an
+// incremental match looks for written contacts: a write whose transaction
+// took its time before committing, or from a clock behind, is still seen.
+// Contacts written again with the same norm cost a read, not a change.
+const writeMargin = int64(5 * 60 * 1000000) // 5 minutes in microseconds
+
+// writeMark is where a match's view of the writes ends: the newest write
+// time and the deleted contacts' log rows, read before the contacts.
+type writeMark struct {
+	lastWritten int64
+	consumed    []int64
+	deleted     []string
 }
 
-func scanStamps(ctx context.Context, si StateInput) (*stampScan, error) {
-	sc := &stampScan{}
-	if cc, ok := si.(interface {
-		CountContacts(context.Context) (int64, error)
-	}); ok {
-		if n, err := cc.CountContacts(ctx); err == nil && n > 0 && n < 1<<28 {
-			sc.ids = make([]string, 0, n)
-			sc.modify = make([]int64, 0, n)
-			sc.updated = make([]int64, 0, n)
-		}
+func readWriteMark(ctx context.Context, si StateInput) (*writeMark, error) {
+	var m writeMark
+	var err error
+	if m.consumed, m.deleted, err = si.DeletedContacts(ctx); err != nil {
+		return nil, fmt.Errorf("match: read deleted contacts: %w", err)
 	}
-	err := si.MatchStamps(ctx, func(id string, modifyDate, updatedAt int64) error {
-		if k := len(sc.ids); k > 0 && sc.ids[k-1] >= id {
-			return fmt.Errorf("contact ids out of order: %q after %q", id, sc.ids[k-1])
-		}
-		sc.ids = append(sc.ids, id)
-		sc.modify = append(sc.modify, modifyDate)
-		sc.updated = append(sc.updated, updatedAt)
-		sc.maxUpdated = max(sc.maxUpdated, updatedAt)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("match: read contact stamps: %w", err)
+	if m.lastWritten, err = si.LastWritten(ctx); err != nil {
+		return nil, fmt.Errorf("match: read the last contact write: %w", err)
 	}
-	return sc, nil
+	return &m, nil
 }
 
 // State is what a match keeps for the next one (the store holds it as
@@ -67,8 +64,8 @@ func scanStamps(ctx context.Context, si StateInput) (*stampScan, error) {
 type State struct {
 	ConfigFP uint64 // ConfigFingerprint of the config
 	// MaxUpdated is the newest contact write the match saw (the store's
-	// microseconds): a contact written since may have changed although its
-	// modifyDate did not.
+	// microseconds): the next incremental match reads the contacts written
+	// since (less writeMargin).
 	MaxUpdated int64
 	// Estimated is the number of contacts the model was estimated on, and
 	// Churn the contacts new, edited or deleted since (the drift).
@@ -77,13 +74,19 @@ type State struct {
 
 	model   *keptModel
 	ids     []string
-	modify  []int64
 	hash    []uint64
 	entries [][]blockEntry // per rule, sorted by key then record
 	links   []link         // a < b
 	groups  []stateGroup
 	cons    []string // sorted constraintKeys
+	// consumed are the deleted contacts' log rows this state accounts for.
+	consumed []int64
 }
+
+// Consumed returns the rows of the deleted contacts' log
+// (StateInput.DeletedContacts) the state accounts for: saving the state
+// removes them.
+func (s *State) Consumed() []int64 { return s.consumed }
 
 // stateGroup is a group of the last match: its id and records (sorted).
 type stateGroup struct {
@@ -116,28 +119,14 @@ func constraintKeys(cs []cm.PairConstraint) []string {
 }
 
 // fullState is the state of a full match over d.
-func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.PairConstraint, sc *stampScan) *State {
+func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.PairConstraint, wm *writeMark) *State {
 	n := d.n
-	st := &State{ConfigFP: ConfigFingerprint(*cfg), MaxUpdated: sc.maxUpdated, Estimated: n, model: km}
+	st := &State{ConfigFP: ConfigFingerprint(*cfg), MaxUpdated: wm.lastWritten, Estimated: n, model: km, consumed: wm.consumed}
 	st.ids = make([]string, n)
 	st.hash = make([]uint64, n)
 	for r := range n {
 		st.ids[d.rank[r]] = d.ids[r]
 		st.hash[d.rank[r]] = d.hash[r]
-	}
-	// The stamps were read before the norms: a contact added in between
-	// has no stamp (0, so that the next match looks at it again).
-	st.modify = make([]int64, n)
-	j := 0
-	for i, id := range st.ids {
-		for j < len(sc.ids) && sc.ids[j] < id {
-			j++
-		}
-		if j < len(sc.ids) && sc.ids[j] == id {
-			st.modify[i] = sc.modify[j]
-		} else {
-			st.modify[i] = math.MinInt64
-		}
 	}
 	st.entries = make([][]blockEntry, len(md.entries))
 	for ri, es := range md.entries {
@@ -198,7 +187,7 @@ func (s *State) GroupIDs() []string {
 }
 
 // stateVersion is the encoding version of State's parts.
-const stateVersion = 1
+const stateVersion = 2
 
 type stateMeta struct {
 	Version    int
@@ -219,26 +208,34 @@ func (s *State) Parts() (map[string][]byte, error) {
 	if err := gob.NewEncoder(&meta).Encode(&m); err != nil {
 		return nil, fmt.Errorf("match: encode state: %w", err)
 	}
-	var w wbuf
+	size := binary.MaxVarintLen64
+	for _, id := range s.ids {
+		size += binary.MaxVarintLen64 + len(id) + 8
+	}
+	w := wbuf{b: make([]byte, 0, size)}
 	w.uvarint(uint64(len(s.ids)))
 	for i, id := range s.ids {
 		w.str(id)
-		w.u64(uint64(s.modify[i]))
 		w.u64(s.hash[i])
 	}
 	contacts := w.b
-	w = wbuf{b: make([]byte, 0, 16)}
+	size = binary.MaxVarintLen64
+	for _, es := range s.entries {
+		size += binary.MaxVarintLen64 + 12*len(es)
+	}
+	w = wbuf{b: make([]byte, 0, size)}
 	w.uvarint(uint64(len(s.entries)))
 	for _, es := range s.entries {
 		w.uvarint(uint64(len(es)))
-		w.grow(12 * len(es))
-		for _, e := range es {
-			w.u64(e.h)
-			w.u32(uint32(e.r))
+		at := len(w.b)
+		w.b = w.b[:at+12*len(es)]
+		for q, e := range es {
+			binary.LittleEndian.PutUint64(w.b[at+12*q:], e.h)
+			binary.LittleEndian.PutUint32(w.b[at+12*q+8:], uint32(e.r))
 		}
 	}
 	blocks := w.b
-	w = wbuf{}
+	w = wbuf{b: make([]byte, 0, 16*len(s.links)+(binary.MaxVarintLen64+40)*len(s.groups))}
 	w.uvarint(uint64(len(s.links)))
 	for _, l := range s.links {
 		w.u32(uint32(l.a))
@@ -274,10 +271,9 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 	if n > len(r.b) {
 		return nil, fmt.Errorf("match: decode state: %d contacts in %d bytes", n, len(r.b))
 	}
-	s.ids, s.modify, s.hash = make([]string, n), make([]int64, n), make([]uint64, n)
+	s.ids, s.hash = make([]string, n), make([]uint64, n)
 	for i := range n {
 		s.ids[i] = r.str()
-		s.modify[i] = int64(r.u64())
 		s.hash[i] = r.u64()
 	}
 	r = rbuf{b: parts["blocks"]}
@@ -289,9 +285,11 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 			break
 		}
 		es := make([]blockEntry, k)
+		b := r.b[:12*k]
 		for q := range es {
-			es[q] = blockEntry{r.u64(), int32(r.u32())}
+			es[q] = blockEntry{binary.LittleEndian.Uint64(b[12*q:]), int32(binary.LittleEndian.Uint32(b[12*q+8:]))}
 		}
+		r.b = r.b[12*k:]
 		s.entries = append(s.entries, es)
 	}
 	lr := rbuf{b: parts["links"]}
@@ -345,7 +343,6 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 
 type wbuf struct{ b []byte }
 
-func (w *wbuf) grow(n int) { w.b = slices.Grow(w.b, n) }
 func (w *wbuf) uvarint(v uint64) {
 	w.b = binary.AppendUvarint(w.b, v)
 }

@@ -16,36 +16,66 @@ import (
 // changed (match.State; schema v10 table match_state). The store keeps it
 // as opaque named parts, each split into rows of at most stateChunk bytes.
 // SaveMatch writes the groups of a match and its state in one transaction,
-// so that the state always describes the stored proposals.
+// so that the state always describes the stored proposals. An incremental
+// match finds the contacts written since the last one by their write time
+// (ContactsWrittenSince) and the deleted ones in a log a trigger keeps
+// (DeletedContacts).
 
 // stateChunk bounds one match_state row (SQLite's default blob limit is
 // 1e9 bytes; PostgreSQL's bytea 1 GiB).
 const stateChunk = 64 << 20
 
-// MatchStamps calls fn with every contact's id, stored modify_date (unix
-// microseconds) and updated_at (the store's write time, unix microseconds)
-// in the byte order of the ids, from the covering index of schema v10.
-func (s *core) MatchStamps(ctx context.Context, fn func(id string, modifyDate, updatedAt int64) error) error {
-	q := "SELECT id, modify_date, updated_at FROM contacts ORDER BY id"
-	if s.b.kind() == "postgres" {
-		q = `SELECT id, modify_date, updated_at FROM contacts ORDER BY id COLLATE "C"`
-	}
-	rs, err := s.b.reader().query(ctx, q)
+// ContactsWrittenSince calls fn with the id, write time (updated_at, the
+// store's unix microseconds) and norm (nil for none) of every contact
+// written at or after since, in id order (the contacts_updated index of
+// schema v10 finds them).
+func (s *core) ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error {
+	rs, err := s.b.reader().query(ctx, "SELECT id, updated_at, norm FROM contacts WHERE updated_at >= ? ORDER BY id", since)
 	if err != nil {
-		return s.b.translate(fmt.Errorf("query contact stamps: %w", err))
+		return s.b.translate(fmt.Errorf("query written contacts: %w", err))
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var id string
-		var md, up int64
-		if err := rs.Scan(&id, &md, &up); err != nil {
-			return fmt.Errorf("scan contact stamp: %w", err)
+		var up int64
+		var norm []byte
+		if err := rs.Scan(&id, &up, &norm); err != nil {
+			return fmt.Errorf("scan written contact: %w", err)
 		}
-		if err := fn(id, md, up); err != nil {
+		if err := fn(id, up, norm); err != nil {
 			return err
 		}
 	}
 	return s.b.translate(rs.Err())
+}
+
+// LastWritten returns the newest write time of a contact (0 for none).
+func (s *core) LastWritten(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.b.reader().queryRow(ctx, "SELECT COALESCE(MAX(updated_at), 0) FROM contacts").Scan(&n); err != nil {
+		return 0, s.b.translate(fmt.Errorf("last contact write: %w", err))
+	}
+	return n, nil
+}
+
+// DeletedContacts returns the log of deleted contacts that no SaveMatch
+// consumed yet: its row numbers and the contact ids, in deletion order (a
+// trigger of schema v10 logs every delete from contacts).
+func (s *core) DeletedContacts(ctx context.Context) (seqs []int64, ids []string, err error) {
+	rs, err := s.b.reader().query(ctx, "SELECT seq, id FROM match_deleted ORDER BY seq")
+	if err != nil {
+		return nil, nil, s.b.translate(fmt.Errorf("query deleted contacts: %w", err))
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var seq int64
+		var id string
+		if err := rs.Scan(&seq, &id); err != nil {
+			return nil, nil, fmt.Errorf("scan deleted contact: %w", err)
+		}
+		seqs, ids = append(seqs, seq), append(ids, id)
+	}
+	return seqs, ids, s.b.translate(rs.Err())
 }
 
 // Norms returns the stored norms of the contacts with the given ids (nil
@@ -97,11 +127,14 @@ func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
 	return out, s.b.translate(rs.Err())
 }
 
-// ClearMatchState deletes the stored match state (the next match is a
-// full one).
+// ClearMatchState deletes the stored match state and the deleted
+// contacts' log (the next match is a full one).
 func (s *core) ClearMatchState(ctx context.Context) error {
 	return s.inTx(ctx, func(t tx) error {
-		_, err := t.exec(ctx, "DELETE FROM match_state")
+		if _, err := t.exec(ctx, "DELETE FROM match_state"); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, "DELETE FROM match_deleted")
 		return err
 	})
 }
@@ -115,8 +148,9 @@ func (s *core) ClearMatchState(ctx context.Context) error {
 // stored group that groups does not hold is superseded as SaveProposals
 // would. New and refreshed groups get their ledger rows as with
 // SaveProposals; a steward's survivor or field choices are kept. state
-// replaces the stored match state (nil: none is kept).
-func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, actor string) (cm.ProposalResult, error) {
+// replaces the stored match state (nil: none is kept), and the rows
+// consumed of the deleted contacts' log (DeletedContacts) are removed.
+func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error) {
 	var res cm.ProposalResult
 	now := s.clock()
 	in, err := prepareProposals(groups)
@@ -228,6 +262,15 @@ func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []str
 		}
 		if err := writeMatchState(ctx, t, state, micros(now)); err != nil {
 			return err
+		}
+		for c := range slices.Chunk(consumed, chunkSize) {
+			args := make([]any, len(c))
+			for i, v := range c {
+				args[i] = v
+			}
+			if _, err := t.exec(ctx, "DELETE FROM match_deleted WHERE seq IN ("+placeholders(len(c))+")", args...); err != nil {
+				return fmt.Errorf("consume deleted contacts: %w", err)
+			}
 		}
 		if len(ledger) == 0 {
 			return nil

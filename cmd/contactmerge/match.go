@@ -33,7 +33,7 @@ type matchOptions struct {
 type matchStateStore interface {
 	match.StateInput
 	LoadMatchState(ctx context.Context) (map[string][]byte, error)
-	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, actor string) (cm.ProposalResult, error)
+	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error)
 }
 
 func newCmdMatch(f *Factory, runF func(*matchOptions) error) *cobra.Command {
@@ -177,6 +177,7 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 // pair: it makes the match full.
 func matchWithState(ctx context.Context, o *matchOptions, st matchStateStore, cfg match.Config) (*match.Result, cm.ProposalResult, error) {
 	var saved cm.ProposalResult
+	t0 := time.Now()
 	parts, err := st.LoadMatchState(ctx)
 	if err != nil {
 		return nil, saved, fmt.Errorf("match: %w", err)
@@ -187,10 +188,13 @@ func matchWithState(ctx context.Context, o *matchOptions, st matchStateStore, cf
 		fmt.Fprintf(o.IO.ErrOut, "warning: the stored match state is not usable (%v); matching every contact\n", err)
 		prev = nil
 	}
+	loaded := time.Since(t0)
 	res, state, err := match.Match(ctx, st, cfg, match.MatchOptions{Prev: prev, Full: o.full || o.truth != "", Reestimate: o.reestimate})
 	if err != nil {
 		return nil, saved, fmt.Errorf("match: %w", err)
 	}
+	res.Stats.Durations["loadState"] = loaded
+	t0 = time.Now()
 	if o.truth != "" && res.Mode.Reason == "--full" {
 		res.Mode.Reason = "--truth (evaluating needs every scored pair)"
 	}
@@ -198,9 +202,12 @@ func matchWithState(ctx context.Context, o *matchOptions, st matchStateStore, cf
 	if err != nil {
 		return nil, saved, err
 	}
-	if saved, err = st.SaveMatch(ctx, res.Groups, res.Unchanged, enc, "match"); err != nil {
+	res.Stats.Durations["encodeState"] = time.Since(t0)
+	t0 = time.Now()
+	if saved, err = st.SaveMatch(ctx, res.Groups, res.Unchanged, enc, state.Consumed(), "match"); err != nil {
 		return nil, saved, fmt.Errorf("match: saving groups: %w", err)
 	}
+	res.Stats.Durations["save"] = time.Since(t0)
 	return res, saved, nil
 }
 

@@ -37,22 +37,14 @@ func main() {
 	}
 }
 
-type stamper interface {
-	MatchStamps(ctx context.Context, fn func(id string, modifyDate, updatedAt int64) error) error
-}
-
 func run(ctx context.Context, dsn string, share float64, seed uint64) error {
 	st, err := store.Open(ctx, dsn, store.Options{Normalizer: match.NormalizerFunc(match.DefaultConfig()), MustExist: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sp, ok := st.(stamper)
-	if !ok {
-		return fmt.Errorf("the store has no contact stamps")
-	}
 	var ids []string
-	if err := sp.MatchStamps(ctx, func(id string, _, _ int64) error { ids = append(ids, id); return nil }); err != nil {
+	if err := st.EachNorm(ctx, func(id string, _ []byte) error { ids = append(ids, id); return nil }); err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(seed, 77))

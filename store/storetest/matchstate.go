@@ -13,11 +13,13 @@ import (
 // matchStateStore is the match state API of the backends
 // (store/matchstate.go).
 type matchStateStore interface {
-	MatchStamps(ctx context.Context, fn func(id string, modifyDate, updatedAt int64) error) error
+	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error
+	LastWritten(ctx context.Context) (int64, error)
+	DeletedContacts(ctx context.Context) ([]int64, []string, error)
 	Norms(ctx context.Context, ids []string) (map[string][]byte, error)
 	LoadMatchState(ctx context.Context) (map[string][]byte, error)
 	ClearMatchState(ctx context.Context) error
-	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, actor string) (cm.ProposalResult, error)
+	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error)
 }
 
 // testMatchState: stamps in byte order of ids with the write time, norms
@@ -36,21 +38,31 @@ func testMatchState(t *testing.T, h Harness) {
 	must(t, e.s.UpsertContacts(ctx(), []cm.Contact{contact("b", "Lee", md), contact("B", "Kim", md), contact("a", "Ng", md)}))
 	e.clock.Advance(time.Second)
 	must(t, e.s.UpsertContacts(ctx(), []cm.Contact{contact("c", "Ito", md.Add(time.Minute))}))
-	var ids []string
-	var mds, ups []int64
-	must(t, ms.MatchStamps(ctx(), func(id string, m, u int64) error {
-		ids, mds, ups = append(ids, id), append(mds, m), append(ups, u)
-		return nil
-	}))
-	if !slices.Equal(ids, []string{"B", "a", "b", "c"}) {
-		t.Fatalf("stamp order %v, want byte order", ids)
+	written := func(since time.Time) (ids []string, ups []int64) {
+		t.Helper()
+		must(t, ms.ContactsWrittenSince(ctx(), since.UnixMicro(), func(id string, u int64, norm []byte) error {
+			ids, ups = append(ids, id), append(ups, u)
+			return nil
+		}))
+		return ids, ups
 	}
-	if mds[0] != md.UnixMicro() || mds[3] != md.Add(time.Minute).UnixMicro() {
-		t.Fatalf("modify dates %v", mds)
+	if ids, ups := written(t0()); !slices.Equal(ids, []string{"B", "a", "b", "c"}) || ups[0] != t0().UnixMicro() || ups[3] != t0().Add(time.Second).UnixMicro() {
+		t.Fatalf("written since t0: %v %v", ids, ups)
 	}
-	if ups[0] != t0().UnixMicro() || ups[3] != t0().Add(time.Second).UnixMicro() {
-		t.Fatalf("write times %v", ups)
+	if ids, _ := written(t0().Add(time.Second)); !slices.Equal(ids, []string{"c"}) {
+		t.Fatalf("written since t0+1s: %v", ids)
 	}
+	if last, err := ms.LastWritten(ctx()); err != nil || last != t0().Add(time.Second).UnixMicro() {
+		t.Fatalf("LastWritten = %d, %v", last, err)
+	}
+	// Deletes are logged until a SaveMatch consumes them.
+	must(t, e.s.DeleteContacts(ctx(), []string{"b", "nope"}))
+	seqs, gone, err := ms.DeletedContacts(ctx())
+	must(t, err)
+	if len(seqs) != 1 || !slices.Equal(gone, []string{"b"}) {
+		t.Fatalf("deleted log %v %v", seqs, gone)
+	}
+	must(t, e.s.UpsertContacts(ctx(), []cm.Contact{contact("b", "Lee", md)}))
 	norms, err := ms.Norms(ctx(), []string{"a", "c", "zz"})
 	must(t, err)
 	if len(norms) != 2 || string(norms["a"]) != "Ng|Ng@example.com" || string(norms["c"]) != "Ito|Ito@example.com" {
@@ -62,8 +74,11 @@ func testMatchState(t *testing.T, h Harness) {
 	}
 	g1, g2 := group(0.9, "a", "b"), group(0.9, "B", "c")
 	state := map[string][]byte{"meta": []byte("one"), "big": bytes.Repeat([]byte{7}, 1<<16), "empty": {}}
-	res, err := ms.SaveMatch(ctx(), []cm.Group{g1, g2}, nil, state, "match")
+	res, err := ms.SaveMatch(ctx(), []cm.Group{g1, g2}, nil, state, seqs, "match")
 	must(t, err)
+	if s2, _, err := ms.DeletedContacts(ctx()); err != nil || len(s2) != 0 {
+		t.Fatalf("deleted log after SaveMatch consumed it: %v %v", s2, err)
+	}
 	if res.Created != 2 {
 		t.Fatalf("full save: %+v", res)
 	}
@@ -79,7 +94,7 @@ func testMatchState(t *testing.T, h Harness) {
 	// Incremental: g1 unchanged (approved, kept), g2 not proposed
 	// (superseded), g3 new.
 	g3 := group(0.95, "B", "c", "zz")
-	res, err = ms.SaveMatch(ctx(), []cm.Group{g3}, []string{id1}, map[string][]byte{"meta": []byte("two")}, "match")
+	res, err = ms.SaveMatch(ctx(), []cm.Group{g3}, []string{id1}, map[string][]byte{"meta": []byte("two")}, nil, "match")
 	must(t, err)
 	if res.Created != 1 || res.Kept != 1 || res.Superseded != 1 {
 		t.Fatalf("incremental save: %+v", res)
