@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/engine"
+	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/restore"
 )
 
@@ -95,13 +97,20 @@ func restoreRun(ctx context.Context, o *restoreOptions) error {
 		return err
 	}
 	defer st.Close()
-	api, err := f.Client(ctx, 0, nil)
+	reqs, observe := engine.NewRequestLog(st), engine.NewObserver(f.Metrics, nil)
+	api, err := f.Client(ctx, 0, func(ri genesys.RequestInfo) {
+		observe(ri)
+		reqs.Observe(ri)
+	})
 	if err != nil {
 		return err
 	}
 	if _, _, err := checkOrg(ctx, st, f.StoreName(), api, false, ""); err != nil {
-		return err
+		return err // the store is another organization's: its counters are not this token's
 	}
+	// Every request of the restore ends up in the store's request
+	// counters (status), whatever happens next.
+	defer func() { _ = reqs.Flush(context.WithoutCancel(ctx)) }()
 	r := restore.New(st, api, restore.Config{Actor: actor(f, o.actor), Settle: o.settle, LeaseTTL: o.leaseTTL, KeepEdited: o.keepEdited, Logger: f.Logger})
 	planOut := f.IO.Out
 	if o.asJSON {

@@ -222,6 +222,14 @@ func TestRestoreCommand(t *testing.T) {
 				}
 			}
 			nid := checkOneRestore(t, o, st, g)
+			// Its requests are in the store's counters.
+			counts, err := st.RequestCounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(counts, func(c cm.RequestCount) bool { return c.Route == "/api/v2/externalcontacts/contacts" && c.N > 0 }) {
+				t.Errorf("no create in the request counters: %+v", counts)
+			}
 			// The id map, JSON and CSV.
 			r = run(t, env, "report", "--id-map", "--format", "json")
 			if !strings.Contains(r.out, `"oldId":"d","canonicalId":"`+g.CanonicalID+`","groupId":"`+g.ID+`","restoredId":"`+nid+`"`) {
