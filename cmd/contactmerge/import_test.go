@@ -117,7 +117,11 @@ func TestImportKilledImportsNothing(t *testing.T) {
 	interrupted := 0
 	for k, delay := range []time.Duration{150 * time.Millisecond, 250 * time.Millisecond, 350 * time.Millisecond, 450 * time.Millisecond, 550 * time.Millisecond, 700 * time.Millisecond} {
 		db := filepath.Join(dir, fmt.Sprintf("cm%d.db", k))
-		cmd := child(t, []string{"CONTACTMERGE_DB=" + db}, "import", file)
+		args := []string{"import", file}
+		if k%2 == 1 {
+			args = append(args, "--stream-above=0") // the streamed import too
+		}
+		cmd := child(t, []string{"CONTACTMERGE_DB=" + db}, args...)
 		time.Sleep(delay)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
@@ -167,27 +171,33 @@ func TestImportStreamsEveryLine(t *testing.T) {
 	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, env, "import", file)
-	if r.code != 2 || !strings.Contains(r.err, "c.jsonl:1500: workEmail") || !strings.Contains(r.err, "c.jsonl:2500: id: duplicate of line 11") {
-		t.Fatalf("import of a bad file: code %d %q", r.code, r.err)
-	}
-	if _, err := os.Stat(db); !os.IsNotExist(err) {
-		t.Fatalf("a rejected file created the store (%v)", err)
-	}
-	r = run(t, env, "import", "--skip-invalid", "--json", file)
-	if r.code != 0 || !strings.Contains(r.out, `"imported": 2998`) {
-		t.Fatalf("--skip-invalid: code %d\n%s%s", r.code, r.out, r.err)
-	}
-	st := testorg.OpenStore(t, db)
-	ctx := context.Background()
-	if got, _ := st.CountContacts(ctx); got != n-2 {
-		t.Errorf("%d contacts stored, want %d", got, n-2)
-	}
-	cs, err := st.Contacts(ctx, []string{"c00010", "c02999"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs["c00010"].FirstName != "Ann10" || cs["c02999"].FirstName != "Ann2999" {
-		t.Errorf("stored %+v", cs)
+	for _, mode := range []string{"--stream-above=1073741824", "--stream-above=0"} { // in memory, streamed
+		r := run(t, env, "import", mode, file)
+		if r.code != 2 || !strings.Contains(r.err, "c.jsonl:1500: workEmail") || !strings.Contains(r.err, "c.jsonl:2500: id: duplicate of line 11") {
+			t.Fatalf("%s: import of a bad file: code %d %q", mode, r.code, r.err)
+		}
+		if _, err := os.Stat(db); !os.IsNotExist(err) {
+			t.Fatalf("%s: a rejected file created the store (%v)", mode, err)
+		}
+		r = run(t, env, "import", mode, "--skip-invalid", "--json", file)
+		if r.code != 0 || !strings.Contains(r.out, `"imported": 2998`) {
+			t.Fatalf("%s --skip-invalid: code %d\n%s%s", mode, r.code, r.out, r.err)
+		}
+		st := testorg.OpenStore(t, db)
+		ctx := context.Background()
+		if got, _ := st.CountContacts(ctx); got != n-2 {
+			t.Errorf("%s: %d contacts stored, want %d", mode, got, n-2)
+		}
+		cs, err := st.Contacts(ctx, []string{"c00010", "c02999"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs["c00010"].FirstName != "Ann10" || cs["c02999"].FirstName != "Ann2999" {
+			t.Errorf("%s: stored %+v", mode, cs)
+		}
+		st.Close()
+		for _, f := range []string{db, db + "-wal", db + "-shm"} {
+			_ = os.Remove(f)
+		}
 	}
 }
