@@ -51,6 +51,9 @@
 //	GET  /sources                where duplicates come from (sources.Compute): by type, division,
 //	                             external source, creation month, linking identifier; new
 //	                             duplicates per day by source (days=N, default 30)
+//	GET  /cycles, POST /cycles/run, /cycles/skip, /cycles/unskip
+//	                             scheduled cycles (Config.Cycles): the schedule, the latest cycles
+//	                             with their steps, run one now, skip the next scheduled one
 //	GET  /river/...              River's own job view (riverqueue.com/riverui), read-only
 //	GET  /metrics                Prometheus text format of Config.Gatherer
 //	GET  /healthz                each Config.Checks: 200 {"status":"ok"}, else 503

@@ -92,6 +92,10 @@ type Config struct {
 	// --policy): the policy page shows its guards (nil: the page shows the
 	// recorded verdicts alone).
 	Policy *policy.Policy
+	// Cycles runs the scheduled cycles (serve --every/--cron): the cycles
+	// page's "run now" and "skip next" (nil: the page lists the cycles
+	// recorded in the store alone).
+	Cycles CycleControl
 }
 
 // Check is one check of /healthz.
@@ -291,6 +295,10 @@ func (s *Server) routes() {
 	page("POST /run/pause", s.handleRunPause)
 	page("POST /run/resume", s.handleRunResume)
 	page("GET /policy", s.handlePolicy)
+	page("GET /cycles", s.handleCycles)
+	page("POST /cycles/run", s.handleCycleRun)
+	page("POST /cycles/skip", s.handleCycleSkip)
+	page("POST /cycles/unskip", s.handleCycleUnskip)
 	page("GET /sources", s.handleSources)
 	if s.river != nil {
 		m.Handle("/river", http.RedirectHandler("/river/", http.StatusFound))

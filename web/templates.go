@@ -13,7 +13,7 @@ import (
 
 // pageNames are the page templates; each is parsed with base.html.
 func pageNames() []string {
-	return []string{"overview", "queue", "group", "bulk", "groups", "ledger", "run", "login", "error", "policy", "sources", "restore"}
+	return []string{"overview", "queue", "group", "bulk", "groups", "ledger", "run", "login", "error", "policy", "sources", "restore", "cycles"}
 }
 
 // parsePages parses every page template with the layout.

@@ -160,7 +160,10 @@ func (s cycleSetup) merge(ctx context.Context) (engine.Summary, error) {
 	if err := p.engine.CheckPermissions(ctx); err != nil {
 		return engine.Summary{}, flushed(ctx, f, p, err)
 	}
-	if !s.unattended {
+	if s.unattended {
+		// serve: a stop lets the merges in progress finish (gracefulJobs).
+		p.jobs = gracefulJobs{p.jobs}
+	} else {
 		plan.write(s.planOut)
 		if err := confirmRun(f.IO, plan, s.yes); err != nil {
 			return engine.Summary{}, flushed(ctx, f, p, err)

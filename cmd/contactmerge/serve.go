@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/cycle"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/restore"
@@ -47,6 +48,13 @@ type serveOptions struct {
 	genToken bool   // --generate-token
 	yes      bool   // --yes: start the workers at launch
 	token    string // CONTACTMERGE_WEB_TOKEN (never a flag)
+
+	// Scheduled cycles (cycle.go's flags, --every, --cron).
+	cycles   cycleFlags
+	every    time.Duration
+	cron     string
+	schedule cycle.Schedule // parsed from --every or --cron
+	policy   cycle.Policy   // --policy, loaded
 }
 
 // webTokenEnv names the console's token in the environment.
@@ -76,14 +84,36 @@ address (exit 2).
 
 The first interrupt (Ctrl-C, SIGTERM) stops gracefully: no new merge starts, the merges in
 progress finish and the console closes. A second one cancels the merges in progress; they
-are verified at the next start before anything is sent again.`,
+are verified at the next start before anything is sent again.
+
+Scheduled cycles: with --every D (e.g. 24h: at the multiples of D since the Unix epoch, UTC)
+or --cron EXPR (five fields, e.g. "0 3 * * *"), serve runs scan → match → policy → run →
+report on that schedule, one cycle at a time (across every serve and 'contactmerge cycle'
+on the store), resuming at its step a cycle a crash or a stop left. The scan spends at most
+--scan-budget of the rate-limit window. Nobody is there to confirm merges: a cycle merges
+only under a --policy file in enforce mode, and that file is the confirmation (a shadow
+policy, or none, merges nothing; approved groups wait for the console or 'run'). Each
+cycle's summary is kept in the store and POSTed to --notify-webhook. The console's Cycles
+page lists them, runs one now and skips the next ('contactmerge cycle skip' does too).`,
 		Example: `  contactmerge serve                          # http://127.0.0.1:8080/
   contactmerge serve --user ann --addr 127.0.0.1:9000
   CONTACTMERGE_WEB_TOKEN=... contactmerge serve --addr 0.0.0.0:8080
-  contactmerge serve --addr :8080 --generate-token --yes`,
+  contactmerge serve --addr :8080 --generate-token --yes
+  contactmerge serve --every 24h --policy policy.json --notify-webhook https://hooks.example.com/cm
+  contactmerge serve --cron "0 3 * * 1-5" --policy policy.json --scan-budget 20%`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.pipeline.validate(); err != nil {
+				return err
+			}
+			if err := o.cycles.validate(); err != nil {
+				return err
+			}
+			var err error
+			if o.schedule, _, err = cycle.ParseSchedule(o.every, o.cron); err != nil {
+				return err
+			}
+			if o.policy, err = o.cycles.loadPolicy(); err != nil {
 				return err
 			}
 			o.token = f.Getenv(webTokenEnv)
@@ -108,6 +138,9 @@ are verified at the next start before anything is sent again.`,
 	fl.StringVar(&o.config, "config", "", "the matcher configuration the groups were made with (approve threshold, survivorship)")
 	fl.BoolVar(&o.genToken, "generate-token", false, "make a token, print it once, and require a login with it")
 	fl.BoolVarP(&o.yes, "yes", "y", false, "start the merge workers at launch, without the console's confirmation (as run --yes)")
+	fl.DurationVar(&o.every, "every", 0, "run a cycle (scan → match → policy → run → report) every D, e.g. 24h (at least 1m)")
+	fl.StringVar(&o.cron, "cron", "", `run a cycle on a cron schedule, e.g. "0 3 * * *" (five fields; exclusive with --every)`)
+	o.cycles.register(cmd)
 	o.pipeline.flags(cmd)
 	return cmd
 }
@@ -191,6 +224,11 @@ func serveRun(ctx context.Context, o *serveOptions) error {
 	rc := &runControl{p: p, f: &f, o: &o.pipeline, parent: bg, state: "idle"}
 	plat := &platformCheck{api: p.api, now: f.Now}
 	survive := mcfg.SurviveOptions()
+	cycles, err := o.startCycles(ctx, &f, p.store, mcfg)
+	if err != nil {
+		return err
+	}
+	defer cycles.stop()
 	srv, err := web.New(web.Config{
 		Store: p.store, Jobs: p.jobs, Metrics: met, Gatherer: reg, Run: rc,
 		Checks: []web.Check{
@@ -198,7 +236,7 @@ func serveRun(ctx context.Context, o *serveOptions) error {
 			{Name: "platform", Run: plat.check},
 		},
 		Survive: &survive, ApproveThreshold: mcfg.ApproveThreshold, Actor: o.user, Token: o.token,
-		Logger: f.Logger, Now: f.Now,
+		Logger: f.Logger, Now: f.Now, Policy: o.filePolicy(), Cycles: cycles,
 		Restore: func(actor string, keepEdited bool) *restore.Restorer {
 			return restore.New(p.store, p.api, restore.Config{Actor: actor, Settle: o.pipeline.settle, KeepEdited: keepEdited, Logger: f.Logger})
 		},
@@ -228,6 +266,7 @@ func serveRun(ctx context.Context, o *serveOptions) error {
 		fmt.Fprintf(f.IO.Out, "log in with your name and the token of %s\n", webTokenEnv)
 	}
 	fmt.Fprintln(f.IO.Out, "metrics: "+url+"/metrics  health: "+url+"/healthz  Ctrl-C stops")
+	fmt.Fprintln(f.IO.Out, cycles.describe())
 	if o.yes {
 		if err := rc.launch(o.user, "started at launch (serve --yes)"); err != nil {
 			f.Logger.Error("serve: starting the workers", "err", err)
@@ -269,6 +308,7 @@ func serveRun(ctx context.Context, o *serveOptions) error {
 		}
 	}()
 	fmt.Fprintln(f.IO.ErrOut, "serve: stopping: merges in progress finish, no new one starts (interrupt again to cancel them)")
+	cycles.stop() // a cycle in progress is released: resumed at its step at the next start
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)

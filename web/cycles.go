@@ -1,0 +1,133 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contactmerge/contactmerge/store"
+)
+
+// CycleControl is what the cycles page drives: the scheduled cycles of the
+// process (cmd/contactmerge's serve implements it over cycle.Scheduler).
+type CycleControl interface {
+	// CycleStatus says when the next cycle is due, whether one runs now
+	// and whether the next scheduled one is skipped.
+	CycleStatus(ctx context.Context) (CycleStatus, error)
+	// RunCycleNow starts a cycle now, as actor (ECONFLICT when one runs).
+	RunCycleNow(ctx context.Context, actor string) error
+	// SkipNextCycle skips the next scheduled cycle; WithdrawCycleSkip
+	// withdraws that (ENOTFOUND when none is pending).
+	SkipNextCycle(ctx context.Context, actor, reason string) error
+	WithdrawCycleSkip(ctx context.Context, actor string) error
+}
+
+// CycleStatus is the state of the scheduled cycles.
+type CycleStatus struct {
+	// Schedule describes the schedule ("" when cycles run only on demand)
+	// and Next is the next scheduled start.
+	Schedule string
+	Next     time.Time
+	Running  bool
+	// Skip is the pending request to skip the next scheduled cycle.
+	Skip *store.CycleSkip
+	// LastErr is why this process's last cycle failed.
+	LastErr string
+	// Merges says what the cycles may merge (the policy's mode).
+	Merges string
+}
+
+// cycleRow is a cycle as the page lists it.
+type cycleRow struct {
+	store.Cycle
+	Merged string
+	Note   string
+}
+
+// handleCycles lists the latest cycles with their steps, and the controls.
+func (s *Server) handleCycles(w http.ResponseWriter, r *http.Request) error {
+	data := map[string]any{"Title": "Cycles", "Now": s.now(), "Notice": cycleFlash(r.URL.Query().Get("flash"))}
+	cs, ok := s.st.(store.CycleStore)
+	if !ok {
+		return errNotFound("this store keeps no cycles")
+	}
+	list, err := cs.Cycles(r.Context(), 50)
+	if err != nil {
+		return err
+	}
+	rows := make([]cycleRow, len(list))
+	for i, c := range list {
+		rows[i] = cycleRow{Cycle: c, Merged: "–", Note: c.Error}
+		if n, ok := mergedOf(c); ok {
+			rows[i].Merged = n
+		}
+	}
+	data["Cycles"] = rows
+	if s.cfg.Cycles != nil {
+		st, err := s.cfg.Cycles.CycleStatus(r.Context())
+		if err != nil {
+			return err
+		}
+		data["Status"], data["HasCycles"] = st, true
+	}
+	s.render(w, r, "cycles", data)
+	return nil
+}
+
+// mergedOf reads the merges of a cycle's run step.
+func mergedOf(c store.Cycle) (string, bool) {
+	st, ok := c.StepDone("run")
+	if !ok || len(st.Result) == 0 {
+		return "", false
+	}
+	var res struct {
+		Skipped       string `json:"skipped"`
+		MergedThisRun int    `json:"mergedThisRun"`
+	}
+	if err := json.Unmarshal(st.Result, &res); err != nil {
+		return "", false
+	}
+	if res.Skipped != "" {
+		return "none (" + strings.SplitN(res.Skipped, ":", 2)[0] + ")", true
+	}
+	return strconv.Itoa(res.MergedThisRun), true
+}
+
+func (s *Server) cycleAction(w http.ResponseWriter, r *http.Request, flash string, do func(CycleControl) error) error {
+	if s.cfg.Cycles == nil {
+		return errBadRequest("This console runs no cycles.")
+	}
+	if err := do(s.cfg.Cycles); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/cycles?flash="+flash, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) handleCycleRun(w http.ResponseWriter, r *http.Request) error {
+	return s.cycleAction(w, r, "cycle-started", func(c CycleControl) error { return c.RunCycleNow(r.Context(), s.actor(r)) })
+}
+
+func (s *Server) handleCycleSkip(w http.ResponseWriter, r *http.Request) error {
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if len(reason) > 500 {
+		return errBadRequest("The reason is longer than 500 characters. Nothing was recorded.")
+	}
+	return s.cycleAction(w, r, "cycle-skipped", func(c CycleControl) error { return c.SkipNextCycle(r.Context(), s.actor(r), reason) })
+}
+
+func (s *Server) handleCycleUnskip(w http.ResponseWriter, r *http.Request) error {
+	return s.cycleAction(w, r, "cycle-unskipped", func(c CycleControl) error { return c.WithdrawCycleSkip(r.Context(), s.actor(r)) })
+}
+
+// cycleFlash is the message after a cycle action.
+func cycleFlash(code string) string {
+	return map[string]string{
+		"cycle-started":   "A cycle starts now; reload to follow its steps.",
+		"cycle-skipped":   "The next scheduled cycle will be skipped.",
+		"cycle-unskipped": "The skip is withdrawn: the next scheduled cycle runs.",
+	}[code]
+}
