@@ -29,7 +29,7 @@ import (
 // was merged is exactly once (no contact in two merges, the ledger agreeing
 // with the platform's oplog; at full size every group merged).
 //
-// CI size (make test): 120 requests/min per client, so the first windows
+// CI size (make test): 90 requests/min per client, so the first windows
 // are spent within seconds and the test stops once the workers wait for the
 // reset; it logs the groups merged against the budget. Full size
 // (CONTACTMERGE_SCALE=full, make scale): 600/min per client, ≈ 2,300
@@ -38,9 +38,11 @@ import (
 func TestScaleWorkersShareClientBudgets(t *testing.T) {
 	dsn := testdb.Postgres(t) // the workers share one PostgreSQL
 	full := os.Getenv("CONTACTMERGE_SCALE") == "full"
-	contacts, limit, deadline := 2000, 120, 90*time.Second
+	// At CI size merges are slower and fewer at once, so that the first
+	// windows last long enough for every worker to start and take part.
+	contacts, limit, deadline, latency, maxConc := 2000, 90, 90*time.Second, 60*time.Millisecond, "4"
 	if full {
-		contacts, limit, deadline = 30000, 600, 30*time.Minute
+		contacts, limit, deadline, latency, maxConc = 30000, 600, 30*time.Minute, 40*time.Millisecond, "8"
 	}
 	faults, err := sandbox.ParseFaults("timeout504=0.02,error503=0.03,reset=0.01,throttle429=0.01")
 	if err != nil {
@@ -50,7 +52,7 @@ func TestScaleWorkersShareClientBudgets(t *testing.T) {
 	// The default client seeds the store, unlimited; the workers merge with
 	// two others, each limited.
 	cfg.Contacts, cfg.Seed, cfg.RateLimit, cfg.Faults = contacts, 21, -1, faults
-	cfg.GatewayTimeout, cfg.MergeLatency = 300*time.Millisecond, 40*time.Millisecond
+	cfg.GatewayTimeout, cfg.MergeLatency = time.Second, latency
 	cfg.Clients = []sandbox.Client{
 		{ID: "worker-a", Secret: "worker-a-secret", RateLimit: limit},
 		{ID: "worker-b", Secret: "worker-b-secret", RateLimit: limit},
@@ -66,10 +68,10 @@ func TestScaleWorkersShareClientBudgets(t *testing.T) {
 	start := time.Now()
 	var workers []*exec.Cmd
 	for range 3 {
-		workers = append(workers, child(t, env, "worker", "--yes", "--verify-settle", "1s", "--max-concurrency", "8"))
+		workers = append(workers, child(t, env, "worker", "--yes", "--verify-settle", "1s", "--concurrency", "2", "--max-concurrency", maxConc))
 	}
 	// Until every group is merged or (CI) the budget is spent: no request
-	// for 4 s while the workers wait for the windows' reset.
+	// for 3 s while the workers wait for the windows' reset.
 	sent := func() int {
 		s := o.SB.Stats().Clients
 		return s["worker-a"].Requests + s["worker-b"].Requests
@@ -87,7 +89,7 @@ func TestScaleWorkersShareClientBudgets(t *testing.T) {
 		if n := sent(); n != last {
 			last, lastChange = n, time.Now()
 		}
-		if !full && last > 0 && time.Since(lastChange) > 4*time.Second {
+		if !full && last > 0 && time.Since(lastChange) > 3*time.Second {
 			break
 		}
 		if time.Since(start) > deadline {
