@@ -16,6 +16,8 @@ import (
 	"github.com/contactmerge/contactmerge/cycle"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testorg"
+	"github.com/contactmerge/contactmerge/sandbox"
 	"github.com/contactmerge/contactmerge/store"
 )
 
@@ -238,5 +240,43 @@ func TestNotifier(t *testing.T) {
 	}
 	if _, err := cycle.NewNotifier("--notify-webhook", "ftp://x/s3cret"); !cm.IsCode(err, cm.EINVALID) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("ftp: %v", err)
+	}
+}
+
+// TestScanBudgetPaces: the scan step's client is held to its share of the
+// window: at 30% of 1,500 requests a minute (450/min, a burst of 45), a
+// scan of about 60 pages takes at least 1.5 s more than the burst allows,
+// while the same scan without a budget spends the window at once.
+func TestScanBudgetPaces(t *testing.T) {
+	took := func(budget float64) (time.Duration, cycle.Summary) {
+		cfg := sandbox.DefaultConfig()
+		cfg.Contacts, cfg.Seed, cfg.RateLimit, cfg.ActivityRate = 600, 3, 1500, 0
+		r := &rig{t: t, o: testorg.New(t, cfg), st: testorg.OpenStore(t, testdb.SQLite(t)), hook: newWebhook(t, 0)}
+		run := r.runner("p1", func(c *cycle.Config) {
+			c.Scan, c.ScanBudget, c.Merge, c.Policy = r.o.Client(t, nil), budget, nil, nil
+			c.ScanOptions.PageSize = 10
+		})
+		s, err := run.Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "ann"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.st.(store.CycleStore).Cycle(ctx(), s.Cycle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.StepDone("scan")
+		return st.EndedAt.Sub(st.StartedAt), s
+	}
+	paced, s := took(0.3)
+	if s.Scan.CeilingPerMinute != 450 || s.Scan.WindowAllowed != 1500 || s.Scan.Pages < 55 {
+		t.Fatalf("scan = %+v", *s.Scan)
+	}
+	free, _ := took(0)
+	t.Logf("scan of %d pages: %s at 30%% of the window, %s without a budget", s.Scan.Pages, paced, free)
+	if min := time.Duration(float64(s.Scan.Pages-45) / 7.5 * float64(time.Second)); paced < min-200*time.Millisecond {
+		t.Errorf("the budgeted scan took %s, below the %s its ceiling allows", paced, min)
+	}
+	if free >= paced {
+		t.Errorf("without a budget the scan took %s, not less than with one (%s)", free, paced)
 	}
 }
