@@ -172,3 +172,40 @@ func TestMemoryTokenCacheSwap(t *testing.T) {
 		t.Errorf("shared token printed: %s", s)
 	}
 }
+
+// TestSharedBudgetUnlimited: a platform that reports no limit (no
+// rate-limit headers, the sandbox's unlimited organization) leaves nothing
+// to share: requests are not held back by the budget.
+func TestSharedBudgetUnlimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := sandbox.DefaultConfig()
+		cfg.RateLimit, cfg.Now = -1, time.Now
+		cfg.Load = strings.NewReader(contactsJSONL)
+		sb, err := sandbox.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sb.Close()
+		c, err := genesys.NewClient(t.Context(), genesys.Config{Region: "http://sandbox.test", ClientID: "sandbox-client", ClientSecret: "sandbox-secret",
+			HTTPClient: &http.Client{Transport: handlerTransport{sb}}, Budget: &genesys.MemoryBudget{}, TokenCache: &genesys.MemoryTokenCache{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				for range 250 {
+					if _, _, err := c.Tokens.Me(t.Context()); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if el := time.Since(start); el > 2*time.Second {
+			t.Errorf("1000 requests without a reported limit took %v", el)
+		}
+	})
+}

@@ -301,7 +301,18 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.bulkIDs = newBatchSize("ids per bulk read", BulkMax, cfg.Logger)
 	c.predicates = newBatchSize("contact ids per analytics query", AnalyticsBatch, cfg.Logger)
-	meter := &meterTransport{client: c, base: base, timeout: cfg.HTTPClient.Timeout, observer: cfg.Observer}
+	observer := cfg.Observer
+	if cfg.Budget != nil {
+		// The shared budget needs to know of answers without rate-limit
+		// headers (no limit reported).
+		observer = func(ri RequestInfo) {
+			c.limiter.answered(ri)
+			if cfg.Observer != nil {
+				cfg.Observer(ri)
+			}
+		}
+	}
+	meter := &meterTransport{client: c, base: base, timeout: cfg.HTTPClient.Timeout, observer: observer}
 	auth := &authTransport{source: c.tokens, next: meter}
 	limit := &limitTransport{limiter: c.limiter, next: auth}
 	c.transport = &retryTransport{

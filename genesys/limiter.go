@@ -66,7 +66,11 @@ type Limiter struct {
 	// it out: probing is when the last one was let through, known is
 	// closed by the first report.
 	probing time.Time
-	known   chan struct{}
+	known   chan struct{} // closed under mu
+	// unlimited: a successful answer came without rate-limit headers and
+	// none ever came with them: the platform reports no limit (the
+	// sandbox's unlimited organization), so there is no window to share.
+	unlimited bool
 }
 
 // LimiterState is a snapshot of a Limiter.
@@ -202,9 +206,8 @@ func (l *Limiter) observe(rl RateLimit) {
 	if rl.Observed.Before(l.last.Observed) {
 		return
 	}
-	if l.last.Allowed == 0 {
-		close(l.known)
-	}
+	l.closeKnownLocked()
+	l.unlimited = false
 	l.last = rl
 	l.setRateLocked(l.capped(rl.Allowed))
 	// The window: a reset later than the known one (by more than the
@@ -387,6 +390,11 @@ func (l *Limiter) spendBudget(ctx context.Context) error {
 			return nil
 		}
 		l.mu.Lock()
+		if l.unlimited && l.ceiling == 0 {
+			l.mu.Unlock()
+			l.reserveMu.Unlock()
+			return nil
+		}
 		now := l.now()
 		r := BudgetRequest{Client: l.client, Now: now, Limit: l.budgetLimitLocked()}
 		r.Want = sliceOf(r.Limit)
@@ -447,6 +455,30 @@ func (l *Limiter) spendBudget(ctx context.Context) error {
 		if err := sleep(ctx, d); err != nil {
 			return err
 		}
+	}
+}
+
+// answered tells the limiter of a response that carried no rate-limit
+// headers: a 2xx without them, before any response carried them, means no
+// limit is reported, and the shared budget is not waited for.
+func (l *Limiter) answered(ri RequestInfo) {
+	if ri.RateLimit.Known() || ri.Status < 200 || ri.Status > 299 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last.Allowed == 0 && !l.unlimited {
+		l.unlimited = true
+		l.closeKnownLocked()
+	}
+}
+
+// closeKnownLocked wakes the requests waiting for the first answer (once).
+func (l *Limiter) closeKnownLocked() {
+	select {
+	case <-l.known:
+	default:
+		close(l.known)
 	}
 }
 
