@@ -233,6 +233,11 @@ type SourcesResult struct {
 	BySource   []sources.Count `json:"bySource"` // the five largest
 }
 
+// localLocker is store.WorkerStore's local lock (SQLite).
+type localLocker interface {
+	LockLocal(whileAlone func() error) (release func(), alone bool, err error)
+}
+
 // errCrash marks a BeforeStep stop: nothing more is recorded.
 type errCrash struct{ err error }
 
@@ -246,8 +251,23 @@ func (e errCrash) Unwrap() error { return e.err }
 // cycle is released (left running, to be resumed at its step by the next
 // Run of any process) and Run returns ctx's error.
 func (r *Runner) Run(ctx context.Context, t Trigger) (Summary, error) {
+	stale := r.cfg.StaleAfter
+	// On SQLite every process running a cycle (or an engine) holds the
+	// store's local lock: when this one finds it free, no other is
+	// alive, and a cycle left running belongs to a dead process (kill -9):
+	// resumed at once rather than after StaleAfter.
+	if l, ok := r.cfg.Store.(localLocker); ok {
+		release, alone, err := l.LockLocal(nil)
+		if err != nil {
+			return Summary{}, err
+		}
+		defer release()
+		if alone {
+			stale = time.Nanosecond
+		}
+	}
 	c, resumed, err := r.cfg.Store.BeginCycle(ctx, store.CycleBegin{Trigger: t.Kind, Actor: t.Actor, Owner: r.cfg.Owner, Slot: t.Slot,
-		StaleAfter: r.cfg.StaleAfter})
+		StaleAfter: stale})
 	if err != nil {
 		return Summary{}, err
 	}

@@ -5,8 +5,9 @@
 //
 // A Runner runs one cycle. The store (store.CycleStore, migration 0011)
 // records the cycle and each step's start, end and result; a cycle whose
-// process died (its heartbeat older than Config.StaleAfter) or was
-// interrupted (released) is resumed at the step it was in by the next
+// process died (its heartbeat older than Config.StaleAfter; on SQLite at
+// once, when no other process holds the store's local lock,
+// store.WorkerStore.LockLocal) or was interrupted (released) is resumed at the step it was in by the next
 // Run of any process: the steps it completed are not run again (their
 // recorded results go into the summary). Every step is safe to run again:
 // the scan resumes from its saved cursor, match and SaveProposals keep

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/cycle"
+	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/internal/testorg"
 	"github.com/contactmerge/contactmerge/sandbox"
@@ -129,4 +134,87 @@ func TestCycleCommand(t *testing.T) {
 	if r := run(t, env, "cycle", "skip", "--undo"); r.code != exitUsage || !strings.Contains(r.err, "no skip is pending") {
 		t.Errorf("undo again: %+v", r)
 	}
+}
+
+// TestCycleResumesAfterKill: a cycle killed (-9) in its run step, with
+// merges in flight, is resumed at that step by the next 'contactmerge
+// cycle' at once (SQLite: the store's lock is free, so its process is
+// known dead), without scanning, matching or judging again, and every
+// group ends merged exactly once.
+func TestCycleResumesAfterKill(t *testing.T) {
+	// Slow merges (40 ms per id) at 600 requests a minute: the run step
+	// lasts several seconds.
+	o := testorg.New(t, sandbox.Config{Contacts: 1500, Seed: 4, RateLimit: 600, MergeLatency: 40 * time.Millisecond})
+	dir := t.TempDir()
+	db := testdb.SQLite(t)
+	env := append(o.Env(), "CONTACTMERGE_DB="+db, "USER=ann")
+	pol := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(pol, []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxMergesPerCycle": 1000}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"cycle", "--policy", pol, "--yes", "--verify-settle", "3s", "--json"}
+	cmd := child(t, env, args...)
+	st := testorg.OpenStore(t, db)
+	cs := st.(store.CycleStore)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := cs.Cycle(context.Background(), 1)
+		if err == nil && c.Step == "run" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cycle never reached its run step: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	before := len(o.SB.Oplog())
+	counts, _ := st.CountByState(context.Background())
+	t.Logf("killed in the run step after %d platform merges: %v", before, counts)
+	if counts[cm.StateApproved]+counts[cm.StateReady]+counts[cm.StateInFlight]+counts[cm.StateUnknown] == 0 {
+		t.Fatalf("the run step had finished before the kill: %v", counts)
+	}
+
+	start := time.Now()
+	r := run(t, env, args...)
+	if r.code != 0 {
+		t.Fatalf("resume: %+v", r)
+	}
+	var sum cycle.Summary
+	if err := json.Unmarshal([]byte(r.out), &sum); err != nil {
+		t.Fatal(err, r.out)
+	}
+	c, err := cs.Cycle(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed and finished in %s: %d merged by the resumed run step", time.Since(start).Round(time.Millisecond), sum.Run.MergedThisRun)
+	if sum.Cycle != 1 || sum.Resumes != 1 || c.State != store.CycleDone {
+		t.Fatalf("resumed cycle: %+v", c)
+	}
+	for _, s := range c.Steps {
+		want := 1
+		if s.Name == "run" {
+			want = 2
+		}
+		if s.Attempts != want {
+			t.Errorf("step %s ran %d times, want %d", s.Name, s.Attempts, want)
+		}
+	}
+	merged, err := st.Groups(context.Background(), cm.GroupFilter{States: []cm.GroupState{cm.StateMerged}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := st.CountByState(context.Background())
+	if left[cm.StateApproved]+left[cm.StateReady]+left[cm.StateInFlight]+left[cm.StateUnknown] != 0 {
+		t.Errorf("groups left runnable: %v", left)
+	}
+	var res DemoResult
+	checkExactlyOnce(&res, o.SB, merged, engine.DefaultConfig().MaxPerRequest)
+	if !res.ExactlyOnce || res.DoubleMerged != 0 {
+		t.Errorf("%d platform merges for %d merged groups, %d contacts merged twice", res.PlatformMerges, len(merged), res.DoubleMerged)
+	}
+	testorg.CheckLedgerMerges(t, st, o)
 }
