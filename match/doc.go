@@ -248,4 +248,36 @@
 // look-alike traps, and that 50 decisions raise the next match's F1;
 // benchmarks: `go test -run '^$' -bench . ./match/`, and the 1M scale run:
 // `MATCH_1M=1 go test -run TestMatch1M -v ./match/`.
+//
+// # Incremental matching
+//
+// Match (the match command) keeps a State in the store after every match
+// (store.SaveMatch writes it with the groups, in one transaction): the
+// model with the data's frequencies scoring reads (term frequencies, the
+// value counts of the typo rule), each contact's norm hash, every blocking
+// rule's keys, the links and the groups. With it, the weight of a pair is a
+// function of its two contacts, and a record's blocking keys of the record
+// (the swapped-names key no longer depends on the other records' names);
+// clustering breaks ties by contact id, so a component clusters the same
+// wherever its record numbers fall. The next match is then incremental
+// (see incremental.go): it reads the contacts written since the last
+// match (a five-minute margin for slow commits and clocks) and the deleted
+// ones (a log a trigger keeps), recomputes the keys of the new and changed
+// contacts, scores only the pairs that touch them (and the pairs of
+// unchanged contacts in blocks that crossed a rule's size limit, which
+// are checked against every rule), and re-clusters the components that
+// hold a changed contact, a link added or removed or a changed steward
+// decision. Every other group keeps its id, content and decisions
+// (Result.Unchanged); the result equals a full match with the kept model
+// on the same snapshot (TestIncrementalEqualsFull, and `make
+// bench-match-incremental`, which compares the stored groups after 1% of
+// a million contacts changed).
+//
+// The mode (Result.Mode) is incremental unless: there is no state, the
+// configuration's fingerprint (ConfigFingerprint, the normalization's
+// included) changed, --full was asked (every contact blocked and scored
+// with the kept model), --reestimate was asked, or the data drifted: the
+// drift is the share of the contacts at the last estimation that were new,
+// edited or deleted since (State.DriftShare, summed over the incremental
+// matches); above DefaultMaxDrift (10%) the model is estimated again.
 package match

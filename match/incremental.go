@@ -185,34 +185,24 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 		return nil, nil, err
 	}
 	// 1. What changed: the contacts written since the last match (less
-	// the margin), the deleted ones, the decisions.
-	type written struct {
-		id   string
-		norm []byte
-	}
-	var ws []written
-	maxUp := max(prev.MaxUpdated, wm.lastWritten)
-	err = in.ContactsWrittenSince(ctx, prev.MaxUpdated-writeMargin, func(id string, up int64, norm []byte) error {
-		ws = append(ws, written{id, slices.Clone(norm)})
-		maxUp = max(maxUp, up)
-		return nil
-	})
+	// the margin) with a new modifyDate (or none: those are compared by
+	// norm), the deleted ones, the decisions.
+	ws, lastUp, err := readStamps(ctx, in, prev.MaxUpdated-writeMargin)
 	if err != nil {
-		return nil, nil, fmt.Errorf("match: read written contacts: %w", err)
+		return nil, nil, err
 	}
-	slices.SortFunc(ws, func(a, b written) int { return strings.Compare(a.id, b.id) })
+	maxUp := max(prev.MaxUpdated, wm.lastWritten, lastUp)
 	gone := map[string]bool{}
 	for _, id := range wm.deleted {
-		if _, ok := slices.BinarySearchFunc(ws, id, func(w written, id string) int { return strings.Compare(w.id, id) }); !ok {
+		if _, ok := slices.BinarySearchFunc(ws, id, func(w stamp, id string) int { return strings.Compare(w.id, id) }); !ok {
 			gone[id] = true
 		}
 	}
 	oldToNew := make([]int32, len(prev.ids))
 	ids := make([]string, 0, len(prev.ids)+len(ws))
+	modify := make([]int64, 0, len(prev.ids)+len(ws))
 	var newOld []int32
-	var look []int32            // the written records
-	norms := map[int32][]byte{} // record → its encoding
-	var unusable []int32
+	var look []int32 // records whose norm is read: new, or written with a new (or no) modifyDate
 	var deletedOld []int32
 	i, j := 0, 0
 	for i < len(prev.ids) || j < len(ws) {
@@ -225,33 +215,33 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 			} else {
 				oldToNew[i] = r
 				ids = append(ids, prev.ids[i])
+				modify = append(modify, prev.modify[i])
 				newOld = append(newOld, int32(i))
 			}
 			i++
 			continue
 		case i == len(prev.ids) || ws[j].id < prev.ids[i]:
 			newOld = append(newOld, -1)
+			look = append(look, r)
 		default:
 			oldToNew[i] = r
 			newOld = append(newOld, int32(i))
+			if ws[j].modify != prev.modify[i] || ws[j].modify == 0 {
+				look = append(look, r)
+			}
 			i++
 		}
 		ids = append(ids, ws[j].id)
-		look = append(look, r)
-		if usableNorm(ws[j].norm, normer.fp) {
-			norms[r] = ws[j].norm
-		} else {
-			unusable = append(unusable, r)
-		}
+		modify = append(modify, ws[j].modify)
 		j++
 	}
-	ws = nil
 	n := len(ids)
-	if err := normalizeInto(ctx, in, normer, ids, unusable, norms, &stats); err != nil {
+	norms := map[int32][]byte{} // record → its encoding
+	if err := readNorms(ctx, in, normer, ids, look, norms, &stats); err != nil {
 		return nil, nil, err
 	}
 	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: maxUp, Estimated: prev.Estimated, model: km,
-		ids: ids, hash: make([]uint64, n), consumed: wm.consumed}
+		ids: ids, modify: modify, hash: make([]uint64, n), consumed: wm.consumed}
 	for r, o := range newOld {
 		if o >= 0 {
 			st.hash[r] = prev.hash[o]

@@ -133,11 +133,11 @@ func (km *keptModel) scorer(d *dataset, cfg *Config, nick nicknames) *scorer {
 }
 
 // ConfigFingerprint identifies the matching settings of cfg: two configs
-// with one fingerprint block, score, cluster and survive alike (Workers
-// and ReportPairs aside). A kept model is only used under the config it
-// was learned with.
+// with one fingerprint block, score, cluster and survive alike (Workers,
+// ReportPairs and ApproveThreshold, which the matcher only carries, aside).
+// A kept model is only used under the config it was learned with.
 func ConfigFingerprint(cfg Config) uint64 {
-	cfg.Workers, cfg.ReportPairs = 0, false
+	cfg.Workers, cfg.ReportPairs, cfg.ApproveThreshold = 0, false, 0
 	b, _ := json.Marshal(cfg)
 	h := fnv.New64a()
 	h.Write(b)

@@ -101,6 +101,7 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 		return nil, nil, err
 	}
 	var mark *writeMark
+	var stamps []stamp
 	if keep {
 		si, ok := in.(StateInput)
 		if !ok {
@@ -108,6 +109,9 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 		}
 		var err error
 		if mark, err = readWriteMark(ctx, si); err != nil {
+			return nil, nil, err
+		}
+		if stamps, _, err = readStamps(ctx, si, 0); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -233,7 +237,7 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 	if km == nil {
 		km = keepModel(sc, stats.Model)
 	}
-	st := fullState(d, &cfg, km, md, cons, mark)
+	st := fullState(d, &cfg, km, md, cons, mark, stamps)
 	return res, st, nil
 }
 

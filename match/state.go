@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -17,9 +18,9 @@ import (
 type StateInput interface {
 	Input
 	// ContactsWrittenSince calls fn with the id, write time (the store's
-	// unix microseconds) and stored norm (nil for none) of every contact
-	// written at or after since.
-	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error
+	// unix microseconds) and modifyDate (unix microseconds, 0 for none) of
+	// every contact written at or after since, in any order.
+	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt, modifyDate int64) error) error
 	// LastWritten returns the newest write time of a contact.
 	LastWritten(ctx context.Context) (int64, error)
 	// DeletedContacts returns the log of deleted contacts not consumed yet
@@ -43,6 +44,29 @@ type writeMark struct {
 	lastWritten int64
 	consumed    []int64
 	deleted     []string
+}
+
+// stamp is a contact's modifyDate as ContactsWrittenSince reports it.
+type stamp struct {
+	id     string
+	modify int64
+}
+
+// readStamps returns the stamps of the contacts written at or after
+// since, sorted by id, and the newest write time seen.
+func readStamps(ctx context.Context, si StateInput, since int64) ([]stamp, int64, error) {
+	var out []stamp
+	var last int64
+	err := si.ContactsWrittenSince(ctx, since, func(id string, up, md int64) error {
+		out = append(out, stamp{id, md})
+		last = max(last, up)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("match: read written contacts: %w", err)
+	}
+	slices.SortFunc(out, func(a, b stamp) int { return strings.Compare(a.id, b.id) })
+	return out, last, nil
 }
 
 func readWriteMark(ctx context.Context, si StateInput) (*writeMark, error) {
@@ -74,6 +98,7 @@ type State struct {
 
 	model   *keptModel
 	ids     []string
+	modify  []int64 // modifyDate when matched (math.MinInt64: unknown)
 	hash    []uint64
 	entries [][]blockEntry // per rule, sorted by key then record
 	links   []link         // a < b
@@ -119,7 +144,7 @@ func constraintKeys(cs []cm.PairConstraint) []string {
 }
 
 // fullState is the state of a full match over d.
-func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.PairConstraint, wm *writeMark) *State {
+func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.PairConstraint, wm *writeMark, stamps []stamp) *State {
 	n := d.n
 	st := &State{ConfigFP: ConfigFingerprint(*cfg), MaxUpdated: wm.lastWritten, Estimated: n, model: km, consumed: wm.consumed}
 	st.ids = make([]string, n)
@@ -127,6 +152,20 @@ func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.Pa
 	for r := range n {
 		st.ids[d.rank[r]] = d.ids[r]
 		st.hash[d.rank[r]] = d.hash[r]
+	}
+	// The stamps were read before the norms: a contact added in between
+	// has none (unknown: the next match reads its norm).
+	st.modify = make([]int64, n)
+	j := 0
+	for i, id := range st.ids {
+		for j < len(stamps) && stamps[j].id < id {
+			j++
+		}
+		if j < len(stamps) && stamps[j].id == id {
+			st.modify[i] = stamps[j].modify
+		} else {
+			st.modify[i] = math.MinInt64
+		}
 	}
 	st.entries = make([][]blockEntry, len(md.entries))
 	for ri, es := range md.entries {
@@ -187,7 +226,7 @@ func (s *State) GroupIDs() []string {
 }
 
 // stateVersion is the encoding version of State's parts.
-const stateVersion = 2
+const stateVersion = 3
 
 type stateMeta struct {
 	Version    int
@@ -210,12 +249,13 @@ func (s *State) Parts() (map[string][]byte, error) {
 	}
 	size := binary.MaxVarintLen64
 	for _, id := range s.ids {
-		size += binary.MaxVarintLen64 + len(id) + 8
+		size += binary.MaxVarintLen64 + len(id) + 16
 	}
 	w := wbuf{b: make([]byte, 0, size)}
 	w.uvarint(uint64(len(s.ids)))
 	for i, id := range s.ids {
 		w.str(id)
+		w.u64(uint64(s.modify[i]))
 		w.u64(s.hash[i])
 	}
 	contacts := w.b
@@ -271,9 +311,10 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 	if n > len(r.b) {
 		return nil, fmt.Errorf("match: decode state: %d contacts in %d bytes", n, len(r.b))
 	}
-	s.ids, s.hash = make([]string, n), make([]uint64, n)
+	s.ids, s.modify, s.hash = make([]string, n), make([]int64, n), make([]uint64, n)
 	for i := range n {
 		s.ids[i] = r.str()
+		s.modify[i] = int64(r.u64())
 		s.hash[i] = r.u64()
 	}
 	r = rbuf{b: parts["blocks"]}

@@ -26,23 +26,22 @@ import (
 const stateChunk = 64 << 20
 
 // ContactsWrittenSince calls fn with the id, write time (updated_at, the
-// store's unix microseconds) and norm (nil for none) of every contact
-// written at or after since, in id order (the contacts_updated index of
-// schema v10 finds them).
-func (s *core) ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error {
-	rs, err := s.b.reader().query(ctx, "SELECT id, updated_at, norm FROM contacts WHERE updated_at >= ? ORDER BY id", since)
+// store's unix microseconds) and modify_date (unix microseconds) of every
+// contact written at or after since (since 0: every contact), in no
+// particular order, from the covering index contacts_updated of schema v10.
+func (s *core) ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt, modifyDate int64) error) error {
+	rs, err := s.b.reader().query(ctx, "SELECT id, updated_at, modify_date FROM contacts WHERE updated_at >= ?", since)
 	if err != nil {
 		return s.b.translate(fmt.Errorf("query written contacts: %w", err))
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var id string
-		var up int64
-		var norm []byte
-		if err := rs.Scan(&id, &up, &norm); err != nil {
+		var up, md int64
+		if err := rs.Scan(&id, &up, &md); err != nil {
 			return fmt.Errorf("scan written contact: %w", err)
 		}
-		if err := fn(id, up, norm); err != nil {
+		if err := fn(id, up, md); err != nil {
 			return err
 		}
 	}

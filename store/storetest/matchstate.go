@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // matchStateStore is the match state API of the backends
 // (store/matchstate.go).
 type matchStateStore interface {
-	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt int64, norm []byte) error) error
+	ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt, modifyDate int64) error) error
 	LastWritten(ctx context.Context) (int64, error)
 	DeletedContacts(ctx context.Context) ([]int64, []string, error)
 	Norms(ctx context.Context, ids []string) (map[string][]byte, error)
@@ -38,16 +39,25 @@ func testMatchState(t *testing.T, h Harness) {
 	must(t, e.s.UpsertContacts(ctx(), []cm.Contact{contact("b", "Lee", md), contact("B", "Kim", md), contact("a", "Ng", md)}))
 	e.clock.Advance(time.Second)
 	must(t, e.s.UpsertContacts(ctx(), []cm.Contact{contact("c", "Ito", md.Add(time.Minute))}))
-	written := func(since time.Time) (ids []string, ups []int64) {
+	type row struct {
+		id     string
+		up, md int64
+	}
+	written := func(since time.Time) (ids []string, rows []row) {
 		t.Helper()
-		must(t, ms.ContactsWrittenSince(ctx(), since.UnixMicro(), func(id string, u int64, norm []byte) error {
-			ids, ups = append(ids, id), append(ups, u)
+		must(t, ms.ContactsWrittenSince(ctx(), since.UnixMicro(), func(id string, u, m int64) error {
+			rows = append(rows, row{id, u, m})
 			return nil
 		}))
-		return ids, ups
+		slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.id, b.id) })
+		for _, r := range rows {
+			ids = append(ids, r.id)
+		}
+		return ids, rows
 	}
-	if ids, ups := written(t0()); !slices.Equal(ids, []string{"B", "a", "b", "c"}) || ups[0] != t0().UnixMicro() || ups[3] != t0().Add(time.Second).UnixMicro() {
-		t.Fatalf("written since t0: %v %v", ids, ups)
+	if ids, rows := written(t0()); !slices.Equal(ids, []string{"B", "a", "b", "c"}) || rows[0].up != t0().UnixMicro() || rows[3].up != t0().Add(time.Second).UnixMicro() ||
+		rows[0].md != md.UnixMicro() || rows[3].md != md.Add(time.Minute).UnixMicro() {
+		t.Fatalf("written since t0: %v", rows)
 	}
 	if ids, _ := written(t0().Add(time.Second)); !slices.Equal(ids, []string{"c"}) {
 		t.Fatalf("written since t0+1s: %v", ids)

@@ -13,7 +13,7 @@ CREATE TABLE match_state (
     PRIMARY KEY (name, seq)
 );
 
-CREATE INDEX contacts_updated ON contacts (updated_at);
+CREATE INDEX contacts_updated ON contacts (updated_at, id, modify_date);
 
 CREATE TABLE match_deleted (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
