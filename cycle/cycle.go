@@ -214,6 +214,13 @@ type MatchResult struct {
 	Superseded int `json:"superseded"`
 	// Proposed counts the groups waiting for a decision after the step.
 	Proposed int `json:"proposed"`
+	// Mode says whether the match was incremental, and why
+	// (match.Mode); New, Edited and Deleted are the contacts an
+	// incremental match found changed since the last.
+	Mode    string `json:"mode,omitempty"`
+	New     int    `json:"new,omitempty"`
+	Edited  int    `json:"edited,omitempty"`
+	Deleted int    `json:"deleted,omitempty"`
 }
 
 // RunResult is the run step's.
@@ -480,7 +487,7 @@ func (r *Runner) scan(ctx context.Context, rl genesys.RateLimit, prev store.Cycl
 	return res, err
 }
 
-// match is the match step: match.Run on the store and SaveProposals.
+// match is the match step (matchStep, or Config.MatchFunc).
 func (r *Runner) match(ctx context.Context) (*MatchResult, error) {
 	var res MatchResult
 	if r.cfg.MatchFunc != nil {
@@ -489,15 +496,10 @@ func (r *Runner) match(ctx context.Context) (*MatchResult, error) {
 			return &res, err
 		}
 	} else {
-		mres, err := match.Run(ctx, r.cfg.Store, *r.cfg.Match)
-		if err != nil {
+		var err error
+		if res, err = r.matchStep(ctx); err != nil {
 			return &res, err
 		}
-		saved, err := r.cfg.Store.SaveProposals(ctx, mres.Groups, "match")
-		if err != nil {
-			return &res, err
-		}
-		res = MatchResult{Groups: len(mres.Groups), Created: saved.Created, Kept: saved.Kept, Superseded: saved.Superseded}
 	}
 	counts, err := r.cfg.Store.CountByState(ctx)
 	res.Proposed = counts[cm.StateProposed]

@@ -243,6 +243,7 @@ func TestThreeCycles(t *testing.T) {
 			if s2.State != store.CycleDone || s2.Run.MergedThisRun != 1+len(copies) {
 				t.Fatalf("cycle 2 merged %d groups, want the steward's and the %d copies': %+v", s2.Run.MergedThisRun, len(copies), s2)
 			}
+			t.Logf("cycle 2 match: %s", s2.Match.Mode)
 			if cs, err := r.st.Contacts(ctx(), []string{edited.ID}); err != nil || cs[edited.ID].Title != edited.Title {
 				t.Errorf("cycle 2's scan did not pick up the edit of %s: %+v, %v", edited.ID, cs[edited.ID], err)
 			}

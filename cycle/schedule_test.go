@@ -97,11 +97,23 @@ func TestSchedulerSkipAndRunNow(t *testing.T) {
 		list[0].State != store.CycleDone || list[0].Slot.IsZero() || !list[0].Slot.After(list[1].Slot) {
 		t.Fatalf("cycles = %+v", list)
 	}
-	if err := sch.RunNow("bob", cycle.TriggerConsole); err != nil {
-		t.Fatal(err)
+	// A scheduled cycle may be running (every 300 ms): RunNow refuses
+	// then, and is accepted once it ended.
+	for {
+		err := sch.RunNow("bob", cycle.TriggerConsole)
+		if err == nil {
+			break
+		}
+		if !cm.IsCode(err, cm.ECONFLICT) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	found := false
-	for !found {
+	for deadline := time.Now().Add(10 * time.Second); !found; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the console's cycle did not run in 10 s")
+		}
 		for _, c := range wait(3) {
 			found = found || (c.Trigger == cycle.TriggerConsole && c.Actor == "bob" && c.State == store.CycleDone)
 		}

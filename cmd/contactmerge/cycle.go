@@ -289,7 +289,11 @@ func writeCycleSummary(w io.Writer, s cycle.Summary) {
 		fmt.Fprintln(w)
 	}
 	if x := s.Match; x != nil {
-		fmt.Fprintf(w, "  match    %d groups: %d new, %d kept, %d superseded; %d wait for a decision\n", x.Groups, x.Created, x.Kept, x.Superseded, x.Proposed)
+		fmt.Fprintf(w, "  match    %d groups: %d new, %d kept, %d superseded; %d wait for a decision", x.Groups, x.Created, x.Kept, x.Superseded, x.Proposed)
+		if x.Mode != "" {
+			fmt.Fprintf(w, " (%s)", x.Mode)
+		}
+		fmt.Fprintln(w)
 	}
 	if x := s.Policy; x != nil {
 		fmt.Fprintf(w, "  policy   %s (%s): %d approved of %d judged", x.Policy, x.Mode, x.Approved, x.Evaluated)
