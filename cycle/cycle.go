@@ -273,6 +273,7 @@ func (r *Runner) Run(ctx context.Context, t Trigger) (Summary, error) {
 			stale = time.Nanosecond
 		}
 	}
+	r.renotify(ctx)
 	c, resumed, err := r.cfg.Store.BeginCycle(ctx, store.CycleBegin{Trigger: t.Kind, Actor: t.Actor, Owner: r.cfg.Owner, Slot: t.Slot,
 		StaleAfter: stale})
 	if err != nil {
@@ -578,6 +579,31 @@ func (r *Runner) notify(ctx context.Context, sum *Summary) {
 	}
 	if err := r.cfg.Store.MarkCycleNotified(context.WithoutCancel(ctx), sum.Cycle); err != nil {
 		r.log.Warn("cycle: recording the notification", "cycle", sum.Cycle, "err", err)
+	}
+}
+
+// renotify posts again the summaries of the latest ended cycles the
+// webhook did not take (it was down): each summary is delivered, late
+// rather than never, oldest first.
+func (r *Runner) renotify(ctx context.Context) {
+	if r.cfg.Notify == nil {
+		return
+	}
+	list, err := r.cfg.Store.Cycles(ctx, 10)
+	if err != nil {
+		r.log.Warn("cycle: reading the cycles to notify", "err", err)
+		return
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		c := list[i]
+		if c.State == store.CycleRunning || !c.NotifiedAt.IsZero() || len(c.Summary) == 0 {
+			continue
+		}
+		var sum Summary
+		if err := json.Unmarshal(c.Summary, &sum); err != nil {
+			continue
+		}
+		r.notify(ctx, &sum)
 	}
 }
 

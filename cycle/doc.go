@@ -29,7 +29,8 @@
 //   - report: the Summary, kept in the store and POSTed to the
 //     notify webhook (Notifier: retried on network errors, 408, 429 and
 //     5xx; no secret in the body, and the webhook's address is never
-//     logged).
+//     logged). A summary the webhook did not take is posted again before
+//     the next cycle begins.
 //
 // Before the first step the token's organization is checked against the
 // store's: a store bound to another organization fails the cycle with a

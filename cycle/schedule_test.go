@@ -292,3 +292,31 @@ func TestScanBudgetPaces(t *testing.T) {
 		t.Errorf("without a budget the scan took %s, not less than with one (%s)", free, paced)
 	}
 }
+
+// TestSummaryDeliveredLate: a summary the webhook did not take (down for
+// every attempt) is posted before the next cycle begins.
+func TestSummaryDeliveredLate(t *testing.T) {
+	r := newRig(t, testdb.SQLite(t), 40)
+	r.hook.mu.Lock()
+	r.hook.fail = 4 // every attempt of cycle 1's post
+	r.hook.mu.Unlock()
+	run := r.runner("p1", func(c *cycle.Config) { c.Merge = nil })
+	s1, err := run.Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := r.st.(store.CycleStore).Cycle(ctx(), s1.Cycle); !c.NotifiedAt.IsZero() || len(r.hook.summaries()) != 0 {
+		t.Fatalf("cycle 1 notified although the webhook failed: %+v", c)
+	}
+	s2, err := run.Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.hook.summaries()
+	if len(got) != 2 || got[0].Cycle != s1.Cycle || got[1].Cycle != s2.Cycle {
+		t.Fatalf("posted %+v", got)
+	}
+	if c, _ := r.st.(store.CycleStore).Cycle(ctx(), s1.Cycle); c.NotifiedAt.IsZero() {
+		t.Error("cycle 1 is still unnotified")
+	}
+}
