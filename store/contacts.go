@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,10 +36,15 @@ func checkIDs(cs []cm.Contact, base int) error {
 
 // encodeContacts is contactRows without the id check.
 func (s *core) encodeContacts(cs []cm.Contact, now time.Time) ([]contactRow, error) {
-	enc := make([]contactRow, len(cs))
-	errs := make([]error, len(cs))
-	parallelFor(len(cs), func(i int) {
-		c := &cs[i]
+	return s.encodeEach(len(cs), func(i int) *cm.Contact { return &cs[i] }, now)
+}
+
+// encodeEach is encodeContacts of the n contacts at(0), at(1), ...
+func (s *core) encodeEach(n int, at func(i int) *cm.Contact, now time.Time) ([]contactRow, error) {
+	enc := make([]contactRow, n)
+	errs := make([]error, n)
+	parallelFor(n, func(i int) {
+		c := at(i)
 		data, err := json.Marshal(c)
 		if err != nil {
 			errs[i] = cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
@@ -106,9 +112,18 @@ func (s *core) UpsertContacts(ctx context.Context, cs []cm.Contact) error {
 }
 
 // encodeAhead encodes cs chunk by chunk on another goroutine, one chunk
-// ahead of write, which gets the chunks in order. It returns the first
-// error of either, after the encoder has stopped.
+// ahead of write, which gets the chunks in order. The contacts are written
+// in id order (contacts of one id in their order in cs, so the upsert rule
+// keeps the same winner): index pages are then filled one after the other
+// instead of at random, and the table's rows are laid out in the id order
+// that EachContact and EachNorm read them in. It returns the first error of
+// either, after the encoder has stopped.
 func (s *core) encodeAhead(ctx context.Context, cs []cm.Contact, now time.Time, write func([]contactRow) error) error {
+	byID := make([]int32, len(cs))
+	for i := range byID {
+		byID[i] = int32(i)
+	}
+	slices.SortStableFunc(byID, func(a, b int32) int { return strings.Compare(cs[a].ID, cs[b].ID) })
 	type chunk struct {
 		rs  []contactRow
 		err error
@@ -118,8 +133,8 @@ func (s *core) encodeAhead(ctx context.Context, cs []cm.Contact, now time.Time, 
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(ready)
-		for c := range slices.Chunk(cs, upsertChunk) {
-			rs, err := s.encodeContacts(c, now)
+		for c := range slices.Chunk(byID, upsertChunk) {
+			rs, err := s.encodeEach(len(c), func(i int) *cm.Contact { return &cs[c[i]] }, now)
 			select {
 			case ready <- chunk{rs, err}:
 			case <-stop:

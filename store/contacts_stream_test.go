@@ -101,3 +101,53 @@ func TestUpsertContactStream(t *testing.T) {
 		})
 	}
 }
+
+// TestUpsertContactsLargeBatchKeepsWinner: a batch large enough to be
+// written in chunks, in id order, keeps UpsertContacts' winner among
+// contacts of one id wherever they are in the batch (the newest; the later
+// on a tie).
+func TestUpsertContactsLargeBatchKeepsWinner(t *testing.T) {
+	for name, dsn := range testdb.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st, err := store.Open(ctx, dsn(t), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			cs := streamContacts(20000, "plain", t0)
+			// Reverse, so that id order is not the batch's order.
+			for i, j := 0, len(cs)-1; i < j; i, j = i+1, j-1 {
+				cs[i], cs[j] = cs[j], cs[i]
+			}
+			cs = append(cs,
+				cm.Contact{ID: "c00005", FirstName: "tie, later", ModifyDate: t0},
+				cm.Contact{ID: "c00007", FirstName: "newer", ModifyDate: t0.Add(time.Hour)},
+				cm.Contact{ID: "c00007", FirstName: "older", ModifyDate: t0},
+			)
+			if err := st.UpsertContacts(ctx, cs); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := st.CountContacts(ctx); n != 20000 {
+				t.Errorf("%d contacts, want 20000", n)
+			}
+			got, err := st.Contacts(ctx, []string{"c00005", "c00007", "c00008"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, want := range map[string]string{"c00005": "tie, later", "c00007": "newer", "c00008": "plain"} {
+				if got[id].FirstName != want {
+					t.Errorf("%s: %q, want %q", id, got[id].FirstName, want)
+				}
+			}
+			var ids []string
+			if err := st.EachContact(ctx, func(c *cm.Contact) error { ids = append(ids, c.ID); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 20000 || ids[0] != "c00000" || ids[19999] != "c19999" {
+				t.Errorf("EachContact: %d ids, %v … %v", len(ids), ids[:1], ids[len(ids)-1:])
+			}
+		})
+	}
+}
