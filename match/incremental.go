@@ -187,10 +187,12 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 	// 1. What changed: the contacts written since the last match (less
 	// the margin) with a new modifyDate (or none: those are compared by
 	// norm), the deleted ones, the decisions.
+	stats.Durations["changes.mark"] = time.Since(t0)
 	ws, lastUp, err := readStamps(ctx, in, prev.MaxUpdated-writeMargin)
 	if err != nil {
 		return nil, nil, err
 	}
+	stats.Durations["changes.stamps"] = time.Since(t0)
 	maxUp := max(prev.MaxUpdated, wm.lastWritten, lastUp)
 	gone := map[string]bool{}
 	for _, id := range wm.deleted {
@@ -236,10 +238,12 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 		j++
 	}
 	n := len(ids)
+	stats.Durations["changes.merge"] = time.Since(t0)
 	norms := map[int32][]byte{} // record → its encoding
 	if err := readNorms(ctx, in, normer, ids, look, norms, &stats); err != nil {
 		return nil, nil, err
 	}
+	stats.Durations["changes.norms"] = time.Since(t0)
 	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: maxUp, Estimated: prev.Estimated, model: km,
 		ids: ids, modify: modify, hash: make([]uint64, n), consumed: wm.consumed}
 	for r, o := range newOld {
