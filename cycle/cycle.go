@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/discover"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/match"
@@ -24,15 +25,18 @@ type Step string
 
 // The steps, in order.
 const (
-	StepScan   Step = "scan"
-	StepMatch  Step = "match"
-	StepPolicy Step = "policy"
-	StepRun    Step = "run"
-	StepReport Step = "report"
+	StepScan     Step = "scan"
+	StepDiscover Step = "discover"
+	StepMatch    Step = "match"
+	StepPolicy   Step = "policy"
+	StepRun      Step = "run"
+	StepReport   Step = "report"
 )
 
 // Steps returns the steps of a cycle in order.
-func Steps() []Step { return []Step{StepScan, StepMatch, StepPolicy, StepRun, StepReport} }
+func Steps() []Step {
+	return []Step{StepScan, StepDiscover, StepMatch, StepPolicy, StepRun, StepReport}
+}
 
 // Triggers of a cycle (store.Cycle.Trigger).
 const (
@@ -77,9 +81,15 @@ type Config struct {
 	ScanBudget float64
 	// ScanOptions are the scan's page size and division (Now is set).
 	ScanOptions engine.ScanOptions
-	// AfterScan, when set, is called after the scan step (the command
-	// flushes the scan's request counts into the store).
+	// AfterScan, when set, is called after the scan step and after the
+	// discover step, the two steps that read with Scan (the command
+	// flushes their request counts into the store).
 	AfterScan func(ctx context.Context) error
+	// Discover configures the discover step (discover.Run with the Scan
+	// client, under the same budget); nil turns the step off (recorded as
+	// skipped). Known is set by the step (the ledger's merged-away ids)
+	// and Now defaults to the cycle's clock.
+	Discover *discover.Options
 	// CheckOrg checks the organization before the first step (and when a
 	// cycle is resumed). Default: tokens/me against the store's binding,
 	// binding a store bound to none.
@@ -178,11 +188,12 @@ type Summary struct {
 	EndedAt      time.Time        `json:"endedAt,omitzero"`
 	// Resumes counts the times the cycle was resumed after its process
 	// stopped (a crash, an interrupt).
-	Resumes int           `json:"resumes"`
-	Scan    *ScanResult   `json:"scan,omitempty"`
-	Match   *MatchResult  `json:"match,omitempty"`
-	Policy  *PolicyResult `json:"policy,omitempty"`
-	Run     *RunResult    `json:"run,omitempty"`
+	Resumes  int             `json:"resumes"`
+	Scan     *ScanResult     `json:"scan,omitempty"`
+	Discover *DiscoverResult `json:"discover,omitempty"`
+	Match    *MatchResult    `json:"match,omitempty"`
+	Policy   *PolicyResult   `json:"policy,omitempty"`
+	Run      *RunResult      `json:"run,omitempty"`
 	// Sources says where the store's duplicates come from (package
 	// sources), at the end of the cycle.
 	Sources *SourcesResult `json:"sources,omitempty"`
@@ -399,6 +410,9 @@ func (r *Runner) restore(s Step, b json.RawMessage, sum *Summary) error {
 	case StepScan:
 		sum.Scan = &ScanResult{}
 		dst = sum.Scan
+	case StepDiscover:
+		sum.Discover = &DiscoverResult{}
+		dst = sum.Discover
 	case StepMatch:
 		sum.Match = &MatchResult{}
 		dst = sum.Match
@@ -428,6 +442,10 @@ func (r *Runner) step(ctx context.Context, id int64, s Step, rl genesys.RateLimi
 		res, err := r.scan(ctx, rl, prev)
 		sum.Scan = res
 		return res, err
+	case StepDiscover:
+		res, err := r.discover(ctx, id, rl)
+		sum.Discover = res
+		return res, err
 	case StepMatch:
 		res, err := r.match(ctx)
 		sum.Match = res
@@ -451,19 +469,7 @@ func (r *Runner) step(ctx context.Context, id int64, s Step, rl genesys.RateLimi
 // scan is the scan step: engine.Scan under the scan budget. A scan the
 // dead process completed after the step began is not read again.
 func (r *Runner) scan(ctx context.Context, rl genesys.RateLimit, prev store.CycleStep) (*ScanResult, error) {
-	res := &ScanResult{Budget: r.cfg.ScanBudget, WindowAllowed: rl.Allowed}
-	if r.cfg.ScanBudget > 0 {
-		allowed := rl.Allowed
-		if allowed <= 0 {
-			allowed = genesys.DefaultRatePerMinute
-		}
-		ceiling := max(1, int(math.Floor(float64(allowed)*r.cfg.ScanBudget)))
-		if have := r.cfg.Scan.Limiter().State().Ceiling; have > 0 {
-			ceiling = min(ceiling, have)
-		}
-		r.cfg.Scan.Limiter().SetCeiling(ceiling)
-		res.CeilingPerMinute = ceiling
-	}
+	res := &ScanResult{Budget: r.cfg.ScanBudget, WindowAllowed: rl.Allowed, CeilingPerMinute: r.applyBudget(rl)}
 	opts := r.cfg.ScanOptions
 	opts.Now = r.now
 	name := cmpOr(opts.Name, engine.DefaultScanName)
@@ -486,6 +492,26 @@ func (r *Runner) scan(ctx context.Context, rl genesys.RateLimit, prev store.Cycl
 	res.Pages, res.Contacts = state.Pages, state.Contacts
 	res.ContactsInStore, err = r.cfg.Store.CountContacts(ctx)
 	return res, err
+}
+
+// applyBudget sets the ceiling of the Scan client's limiter to the scan
+// budget's share of the window rl reports (never above the ceiling it
+// has) and returns it; 0 when there is no budget. The scan and discover
+// steps both call it: a cycle resumed at its discover step sets it too.
+func (r *Runner) applyBudget(rl genesys.RateLimit) int {
+	if r.cfg.ScanBudget <= 0 {
+		return 0
+	}
+	allowed := rl.Allowed
+	if allowed <= 0 {
+		allowed = genesys.DefaultRatePerMinute
+	}
+	ceiling := max(1, int(math.Floor(float64(allowed)*r.cfg.ScanBudget)))
+	if have := r.cfg.Scan.Limiter().State().Ceiling; have > 0 {
+		ceiling = min(ceiling, have)
+	}
+	r.cfg.Scan.Limiter().SetCeiling(ceiling)
+	return ceiling
 }
 
 // match is the match step (matchStep, or Config.MatchFunc).

@@ -46,6 +46,12 @@ type Options struct {
 	PollInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Known are ids Run counts as known and does not read although the
+	// store holds no contact of that id: a scheduled cycle passes the ids
+	// its ledger records as merged away (engine.AppliedMerges), whose
+	// canonical contact the store holds, so that the conversations of a
+	// merged duplicate do not make every later discovery read it again.
+	Known []string
 }
 
 // Result is what Run did.
@@ -59,7 +65,7 @@ type Result struct {
 	// ContactIDs counts the distinct external contact ids they name.
 	ContactIDs int `json:"contactIds"`
 	// Known counts those already in the store (the scan listed them, or a
-	// discovery before this one stored them).
+	// discovery before this one stored them) or in Options.Known.
 	Known int `json:"known"`
 	// Read counts the ids read in bulk (ContactIDs − Known).
 	Read int `json:"read"`
@@ -151,6 +157,13 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 	unknown, err := notStored(ctx, st, ids)
 	if err != nil {
 		return res, err
+	}
+	if len(opts.Known) > 0 {
+		known := make(map[string]bool, len(opts.Known))
+		for _, id := range opts.Known {
+			known[id] = true
+		}
+		unknown = slices.DeleteFunc(unknown, func(id string) bool { return known[id] })
 	}
 	res.Known = len(ids) - len(unknown)
 	res.Read = len(unknown)

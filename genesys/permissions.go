@@ -26,6 +26,17 @@ const (
 	CapLookUpCases Capability = "look up cases"
 	// CapMergeContacts: POST /api/v2/externalcontacts/contacts/merge.
 	CapMergeContacts Capability = "merge contacts"
+	// CapConversationJobs: the asynchronous conversation-details jobs
+	// (POST /api/v2/analytics/conversations/details/jobs, then GET
+	// .../jobs/{jobId}, GET .../jobs/{jobId}/results and DELETE
+	// .../jobs/{jobId}) with which discovery reads the conversation
+	// history. The PY SDK documentation lists the same permissions for
+	// each of the four operations (AnalyticsApi.md
+	// post_analytics_conversations_details_jobs,
+	// get_analytics_conversations_details_job,
+	// get_analytics_conversations_details_job_results,
+	// delete_analytics_conversations_details_job).
+	CapConversationJobs Capability = "read conversation details jobs"
 )
 
 // Permissions returns the permissions any one of which allows c, as the PY
@@ -35,7 +46,7 @@ func (c Capability) Permissions() []string {
 	switch c {
 	case CapReadContacts:
 		return []string{"externalContacts:contact:view"}
-	case CapQueryConversations:
+	case CapQueryConversations, CapConversationJobs:
 		return []string{"analytics:conversationDetail:view", "analytics:agentConversationDetail:view"}
 	case CapLookUpCases:
 		return []string{"caseManagement:caseExternalContact:view"}
@@ -111,7 +122,9 @@ const probeID = "00000000-0000-0000-0000-000000000000"
 // CheckPermissions checks that the client may do each of caps, with one
 // request per capability that changes nothing: a bulk read of a contact id
 // that does not exist, a conversation-details query over the last hour for
-// it, its case lookup, and a merge of no contacts (contactIds [], which the
+// it, the status of a details job that does not exist (GET
+// .../details/jobs/{jobId}: submitting one would create a job), its case
+// lookup, and a merge of no contacts (contactIds [], which the
 // platform must refuse as invalid). No endpoint tells a client-credentials
 // client its own permissions reliably (see the package documentation), so
 // the probe is the check: a 403 means the permission is missing; any other
@@ -159,6 +172,8 @@ func (c *Client) probe(ctx context.Context, cp Capability) error {
 	case CapQueryConversations:
 		now := c.now()
 		_, _, err = c.Analytics.QueryConversationDetails(ctx, ActiveConversationsQuery([]string{probeID}, Interval{Start: now.Add(-time.Hour), End: now}, 1))
+	case CapConversationJobs:
+		_, _, err = c.Analytics.DetailsJob(ctx, probeID)
 	case CapLookUpCases:
 		_, _, err = c.Cases.ForContact(ctx, probeID, &CaseListOptions{PageSize: 1})
 	case CapMergeContacts:
