@@ -49,9 +49,9 @@ the sorted member ids). --config FILE overlays a JSON configuration (see README)
 
 A match keeps its model and state in the store. The next match is incremental when that state
 exists, the configuration is the same and the data drifted little (under 10% of the contacts
-new, edited or deleted since the model was estimated): only the contacts new, edited (by
-modifyDate, or a write that changed them) or deleted since, and the groups they touch, are
-blocked, scored and clustered again; every other group, with its id and decisions, stays. The
+new, edited or deleted since the model was estimated): only the contacts new, edited (a new
+modifyDate; a contact without one is compared by content) or deleted since, those whose
+decisions changed, and the groups they touch, are blocked, scored and clustered again; every other group, with its id and decisions, stays. The
 result is the one a full match with the kept model gives. It prints which mode ran and why.
 --full blocks and scores every contact (with the kept model); --reestimate estimates the
 model again (EM) and matches every contact.`,
