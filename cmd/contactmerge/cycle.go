@@ -16,6 +16,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/cycle"
+	"github.com/contactmerge/contactmerge/discover"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/match"
@@ -28,6 +29,7 @@ type cycleFlags struct {
 	policy     string  // --policy FILE
 	scanBudget string  // --scan-budget, e.g. "30%"
 	notify     string  // --notify-webhook URL
+	discover   bool    // --discover: the discover step reads the conversation history
 	budget     float64 // scanBudget, parsed
 }
 
@@ -39,6 +41,8 @@ func (c *cycleFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&c.policy, "policy", "", "the auto-approve policy file of the policy step (policy.Load's JSON; without one the cycle approves nothing)")
 	fl.StringVar(&c.scanBudget, "scan-budget", defaultScanBudget, "share of the rate-limit window the scan step may spend (e.g. 30% or 0.3), so that merges and other integrations keep theirs")
 	fl.StringVar(&c.notify, "notify-webhook", "", "POST each cycle's summary (JSON) to this URL")
+	fl.BoolVar(&c.discover, "discover", true, "discover step: find the auto-created contacts scan cannot see through the conversations of the last 31 days "+
+		"(skipped when the OAuth client lacks analytics:conversationDetail:view; --discover=false turns it off)")
 }
 
 // validate parses the flags (EINVALID, exit 2, naming the flag).
@@ -124,9 +128,13 @@ func newCycleRunner(ctx context.Context, s cycleSetup) (*cycle.Runner, error) {
 		return nil, fmt.Errorf("store %s keeps no cycles", f.StoreName())
 	}
 	mcfg := s.match
+	var disc *discover.Options
+	if s.flags.discover {
+		disc = &discover.Options{}
+	}
 	return cycle.New(cycle.Config{
 		Store: cs, Scan: scanClient, ScanBudget: s.flags.budget,
-		AfterScan: reqs.Flush,
+		AfterScan: reqs.Flush, Discover: disc,
 		CheckOrg: func(ctx context.Context) (cm.Org, genesys.RateLimit, error) {
 			return checkOrg(ctx, s.st, f.StoreName(), scanClient, true, "scan")
 		},
@@ -188,8 +196,11 @@ func newCmdCycle(f *Factory, runF func(*cycleOptions) error) *cobra.Command {
 	o := &cycleOptions{Factory: f, pipeline: *defaultRunOptions()}
 	cmd := &cobra.Command{
 		Use:   "cycle",
-		Short: "Run one cycle now (scan → match → policy → run → report); list, show and skip cycles",
-		Long: `Runs one cycle now: scan (bounded to --scan-budget of the rate-limit window), match, the
+		Short: "Run one cycle now (scan → discover → match → policy → run → report); list, show and skip cycles",
+		Long: `Runs one cycle now: scan (bounded to --scan-budget of the rate-limit window), discover (the
+auto-created contacts scan cannot see, through the conversations of the last 31 days that name
+them, as 'contactmerge discover', within the same budget; skipped when the OAuth client lacks
+analytics:conversationDetail:view, off with --discover=false), match, the
 policy step (--policy FILE: the guarded auto-approve policy; without one nothing is approved
 automatically), run (the approved groups: the policy's and the stewards'), and the report:
 a summary kept in the store (cycle list, cycle show) and POSTed to --notify-webhook.
@@ -205,6 +216,7 @@ it completed are not run again. Before the first step the token's organization i
 a store bound to another organization stops the cycle (exit 2) with an alert in its summary.`,
 		Example: `  contactmerge cycle --policy policy.json            # asks before merging
   contactmerge cycle --policy policy.json --yes --json --notify-webhook https://hooks.example.com/x
+  contactmerge cycle --discover=false                 # scan only what scan lists
   contactmerge cycle list
   contactmerge cycle show 12
   contactmerge cycle skip --reason "quarter close"   # the next scheduled cycle of serve`,
@@ -287,6 +299,14 @@ func writeCycleSummary(w io.Writer, s cycle.Summary) {
 			fmt.Fprintf(w, " (at most %d requests/min: %.0f%% of the window's %d)", x.CeilingPerMinute, x.Budget*100, x.WindowAllowed)
 		}
 		fmt.Fprintln(w)
+	}
+	if x := s.Discover; x != nil {
+		if x.Skipped != "" {
+			fmt.Fprintf(w, "  discover %s\n", x.Skipped)
+		} else {
+			fmt.Fprintf(w, "  discover %d conversations of %d days name %d contacts: %d already known, %d read; %d found%s; %d requests (%d analytics, %d bulk reads)\n",
+				x.Conversations, x.Days, x.ContactIDs, x.Known, x.Read, x.Found, byType(x.FoundByType), x.Requests, x.AnalyticsRequests, x.BulkRequests)
+		}
 	}
 	if x := s.Match; x != nil {
 		fmt.Fprintf(w, "  match    %d groups: %d new, %d kept, %d superseded; %d wait for a decision", x.Groups, x.Created, x.Kept, x.Superseded, x.Proposed)

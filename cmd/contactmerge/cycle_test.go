@@ -21,8 +21,11 @@ import (
 
 func TestNewCmdCycle(t *testing.T) {
 	o, code, _ := parse(t, nil, newCmdCycle)
-	if code != 0 || o.flags.budget != 0.3 || o.flags.policy != "" || o.yes {
+	if code != 0 || o.flags.budget != 0.3 || o.flags.policy != "" || o.yes || !o.flags.discover {
 		t.Errorf("defaults: %+v", o)
+	}
+	if o, code, _ := parse(t, nil, newCmdCycle, "--discover=false"); code != 0 || o.flags.discover {
+		t.Errorf("--discover=false: %+v", o)
 	}
 	if o, code, _ := parse(t, nil, newCmdCycle, "--policy", "p.json", "--scan-budget", "0.5", "--yes", "--json",
 		"--notify-webhook", "https://hooks.example.com/x", "--max-rate", "200"); code != 0 || o.flags.budget != 0.5 ||
@@ -106,6 +109,10 @@ func TestCycleCommand(t *testing.T) {
 		sum.Run.MergedThisRun != len(o.SB.Oplog()) || sum.Scan.CeilingPerMinute != 30000 {
 		t.Fatalf("summary: %+v", sum)
 	}
+	// On by default; this organization has no conversation history.
+	if d := sum.Discover; d == nil || d.Skipped != "" || d.Days != 31 || d.Via != "jobs" || d.CeilingPerMinute != 30000 || d.Requests == 0 {
+		t.Errorf("discover step: %+v", d)
+	}
 	if !strings.Contains(r.err, "groups") { // the plan, on standard error with --json
 		t.Errorf("no plan on standard error: %s", r.err)
 	}
@@ -120,7 +127,7 @@ func TestCycleCommand(t *testing.T) {
 		t.Fatalf("list:\n%s%s", r.out, r.err)
 	}
 	r = run(t, env, "cycle", "show", "2")
-	for _, w := range []string{"cycle 2 (cli, ann) done", "scan     ", "report", "ATTEMPTS"} {
+	for _, w := range []string{"cycle 2 (cli, ann) done", "scan     ", "discover 0 conversations of 31 days", "report", "ATTEMPTS"} {
 		if r.code != 0 || !strings.Contains(r.out, w) {
 			t.Errorf("show lacks %q:\n%s%s", w, r.out, r.err)
 		}

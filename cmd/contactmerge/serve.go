@@ -87,10 +87,11 @@ progress finish and the console closes. A second one cancels the merges in progr
 are verified at the next start before anything is sent again.
 
 Scheduled cycles: with --every D (e.g. 24h: at the multiples of D since the Unix epoch, UTC)
-or --cron EXPR (five fields, e.g. "0 3 * * *"), serve runs scan → match → policy → run →
-report on that schedule, one cycle at a time (across every serve and 'contactmerge cycle'
-on the store), resuming at its step a cycle a crash or a stop left. The scan spends at most
---scan-budget of the rate-limit window. Nobody is there to confirm merges: a cycle merges
+or --cron EXPR (five fields, e.g. "0 3 * * *"), serve runs scan → discover → match → policy →
+run → report on that schedule, one cycle at a time (across every serve and 'contactmerge cycle'
+on the store), resuming at its step a cycle a crash or a stop left. The scan and the discovery
+of the contacts scan cannot see (--discover, on by default) spend at most --scan-budget of the
+rate-limit window. Nobody is there to confirm merges: a cycle merges
 only under a --policy file in enforce mode, and that file is the confirmation (a shadow
 policy, or none, merges nothing; approved groups wait for the console or 'run'). Each
 cycle's summary is kept in the store and POSTed to --notify-webhook. The console's Cycles
@@ -138,7 +139,7 @@ page lists them, runs one now and skips the next ('contactmerge cycle skip' does
 	fl.StringVar(&o.config, "config", "", "the matcher configuration the groups were made with (approve threshold, survivorship)")
 	fl.BoolVar(&o.genToken, "generate-token", false, "make a token, print it once, and require a login with it")
 	fl.BoolVarP(&o.yes, "yes", "y", false, "start the merge workers at launch, without the console's confirmation (as run --yes)")
-	fl.DurationVar(&o.every, "every", 0, "run a cycle (scan → match → policy → run → report) every D, e.g. 24h (at least 1m)")
+	fl.DurationVar(&o.every, "every", 0, "run a cycle (scan → discover → match → policy → run → report) every D, e.g. 24h (at least 1m)")
 	fl.StringVar(&o.cron, "cron", "", `run a cycle on a cron schedule, e.g. "0 3 * * *" (five fields; exclusive with --every)`)
 	o.cycles.register(cmd)
 	o.pipeline.flags(cmd)

@@ -33,8 +33,11 @@ func TestNewCmdServeCycles(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, code, msg := parse(t, nil, newCmdServe, "--every", "24h", "--policy", good, "--scan-budget", "20%", "--notify-webhook", "https://hooks.example.com/x")
-	if code != 0 || o.schedule.Text != "every 24h0m0s" || o.cycles.budget != 0.2 || o.policy == nil || !o.policy.Enforces() || o.cycles.notify == "" {
+	if code != 0 || o.schedule.Text != "every 24h0m0s" || o.cycles.budget != 0.2 || o.policy == nil || !o.policy.Enforces() || o.cycles.notify == "" || !o.cycles.discover {
 		t.Fatalf("flags: %d %s %+v", code, msg, o)
+	}
+	if o, _, _ := parse(t, nil, newCmdServe, "--every", "24h", "--discover=false"); o == nil || o.cycles.discover {
+		t.Fatalf("--discover=false: %+v", o)
 	}
 	if o, _, _ := parse(t, nil, newCmdServe, "--cron", "0 3 * * 1-5"); o == nil || o.schedule.Text != "cron 0 3 * * 1-5" || o.cycles.budget != 0.3 || o.policy != nil {
 		t.Fatalf("--cron: %+v", o)
