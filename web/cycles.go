@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +47,10 @@ type CycleStatus struct {
 type cycleRow struct {
 	store.Cycle
 	Merged string
-	Note   string
+	// Discovered is the discover step's: the contacts found (by type),
+	// the conversations read and the requests spent, or why it was skipped.
+	Discovered string
+	Note       string
 }
 
 // handleCycles lists the latest cycles with their steps, and the controls.
@@ -60,9 +66,12 @@ func (s *Server) handleCycles(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows := make([]cycleRow, len(list))
 	for i, c := range list {
-		rows[i] = cycleRow{Cycle: c, Merged: "–", Note: c.Error}
+		rows[i] = cycleRow{Cycle: c, Merged: "–", Discovered: "–", Note: c.Error}
 		if n, ok := mergedOf(c); ok {
 			rows[i].Merged = n
+		}
+		if d, ok := discoveredOf(c); ok {
+			rows[i].Discovered = d
 		}
 	}
 	data["Cycles"] = rows
@@ -94,6 +103,41 @@ func mergedOf(c store.Cycle) (string, bool) {
 		return "none (" + strings.SplitN(res.Skipped, ":", 2)[0] + ")", true
 	}
 	return strconv.Itoa(res.MergedThisRun), true
+}
+
+// discoveredOf reads the discover step's result (cycle.DiscoverResult's
+// JSON): "12 (Ephemeral 3, Identified 9) of 501 conversations, 9
+// requests", or "skipped: …".
+func discoveredOf(c store.Cycle) (string, bool) {
+	st, ok := c.StepDone("discover")
+	if !ok || len(st.Result) == 0 {
+		return "", false
+	}
+	var res struct {
+		Skipped       string         `json:"skipped"`
+		Conversations int            `json:"conversations"`
+		Found         int            `json:"found"`
+		FoundByType   map[string]int `json:"foundByType"`
+		Requests      int            `json:"requests"`
+	}
+	if err := json.Unmarshal(st.Result, &res); err != nil {
+		return "", false
+	}
+	if res.Skipped != "" {
+		return res.Skipped, true
+	}
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(res.Found))
+	if len(res.FoundByType) > 0 {
+		types := slices.Sorted(maps.Keys(res.FoundByType))
+		parts := make([]string, len(types))
+		for i, t := range types {
+			parts[i] = t + " " + strconv.Itoa(res.FoundByType[t])
+		}
+		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+	}
+	fmt.Fprintf(&b, " of %d conversations, %d requests", res.Conversations, res.Requests)
+	return b.String(), true
 }
 
 func (s *Server) cycleAction(w http.ResponseWriter, r *http.Request, flash string, do func(CycleControl) error) error {

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/cycle"
+	"github.com/contactmerge/contactmerge/discover"
 	"github.com/contactmerge/contactmerge/genesys"
 	"github.com/contactmerge/contactmerge/store"
 	"github.com/contactmerge/contactmerge/web"
@@ -31,6 +34,7 @@ type cycles struct {
 func (c *cycles) start(t *testing.T, f *fixture) {
 	t.Helper()
 	run, err := cycle.New(cycle.Config{Store: f.st.(cycle.Store), Scan: f.org.Client(t, nil), ScanBudget: 0.3, Owner: "console-test",
+		Discover: &discover.Options{PollInterval: time.Millisecond},
 		// The fixture's store is bound to a made-up organization id
 		// (seedStore); the organization check is cycle's own tests'.
 		CheckOrg: func(ctx context.Context) (cm.Org, genesys.RateLimit, error) {
@@ -116,8 +120,22 @@ func TestCyclesPage(t *testing.T) {
 		t.Fatalf("cycle 1 = %+v", c)
 	}
 	r = f.get("/cycles")
-	if !strings.Contains(r.body, `id="cycle-1"`) || !strings.Contains(r.body, "state-done") || !strings.Contains(r.body, "report ✓") {
+	if !strings.Contains(r.body, `id="cycle-1"`) || !strings.Contains(r.body, "state-done") || !strings.Contains(r.body, "report ✓") ||
+		!strings.Contains(r.body, "discover ✓") {
 		t.Fatalf("the list lacks cycle 1:\n%s", r.body)
+	}
+	// The discover step's counts, as the store recorded them.
+	c1, err := f.st.(store.CycleStore).Cycle(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum cycle.Summary
+	if err := json.Unmarshal(c1.Summary, &sum); err != nil || sum.Discover == nil || sum.Discover.Skipped != "" {
+		t.Fatalf("cycle 1 summary: %v %s", err, c1.Summary)
+	}
+	want := fmt.Sprintf(`id="cycle-1-discovered">%d`, sum.Discover.Found)
+	if !strings.Contains(r.body, want) || !strings.Contains(r.body, fmt.Sprintf(" of %d conversations, %d requests<", sum.Discover.Conversations, sum.Discover.Requests)) {
+		t.Fatalf("the list lacks the discover counts %+v:\n%s", sum.Discover, r.body)
 	}
 	if r := f.post("/cycles/skip", url.Values{"csrf": {csrf}, "reason": {"quarter close"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("skip: %d %s", r.status, r.body)
@@ -148,7 +166,8 @@ func TestBrowserCycles(t *testing.T) {
 	step(t, ctx, "run a cycle now", chromedp.Click(chromedp.ID("cycle-run")), chromedp.WaitVisible(chromedp.ID("cycle-notice")))
 	waitCycle(t, f, 1)
 	step(t, ctx, "reload", chromedp.Navigate(f.url+"/cycles"), chromedp.WaitVisible(chromedp.ID("cycle-1")))
-	if row := value(t, ctx, "cycle 1", chromedp.Text(chromedp.ID("cycle-1"))); !strings.Contains(row, "done") || !strings.Contains(row, "console") {
+	if row := value(t, ctx, "cycle 1", chromedp.Text(chromedp.ID("cycle-1"))); !strings.Contains(row, "done") || !strings.Contains(row, "console") ||
+		!strings.Contains(row, "discover ✓") || !strings.Contains(row, " conversations, ") {
 		t.Fatalf("cycle 1 row: %q", row)
 	}
 	step(t, ctx, "skip the next cycle", chromedp.SetValue(chromedp.ID("cycle-skip-reason"), "quarter close"), chromedp.Click(chromedp.ID("cycle-skip")),
