@@ -1,5 +1,5 @@
-// Package cycle runs contactmerge's scheduled cycles: scan → match →
-// policy → run → report, one cycle at a time across processes, resumable
+// Package cycle runs contactmerge's scheduled cycles: scan → discover →
+// match → policy → run → report, one cycle at a time across processes, resumable
 // after a crash, skippable and triggerable (serve's console, the
 // 'contactmerge cycle' command).
 //
@@ -10,7 +10,8 @@
 // store.WorkerStore.LockLocal) or was interrupted (released) is resumed at the step it was in by the next
 // Run of any process: the steps it completed are not run again (their
 // recorded results go into the summary). Every step is safe to run again:
-// the scan resumes from its saved cursor, match and SaveProposals keep
+// the scan resumes from its saved cursor, discover reads in bulk only the
+// ids the store does not hold, match and SaveProposals keep
 // the groups they found before with their decisions, the policy only
 // judges proposed groups, and the run verifies in-flight merges before it
 // sends anything (engine.Run).
@@ -20,6 +21,19 @@
 //     allows (inin-ratelimit-allowed, read from GET /api/v2/tokens/me
 //     at the start of the cycle), so that merges and the tenant's other
 //     integrations keep the rest (genesys.Limiter.SetCeiling).
+//   - discover: discover.Run (Config.Discover; nil turns the step off)
+//     with the same client, so the same ceiling bounds it (set again
+//     when a cycle is resumed at this step): the auto-created contacts
+//     the scan cannot see, through the conversations of the last 31 days
+//     that name them (see package discover). It first probes the
+//     analytics permission (genesys.CapConversationJobs: the status of a
+//     details job that does not exist, which changes nothing); a client
+//     whose role lacks it, or a 403 during the reads, skips the step with
+//     one log line and the reason in DiscoverResult.Skipped, and the
+//     cycle goes on. The ids the ledger records as merged away
+//     (engine.AppliedMerges) are passed as discover.Options.Known, so a
+//     later cycle does not read again the duplicates an earlier one
+//     merged; the ids the store holds are never read again.
 //   - match: match.Run and SaveProposals (incremental when match is).
 //   - policy: Config.Policy (the policy package's file policy through
 //     FilePolicy, or Threshold); a shadow policy approves nothing.

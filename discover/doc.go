@@ -80,7 +80,18 @@
 // source shows an external-contact topic offered there, nor a wildcard over
 // contact ids, so whether it would deliver contact changes org-wide is
 // UNCONFIRMED. contactmerge therefore implements no notification channel:
-// the scan and this discovery are run again at the configured cadence
-// (`contactmerge scan && contactmerge discover`; the scheduled cycle of
-// package cycle does not call Run yet).
+// the scan and this discovery are run again at the configured cadence.
+//
+// # In the scheduled cycle
+//
+// Package cycle calls Run as the discover step of every cycle, between
+// scan and match, with the scan's client (so under the scan budget's
+// ceiling of its limiter), after probing the analytics permission
+// (genesys.CapConversationJobs, or CapQueryConversations for Via "query";
+// a client without it skips the step, which does not fail the cycle). It
+// passes as Options.Known the ids its ledger records as merged away
+// (engine.AppliedMerges): the conversations of a duplicate merged by an
+// earlier cycle still name its old id, which the store no longer holds,
+// and would otherwise be read in bulk again by every cycle. By hand:
+// `contactmerge scan && contactmerge discover && contactmerge match`.
 package discover
