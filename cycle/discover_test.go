@@ -1,6 +1,7 @@
 package cycle_test
 
 import (
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -230,5 +231,75 @@ func TestCycleDiscoverWithoutPermission(t *testing.T) {
 	}
 	if n := r.requestsOn("/analytics/"); n != 1 {
 		t.Errorf("turned off, the step sent %d analytics requests", n-1)
+	}
+}
+
+// TestCycleResumedAtDiscover: a cycle whose process died after its scan is
+// resumed at the discover step by another process, whose client (the scan
+// step did not run in it) still reads under the scan budget; one that died
+// after the discovery is resumed at match without reading the conversations
+// again. Every step ran once and every hidden duplicate merged once.
+func TestCycleResumedAtDiscover(t *testing.T) {
+	r := newHiddenRig(t, testdb.SQLite(t), 400, nil)
+	dieAt := func(at cycle.Step) func(*cycle.Config) {
+		return func(cfg *cycle.Config) {
+			r.withGroupsPolicy(cfg)
+			cfg.BeforeStep = func(_ int64, s cycle.Step) error {
+				if s == at {
+					return errors.New("killed")
+				}
+				return nil
+			}
+		}
+	}
+	if _, err := r.runner("p1", dieAt(cycle.StepDiscover)).Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "ann"}); err == nil || err.Error() != "killed" {
+		t.Fatalf("the first process: %v", err)
+	}
+	if n := r.requestsOn("/analytics/"); n != 0 {
+		t.Fatalf("%d analytics requests before the discover step", n)
+	}
+	if _, err := r.runner("p2", dieAt(cycle.StepMatch)).Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "bob"}); err == nil || err.Error() != "killed" {
+		t.Fatalf("the second process: %v", err)
+	}
+	analytics := r.requestsOn("/analytics/")
+	if analytics == 0 {
+		t.Fatal("the second process did not run the discover step")
+	}
+	s, err := r.runner("p3", r.withGroupsPolicy).Run(ctx(), cycle.Trigger{Kind: cycle.TriggerCLI, Actor: "carl"})
+	if err != nil {
+		t.Fatalf("the third process: %v", err)
+	}
+	if s.State != store.CycleDone || s.Resumes != 2 || s.Actor != "ann" || s.Discover == nil || s.Discover.Found == 0 || s.Run.MergedThisRun == 0 {
+		t.Fatalf("summary %+v, discover %+v", s, s.Discover)
+	}
+	if want := int(float64(100000) * 0.3); s.Discover.CeilingPerMinute != want {
+		t.Errorf("the resumed discover step read under %d requests/min, want the scan budget's %d", s.Discover.CeilingPerMinute, want)
+	}
+	// Analytics traffic after the discover step: only the run step's
+	// active-conversation checks, no details job.
+	if jobs := r.requestsOn("/details/jobs"); jobs != s.Discover.AnalyticsRequests+1 {
+		t.Errorf("%d requests on the details jobs routes, want the step's %d and its probe", jobs, s.Discover.AnalyticsRequests)
+	}
+	c, err := r.st.(store.CycleStore).Cycle(ctx(), s.Cycle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range c.Steps {
+		if st.Attempts != 1 {
+			t.Errorf("step %s ran %d times", st.Name, st.Attempts)
+		}
+	}
+	in, _ := r.mergeInputs()
+	hidden, merged := r.hidden(), 0
+	for id, n := range in {
+		if n != 1 {
+			t.Errorf("contact %s was an input of %d merges", id, n)
+		}
+		if hidden[id] {
+			merged++
+		}
+	}
+	if merged == 0 {
+		t.Errorf("no hidden duplicate merged")
 	}
 }
