@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,4 +225,51 @@ func TestCycleResumesAfterKill(t *testing.T) {
 		t.Errorf("%d platform merges for %d merged groups, %d contacts merged twice", res.PlatformMerges, len(merged), res.DoubleMerged)
 	}
 	testorg.CheckLedgerMerges(t, st, o)
+}
+
+// TestCycleCommandDiscovers: against an organization whose auto-created
+// duplicates scan cannot see, 'contactmerge cycle' finds them in its
+// discover step and merges those the policy approves; cycle show prints
+// the step; with --discover=false the step reads nothing and says so.
+func TestCycleCommandDiscovers(t *testing.T) {
+	o := testorg.New(t, sandbox.Config{Contacts: 300, Seed: 4, RateLimit: 100000, History: true})
+	pol := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(pol, []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxGroupSize": 4, "maxMergesPerCycle": 100}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(o.Env(), "CONTACTMERGE_DB="+testdb.SQLite(t), "USER=ann")
+
+	r := run(t, env, "cycle", "--discover=false", "--json")
+	var off cycle.Summary
+	if err := json.Unmarshal([]byte(r.out), &off); r.code != 0 || err != nil {
+		t.Fatalf("--discover=false: %v %+v", err, r)
+	}
+	if off.Discover == nil || !strings.Contains(off.Discover.Skipped, "--discover=false") || o.SB.Stats().Requests["POST /api/v2/analytics/conversations/details/jobs"] != nil {
+		t.Fatalf("--discover=false: %+v", off.Discover)
+	}
+
+	r = run(t, env, "cycle", "--policy", pol, "--yes", "--json")
+	var sum cycle.Summary
+	if err := json.Unmarshal([]byte(r.out), &sum); r.code != 0 || err != nil {
+		t.Fatalf("cycle: %v %+v", err, r)
+	}
+	d := sum.Discover
+	if sum.State != store.CycleDone || d == nil || d.Skipped != "" || d.Found == 0 || d.FoundByType[cm.TypeEphemeral]+d.FoundByType[cm.TypeIdentified] != d.Found {
+		t.Fatalf("cycle: %+v, discover %+v", sum, d)
+	}
+	merged := 0
+	for _, op := range o.SB.Oplog() {
+		for _, id := range op.Resolved {
+			if c, ok := o.SB.Contact(id); ok && c.Type != cm.TypeCurated {
+				merged++
+			}
+		}
+	}
+	if sum.Run.MergedThisRun == 0 || merged == 0 {
+		t.Errorf("merged %d groups, %d auto-created contacts among the merged", sum.Run.MergedThisRun, merged)
+	}
+	r = run(t, env, "cycle", "show", "2")
+	if want := "discover " + strconv.Itoa(d.Conversations) + " conversations of 31 days"; r.code != 0 || !strings.Contains(r.out, want) || !strings.Contains(r.out, "found (") {
+		t.Errorf("show lacks %q:\n%s%s", want, r.out, r.err)
+	}
 }
