@@ -168,10 +168,10 @@ func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.Pa
 		}
 	}
 	st.entries = make([][]blockEntry, len(md.entries))
-	for ri, es := range md.entries {
-		out := make([]blockEntry, len(es))
-		for q, e := range es {
-			out[q] = blockEntry{e.h, d.rank[e.r]}
+	for ri, out := range md.entries {
+		// In place: the match is done with its record numbers.
+		for q := range out {
+			out[q].r = d.rank[out[q].r]
 		}
 		// Sorted by key already; within a key by rank now.
 		for lo := 0; lo < len(out); {
