@@ -3,7 +3,9 @@ package cycle_test
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +76,7 @@ func withDiscover(cfg *cycle.Config) {
 // the scan had found already.
 func (r *rig) withGroupsPolicy(cfg *cycle.Config) {
 	withDiscover(cfg)
-	p, err := policy.Parse("groups.json", []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxGroupSize": 4, "maxMergesPerCycle": 100}`))
+	p, err := policy.Parse("groups.json", []byte(`{"mode": "enforce", "minConfidence": 0.99, "maxGroupSize": 4, "maxMergesPerCycle": 10000}`))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -89,10 +91,13 @@ func (r *rig) withGroupsPolicy(cfg *cycle.Config) {
 // budget and its counts are in the summary and the store. A second cycle
 // re-discovers nothing: the ids the store holds, or its ledger records as
 // merged away, are not read again, and nothing is merged twice.
+// CYCLE_DISCOVER_CONTACTS sets the organization's size (default 600):
+//
+//	CYCLE_DISCOVER_CONTACTS=20000 go test ./cycle/ -run TestCycleDiscoversHiddenDuplicates/sqlite -v
 func TestCycleDiscoversHiddenDuplicates(t *testing.T) {
 	for name, dsn := range testdb.Stores(t) {
 		t.Run(name, func(t *testing.T) {
-			r := newHiddenRig(t, dsn(t), 600, nil)
+			r := newHiddenRig(t, dsn(t), contactsFromEnv(t, "CYCLE_DISCOVER_CONTACTS", 600), nil)
 			hidden := r.hidden()
 			if len(hidden) < 10 {
 				t.Fatalf("the organization hides %d duplicates", len(hidden))
@@ -173,8 +178,9 @@ func TestCycleDiscoversHiddenDuplicates(t *testing.T) {
 			if merges2-merges != s2.Run.MergedThisRun {
 				t.Errorf("cycle 2 merged %d groups, the platform made %d merges", s2.Run.MergedThisRun, merges2-merges)
 			}
-			t.Logf("%d hidden duplicates; cycle 1: %d conversations, found %v in %d requests (%d analytics, %d bulk), %d merges (%d of hidden duplicates); cycle 2: %d merges",
-				len(hidden), d.Conversations, d.FoundByType, d.Requests, d.AnalyticsRequests, d.BulkRequests, merges, mergedHidden, merges2-merges)
+			t.Logf("%d hidden duplicates; cycle 1: %d conversations, found %v in %d requests (%d analytics, %d bulk), %d merges (%d of hidden duplicates); cycle 2: discover %d requests (%d analytics, %d bulk), %d known of %d ids, %d merges",
+				len(hidden), d.Conversations, d.FoundByType, d.Requests, d.AnalyticsRequests, d.BulkRequests, merges, mergedHidden,
+				d2.Requests, d2.AnalyticsRequests, d2.BulkRequests, d2.Known, d2.ContactIDs, merges2-merges)
 		})
 	}
 }
@@ -302,4 +308,17 @@ func TestCycleResumedAtDiscover(t *testing.T) {
 	if merged == 0 {
 		t.Errorf("no hidden duplicate merged")
 	}
+}
+
+// contactsFromEnv reads a positive size from the environment variable name.
+func contactsFromEnv(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q is not a positive number", name, v)
+	}
+	return n
 }
