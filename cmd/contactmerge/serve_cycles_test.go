@@ -138,9 +138,16 @@ func TestServeCycles(t *testing.T) {
 		sum.Run.MergedThisRun == 0 || sum.Run.MergedThisRun != len(o.SB.Oplog()) {
 		t.Fatalf("cycle %+v, summary %+v", c, sum)
 	}
-	mu.Lock()
-	n := len(posted)
-	mu.Unlock()
+	// The summary is kept before it is posted: wait for the post.
+	n := 0
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n = len(posted)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if n != 1 {
 		t.Errorf("%d summaries posted, want 1", n)
 	}
