@@ -3,7 +3,7 @@
 // after a crash, skippable and triggerable (serve's console, the
 // 'contactmerge cycle' command).
 //
-// A Runner runs one cycle. The store (store.CycleStore, migration 0011)
+// A Runner runs one cycle. The store (store.CycleStore, migration 0010)
 // records the cycle and each step's start, end and result; a cycle whose
 // process died (its heartbeat older than Config.StaleAfter; on SQLite at
 // once, when no other process holds the store's local lock,

@@ -8,7 +8,7 @@ import (
 	"github.com/contactmerge/contactmerge/match"
 )
 
-// matchStateStore is a store that keeps the match state (schema v10): the
+// matchStateStore is a store that keeps the match state (schema v9): the
 // match step is then incremental, as 'contactmerge match' is, reading only
 // the contacts written or deleted since the last match.
 type matchStateStore interface {

@@ -14,7 +14,7 @@ import (
 // current rate-limit window, with the requests reserved from it so far, and
 // its access token (genesys.Budget, genesys.TokenCache; the rules live in
 // genesys.BudgetWindow.Reserve, this file only keeps the row and locks it).
-// One row per OAuth client id in client_budgets (schema v8). UpdateBudget
+// One row per OAuth client id in client_budgets (schema v7). UpdateBudget
 // changes a row under a lock that every process respects: on PostgreSQL
 // the row is selected FOR UPDATE inside the transaction, on SQLite the
 // transaction is BEGIN IMMEDIATE (one writer).

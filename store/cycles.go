@@ -12,7 +12,7 @@ import (
 )
 
 // Scheduled cycles (package cycle; tables cycles, cycle_steps, cycle_skips
-// and cycle_lock, migration 0011).
+// and cycle_lock, migration 0010).
 //
 // A cycle runs the steps scan → match → policy → run → report. Its row
 // says which step it is in and who runs it (Owner, with a heartbeat); each

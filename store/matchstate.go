@@ -13,7 +13,7 @@ import (
 
 // The match state: what a match keeps for the next one, so that a match
 // after a scan only re-blocks, scores and clusters the contacts that
-// changed (match.State; schema v10 table match_state). The store keeps it
+// changed (match.State; schema v9 table match_state). The store keeps it
 // as opaque named parts, each split into rows of at most stateChunk bytes.
 // SaveMatch writes the groups of a match and its state in one transaction,
 // so that the state always describes the stored proposals. An incremental
@@ -28,7 +28,7 @@ const stateChunk = 64 << 20
 // ContactsWrittenSince calls fn with the id, write time (updated_at, the
 // store's unix microseconds) and modify_date (unix microseconds) of every
 // contact written at or after since (since 0: every contact), in no
-// particular order, from the covering index contacts_updated of schema v10.
+// particular order, from the covering index contacts_updated of schema v9.
 func (s *core) ContactsWrittenSince(ctx context.Context, since int64, fn func(id string, updatedAt, modifyDate int64) error) error {
 	rs, err := s.b.reader().query(ctx, "SELECT id, updated_at, modify_date FROM contacts WHERE updated_at >= ?", since)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *core) LastWritten(ctx context.Context) (int64, error) {
 
 // DeletedContacts returns the log of deleted contacts that no SaveMatch
 // consumed yet: its row numbers and the contact ids, in deletion order (a
-// trigger of schema v10 logs every delete from contacts).
+// trigger of schema v9 logs every delete from contacts).
 func (s *core) DeletedContacts(ctx context.Context) (seqs []int64, ids []string, err error) {
 	rs, err := s.b.reader().query(ctx, "SELECT seq, id FROM match_deleted ORDER BY seq")
 	if err != nil {

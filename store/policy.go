@@ -16,7 +16,7 @@ import (
 // proposed group it looked at. In shadow mode they are all it leaves
 // behind: what it would have approved, so that an admin can compare them
 // with their own decisions (contactmerge report policy) before switching it
-// on. The table is policy_verdicts (schema v9).
+// on. The table is policy_verdicts (schema v8).
 
 // PolicyVerdict is the policy's verdict on one group in one cycle.
 type PolicyVerdict struct {

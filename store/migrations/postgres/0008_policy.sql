@@ -1,4 +1,4 @@
--- contactmerge schema v9 (PostgreSQL): the verdicts of the guarded
+-- contactmerge schema v8 (PostgreSQL): the verdicts of the guarded
 -- auto-approve policy (store/policy.go, package policy), one row per cycle
 -- and group: what the policy would approve (shadow mode) or approved
 -- (enforce), and every guard that held a group (reasons, a JSON array of

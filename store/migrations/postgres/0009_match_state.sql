@@ -1,4 +1,4 @@
--- contactmerge schema v10 (SQLite): the match state (store/matchstate.go),
+-- contactmerge schema v9 (PostgreSQL): the match state (store/matchstate.go),
 -- what a match keeps so that the next one is incremental: opaque named
 -- parts (match.State), each split into rows ordered by seq; updated_at is
 -- unix microseconds. An incremental match reads the contacts written since
@@ -8,19 +8,24 @@
 CREATE TABLE match_state (
     name       TEXT NOT NULL,
     seq        INTEGER NOT NULL,
-    data       BLOB NOT NULL,
-    updated_at INTEGER NOT NULL,
+    data       BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL,
     PRIMARY KEY (name, seq)
 );
 
 CREATE INDEX contacts_updated ON contacts (updated_at, id, modify_date);
 
 CREATE TABLE match_deleted (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq BIGSERIAL PRIMARY KEY,
     id  TEXT NOT NULL
 );
 
-CREATE TRIGGER contacts_match_deleted AFTER DELETE ON contacts
+CREATE FUNCTION contacts_match_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO match_deleted (id) VALUES (old.id);
-END;
+    INSERT INTO match_deleted (id) VALUES (OLD.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER contacts_match_deleted AFTER DELETE ON contacts
+    FOR EACH ROW EXECUTE FUNCTION contacts_match_deleted();

@@ -1,4 +1,4 @@
--- contactmerge schema v11 (PostgreSQL): scheduled cycles (package cycle,
+-- contactmerge schema v10 (PostgreSQL): scheduled cycles (package cycle,
 -- store/cycles.go). A cycle is scan → match → policy → run → report; each
 -- step's start, end and result are recorded in cycle_steps so that a
 -- crashed cycle resumes at its step. At most one cycle is running at a time

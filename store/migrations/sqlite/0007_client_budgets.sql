@@ -1,4 +1,4 @@
--- contactmerge schema v8 (SQLite): the rate budget and access token every
+-- contactmerge schema v7 (SQLite): the rate budget and access token every
 -- process using one OAuth client shares (store/budget.go). One row per OAuth
 -- client id: the current rate-limit window (window_reset unix microseconds,
 -- 0: none yet; lim requests allowed to every process together; reserved

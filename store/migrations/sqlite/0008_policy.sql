@@ -1,4 +1,4 @@
--- contactmerge schema v9 (SQLite): the verdicts of the guarded auto-approve
+-- contactmerge schema v8 (SQLite): the verdicts of the guarded auto-approve
 -- policy (store/policy.go, package policy), one row per cycle and group:
 -- what the policy would approve (shadow mode) or approved (enforce), and
 -- every guard that held a group (reasons, a JSON array of strings). at is
