@@ -203,101 +203,13 @@ const (
 )
 
 // run plans the units (clusters, families, namesakes, switchboards, singles)
-// for exactly cfg.Contacts records, shuffles them and generates them.
+// for exactly cfg.Contacts records, shuffles them and generates them, then
+// the auto-created records (GenerateStream does the same piece by piece).
 func (g *gen) run() {
-	n := g.cfg.Contacts
-	if n <= 0 {
-		return
+	for _, u := range g.plan() {
+		g.unit(u)
 	}
-	type unit struct{ kind, size int }
-	var units []unit
-	left := n
-	take := func(kind, size int) {
-		size = min(size, left)
-		if size <= 0 {
-			return
-		}
-		if size == 1 && kind != uSingle {
-			kind = uSingle
-		}
-		units = append(units, unit{kind, size})
-		left -= size
-	}
-	// Duplicate clusters.
-	dup := int(math.Round(float64(n) * g.cfg.DupRate))
-	for dup >= 2 && left >= 2 {
-		size := 2
-		switch u := g.r.Float64(); {
-		case u < 0.65:
-		case u < 0.85:
-			size = 3
-		case u < 0.95:
-			size = 4
-		default:
-			size = 5 + g.r.IntN(4)
-		}
-		size = min(size, dup)
-		if dup-size == 1 {
-			size++
-		}
-		take(uCluster, size)
-		dup -= size
-	}
-	// Switchboards: one company number shared by many contacts.
-	if n >= 200 {
-		sw := max(5, n/100)
-		for sw > 0 && left > 0 {
-			size := min(sw, 150+g.r.IntN(250))
-			take(uSwitchboard, size)
-			sw -= size
-		}
-	}
-	// Families sharing a home phone and an address.
-	for fam := n * 6 / 100; fam >= 2 && left >= 2; {
-		size := 2 + g.r.IntN(3)
-		take(uFamily, size)
-		fam -= size
-	}
-	// Namesakes: different people with a common name in the same city.
-	for ns := n * 3 / 100; ns >= 2 && left >= 2; {
-		take(uNamesake, 2)
-		ns -= 2
-	}
-	for left > 0 {
-		take(uSingle, 1)
-	}
-	g.r.Shuffle(len(units), func(i, j int) { units[i], units[j] = units[j], units[i] })
-	for _, u := range units {
-		switch u.kind {
-		case uSingle:
-			p := g.newPerson(nil, "")
-			typ := cm.TypeCurated
-			if !g.cfg.CuratedDuplicates {
-				typ = g.singleType()
-			}
-			g.emit(p, typ, false)
-		case uCluster:
-			g.cluster(u.size)
-		case uFamily:
-			g.family(u.size)
-		case uNamesake:
-			g.namesakes(u.size)
-		case uSwitchboard:
-			g.switchboard(u.size)
-		}
-	}
-	if g.cfg.CuratedDuplicates {
-		// The contacts the platform created from interactions of customers
-		// with no duplicate: mostly Identified (a name and a channel), some
-		// Ephemeral (a cookie or nothing).
-		for range int(math.Round(float64(n)*autoCreatedRate)) - g.autoExtra {
-			typ := cm.TypeIdentified
-			if g.chance(0.25) {
-				typ = cm.TypeEphemeral
-			}
-			g.emit(g.newPerson(nil, ""), typ, false)
-		}
-	}
+	g.autoCreated()
 }
 
 func (g *gen) singleType() string {

@@ -105,7 +105,10 @@ func newGen(cfg GenConfig) *gen {
 // genUnit is one planned unit: its kind (uSingle, uCluster, ...) and size.
 type genUnit struct{ kind, size int }
 
-// plan is the shuffled unit plan of (*gen).run for cfg.Contacts records.
+// plan is the shuffled unit plan of (*gen).run for cfg.Contacts records:
+// duplicate clusters, switchboards (one company number shared by many
+// contacts), families (a home phone and an address), namesakes (different
+// people with a common name in the same city), then singles.
 func (g *gen) plan() []genUnit {
 	n := g.cfg.Contacts
 	if n <= 0 {
@@ -167,7 +170,7 @@ func (g *gen) plan() []genUnit {
 	return units
 }
 
-// unit generates the records of one planned unit, as (*gen).run does.
+// unit generates the records of one planned unit.
 func (g *gen) unit(u genUnit) {
 	switch u.kind {
 	case uSingle:
@@ -188,8 +191,9 @@ func (g *gen) unit(u genUnit) {
 	}
 }
 
-// autoCreated generates the trailing auto-created records of (*gen).run
-// with CuratedDuplicates.
+// autoCreated generates, with CuratedDuplicates, the contacts the platform
+// created from interactions of customers with no duplicate: mostly
+// Identified (a name and a channel), some Ephemeral (a cookie or nothing).
 func (g *gen) autoCreated() {
 	if !g.cfg.CuratedDuplicates || g.cfg.Contacts <= 0 {
 		return
