@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -150,115 +149,7 @@ func (s *core) ClearMatchState(ctx context.Context) error {
 // replaces the stored match state (nil: none is kept), and the rows
 // consumed of the deleted contacts' log (DeletedContacts) are removed.
 func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error) {
-	var res cm.ProposalResult
-	now := s.clock()
-	in, err := prepareProposals(groups)
-	if err != nil {
-		return res, err
-	}
-	proposed := make(map[string]bool, len(in)+len(unchanged))
-	for _, p := range in {
-		proposed[p.g.ID] = true
-	}
-	for _, id := range unchanged {
-		proposed[id] = true
-	}
-	err = s.inTx(ctx, func(t tx) error {
-		res = cm.ProposalResult{}
-		if err := s.b.lockProposals(ctx, t); err != nil {
-			return err
-		}
-		existing, err := loadExisting(ctx, t)
-		if err != nil {
-			return err
-		}
-		for _, id := range unchanged {
-			if _, ok := existing[id]; ok {
-				res.Kept++
-			}
-		}
-		var newGroups, newMembers, ledger [][]any
-		var refresh []groupRefresh
-		for i := range in {
-			p := &in[i]
-			ex, ok := existing[p.g.ID]
-			if !ok {
-				g := p.g
-				g.State = cm.StateProposed
-				g.Attempts, g.CanonicalID, g.Reason, g.RetryAt, g.Quarantines = 0, "", "", time.Time{}, 0
-				r := newGroupRows(g, p.e, now, actor, "proposed by match")
-				newGroups = append(newGroups, r.group)
-				newMembers = append(newMembers, r.members...)
-				ledger = append(ledger, r.ledger)
-				res.Created++
-				continue
-			}
-			res.Kept++
-			if ex.hash == p.e.hash || !refreshable(ex.state) {
-				continue
-			}
-			refresh = append(refresh, groupRefresh{
-				key: groupKey{id: p.g.ID, state: ex.state}, survivorID: p.g.SurvivorID, confidence: p.g.Confidence,
-				merged: p.e.merged, unkept: p.e.unkept, explanation: p.e.explanation, hash: p.e.hash,
-				updatedAt: micros(now),
-			})
-		}
-		if err := keepStewardChoices(ctx, t, refresh); err != nil {
-			return err
-		}
-		if len(newGroups) > 0 {
-			slices.SortFunc(newMembers, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-			if err := t.bulkInsert(ctx, "groups", groupColumns(), newGroups); err != nil {
-				return fmt.Errorf("insert groups: %w", err)
-			}
-			if err := t.bulkInsert(ctx, "group_members", memberColumns(), newMembers); err != nil {
-				return fmt.Errorf("insert group members: %w", err)
-			}
-		}
-		if len(refresh) > 0 {
-			applied, err := t.refreshGroups(ctx, refresh)
-			if err != nil {
-				return fmt.Errorf("refresh groups: %w", err)
-			}
-			for i, ok := range applied {
-				if ok {
-					k := refresh[i].key
-					ledger = append(ledger, ledgerValues(cm.LedgerEvent{
-						At: now, Kind: cm.LedgerTransition, GroupID: k.id, From: k.state, To: k.state,
-						Actor: actor, Detail: "refreshed by match",
-					}))
-				}
-			}
-		}
-		var gone []groupKey
-		for _, id := range slices.Sorted(maps.Keys(existing)) {
-			if st := existing[id].state; !proposed[id] && supersedable(st) {
-				gone = append(gone, groupKey{id: id, state: st})
-			}
-		}
-		if len(gone) > 0 {
-			deleted, err := t.deleteGroups(ctx, gone)
-			if err != nil {
-				return fmt.Errorf("supersede groups: %w", err)
-			}
-			var ids []string
-			for i, ok := range deleted {
-				if !ok {
-					continue
-				}
-				ids = append(ids, gone[i].id)
-				ledger = append(ledger, ledgerValues(cm.LedgerEvent{
-					At: now, Kind: cm.LedgerNote, GroupID: gone[i].id, From: gone[i].state, Actor: actor,
-					Detail: "superseded by match: group no longer proposed",
-				}))
-				res.Superseded++
-			}
-			for c := range slices.Chunk(ids, chunkSize) {
-				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
-					return fmt.Errorf("supersede group_members: %w", err)
-				}
-			}
-		}
+	return s.saveGroups(ctx, groups, unchanged, actor, func(t tx, now time.Time) error {
 		if err := writeMatchState(ctx, t, state, micros(now)); err != nil {
 			return err
 		}
@@ -271,15 +162,8 @@ func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []str
 				return fmt.Errorf("consume deleted contacts: %w", err)
 			}
 		}
-		if len(ledger) == 0 {
-			return nil
-		}
-		if err := s.b.lockLedger(ctx, t); err != nil {
-			return err
-		}
-		return t.bulkInsert(ctx, "ledger", ledgerColumns(), ledger)
+		return nil
 	})
-	return res, err
 }
 
 // writeMatchState replaces the stored match state with state's parts.

@@ -92,15 +92,27 @@ func prepareProposals(groups []cm.Group) ([]proposal, error) {
 // groups are deleted (with their member rows, not their decision rows) and
 // get a note row; pair constraints are untouched.
 func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor string) (cm.ProposalResult, error) {
+	return s.saveGroups(ctx, groups, nil, actor, nil)
+}
+
+// saveGroups is SaveProposals and SaveMatch: it writes groups (new,
+// refreshed, or left alone when unchanged) and supersedes every stored group
+// that neither groups nor unchanged holds and that a match may supersede.
+// also, when not nil, runs in the same transaction before the ledger rows
+// are written (SaveMatch: the match state).
+func (s *core) saveGroups(ctx context.Context, groups []cm.Group, unchanged []string, actor string, also func(t tx, now time.Time) error) (cm.ProposalResult, error) {
 	var res cm.ProposalResult
 	now := s.clock()
 	in, err := prepareProposals(groups)
 	if err != nil {
 		return res, err
 	}
-	proposed := make(map[string]bool, len(in))
+	proposed := make(map[string]bool, len(in)+len(unchanged))
 	for _, p := range in {
 		proposed[p.g.ID] = true
+	}
+	for _, id := range unchanged {
+		proposed[id] = true
 	}
 	err = s.inTx(ctx, func(t tx) error {
 		res = cm.ProposalResult{}
@@ -110,6 +122,11 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 		existing, err := loadExisting(ctx, t)
 		if err != nil {
 			return err
+		}
+		for _, id := range unchanged {
+			if _, ok := existing[id]; ok {
+				res.Kept++
+			}
 		}
 
 		var newGroups, newMembers, ledger [][]any
@@ -197,6 +214,11 @@ func (s *core) SaveProposals(ctx context.Context, groups []cm.Group, actor strin
 				if _, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id IN ("+placeholders(len(c))+")", anys(c)...); err != nil {
 					return fmt.Errorf("supersede group_members: %w", err)
 				}
+			}
+		}
+		if also != nil {
+			if err := also(t, now); err != nil {
+				return err
 			}
 		}
 		if len(ledger) == 0 {
