@@ -26,7 +26,7 @@ func TestProfiles(t *testing.T) {
 		}
 		return p
 	}
-	base := map[string]string{"GENESYSCLOUD_REGION": "us-east-1", "GENESYSCLOUD_OAUTHCLIENT_ID": "id1", "GENESYSCLOUD_OAUTHCLIENT_SECRET": "s1"}
+	base := map[string]string{"GENESYSCLOUD_REGION": "us-east-1", "GENESYSCLOUD_OAUTHCLIENT_ID": "id1", "GENESYSCLOUD_OAUTHCLIENT_SECRET": "first-secret"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -47,13 +47,13 @@ func TestProfiles(t *testing.T) {
 		want   []string // name=id:secret
 		err    string
 	}{
-		{name: "one client", env: base, region: "us-east-1", want: []string{"GENESYSCLOUD_OAUTHCLIENT_ID=id1:s1"}},
+		{name: "one client", env: base, region: "us-east-1", want: []string{"GENESYSCLOUD_OAUTHCLIENT_ID=id1:first-secret"}},
 		{name: "numbered", env: with("GENESYSCLOUD_OAUTHCLIENT_ID_2", "id2", "GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE_2", secretFile,
-			"GENESYSCLOUD_OAUTHCLIENT_ID_3", "id3", "GENESYSCLOUD_OAUTHCLIENT_SECRET_3", "s3", "GENESYSCLOUD_OAUTHCLIENT_ID_5", "ignored", "GENESYSCLOUD_OAUTHCLIENT_SECRET_5", "x"),
-			region: "us-east-1", want: []string{"GENESYSCLOUD_OAUTHCLIENT_ID=id1:s1", "GENESYSCLOUD_OAUTHCLIENT_ID_2=id2:second-secret", "GENESYSCLOUD_OAUTHCLIENT_ID_3=id3:s3"}},
+			"GENESYSCLOUD_OAUTHCLIENT_ID_3", "id3", "GENESYSCLOUD_OAUTHCLIENT_SECRET_3", "third-secret", "GENESYSCLOUD_OAUTHCLIENT_ID_5", "ignored", "GENESYSCLOUD_OAUTHCLIENT_SECRET_5", "x"),
+			region: "us-east-1", want: []string{"GENESYSCLOUD_OAUTHCLIENT_ID=id1:first-secret", "GENESYSCLOUD_OAUTHCLIENT_ID_2=id2:second-secret", "GENESYSCLOUD_OAUTHCLIENT_ID_3=id3:third-secret"}},
 		{name: "numbered without a secret", env: with("GENESYSCLOUD_OAUTHCLIENT_ID_2", "id2"),
 			err: "GENESYSCLOUD_OAUTHCLIENT_ID_2 is set but neither GENESYSCLOUD_OAUTHCLIENT_SECRET_2 nor GENESYSCLOUD_OAUTHCLIENT_SECRET_FILE_2 is"},
-		{name: "the same client twice", env: with("GENESYSCLOUD_OAUTHCLIENT_ID_2", "id1", "GENESYSCLOUD_OAUTHCLIENT_SECRET_2", "s1"),
+		{name: "the same client twice", env: with("GENESYSCLOUD_OAUTHCLIENT_ID_2", "id1", "GENESYSCLOUD_OAUTHCLIENT_SECRET_2", "first-secret"),
 			err: "GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_ID_2 are the same OAuth client (id1)"},
 		{name: "file", env: map[string]string{"CONTACTMERGE_CLIENTS": good, "PRIMARY_SECRET": "p-secret"},
 			region: "eu-west-1", want: []string{"primary=a:p-secret", "secondary=b:second-secret"}},
@@ -77,7 +77,7 @@ func TestProfiles(t *testing.T) {
 				if !cm.IsCode(err, cm.EINVALID) || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want EINVALID with %q", err, tt.err)
 				}
-				for _, secret := range []string{"do-not-store", "s1", "second-secret"} {
+				for _, secret := range []string{"do-not-store", "first-secret", "second-secret", "third-secret"} {
 					if strings.Contains(err.Error(), secret) {
 						t.Errorf("error shows a secret: %v", err)
 					}
