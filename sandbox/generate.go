@@ -148,43 +148,8 @@ const (
 // contacts. Two different people never share a mailbox, also under Gmail's
 // rules (dots and +tags ignored). It is deterministic for a config.
 func Generate(cfg GenConfig) Org {
-	if cfg.DupRate == 0 {
-		cfg.DupRate = 0.2
-	}
-	if cfg.DupRate < 0 {
-		cfg.DupRate = 0
-	}
-	cfg.DupRate = min(cfg.DupRate, 1)
-	seed := uint64(cfg.Seed)
-	g := &gen{
-		r:         rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
-		cfg:       cfg,
-		epoch:     GenEpoch(),
-		firsts:    firstNames(),
-		lasts:     lastNames(),
-		nicks:     nicknames(),
-		rareNicks: rareNicknames(),
-		us:        usCities(),
-		uk:        ukCities(),
-		streets:   streetNames(),
-		stypes:    streetTypes(),
-		companies: companies(),
-		domains:   emailDomains(),
-		titles:    titles(),
-		areaCtr:   map[string]*areaSeq{},
-		exch:      usExchanges(),
-		usedEmail: make(map[string]struct{}, cfg.Contacts),
-		out:       make([]cm.Contact, 0, cfg.Contacts),
-	}
-	idr := rand.New(rand.NewPCG(seed, 0xd1d))
-	g.divisions[0] = &cm.Ref{ID: newUUID(idr), Name: "Home", SelfURI: ""}
-	g.divisions[1] = &cm.Ref{ID: newUUID(idr), Name: "EMEA Support"}
-	for _, d := range g.divisions {
-		d.SelfURI = "/api/v2/authorization/divisions/" + d.ID
-	}
-	g.crm = &cm.ExternalSource{ID: newUUID(idr), Name: "crm"}
-	g.schema = &cm.Schema{ID: newUUID(idr), Name: "contact-loyalty", Version: 1}
-	g.schema.SelfURI = "/api/v2/externalcontacts/contacts/schemas/" + g.schema.ID + "/versions/1"
+	g := newGen(cfg)
+	g.out = make([]cm.Contact, 0, max(cfg.Contacts, 0))
 	g.run()
 	g.distinctMailboxes()
 	org := Org{Contacts: g.out, Truth: g.truth}
