@@ -1,0 +1,78 @@
+package match
+
+// MatchOptions chooses how Match runs.
+type MatchOptions struct {
+	// Prev is the state of the last match (nil: none); Match uses it up
+	// (its blocking keys are freed as they are replaced).
+	Prev *State
+	// Full forces a full match (with the kept model unless Reestimate).
+	Full bool
+	// Reestimate re-runs the estimation (EM, u, term frequencies).
+	Reestimate bool
+	// MaxDrift is the drift (State.DriftShare) above which the model is
+	// re-estimated (0: DefaultMaxDrift).
+	MaxDrift float64
+}
+
+// DefaultMaxDrift is the share of contacts new, edited or deleted since the
+// model was estimated above which a match re-estimates it.
+const DefaultMaxDrift = 0.10
+
+// Mode says how a match ran and why.
+type Mode struct {
+	// Incremental is true for an incremental match.
+	Incremental bool `json:"incremental"`
+	// Estimated is true when the model was estimated by this match.
+	Estimated bool `json:"estimated"`
+	// Reason says why this mode ran.
+	Reason string `json:"reason"`
+}
+
+func (m Mode) String() string {
+	var kind string
+	switch {
+	case m.Incremental:
+		kind = "incremental match"
+	case m.Estimated:
+		kind = "full match, model estimated"
+	default:
+		kind = "full match, kept model"
+	}
+	return kind + ": " + m.Reason
+}
+
+// Changes counts what an incremental match found changed.
+type Changes struct {
+	New         int `json:"new"`
+	Edited      int `json:"edited"`
+	Deleted     int `json:"deleted"`
+	Constraints int `json:"constraints"` // contacts whose decisions changed
+	// Affected is the number of contacts re-clustered, and ScoredPairs the
+	// pairs scored.
+	Affected    int `json:"affected"`
+	ScoredPairs int `json:"scoredPairs"`
+}
+
+func (c *Changes) total() int { return c.New + c.Edited + c.Deleted }
+
+// churn counts the contacts of b new, edited or deleted since a.
+func churn(a, b *State) int {
+	n, i, j := 0, 0, 0
+	for i < len(a.ids) || j < len(b.ids) {
+		switch {
+		case j == len(b.ids) || (i < len(a.ids) && a.ids[i] < b.ids[j]):
+			n++
+			i++
+		case i == len(a.ids) || b.ids[j] < a.ids[i]:
+			n++
+			j++
+		default:
+			if a.hash[i] != b.hash[j] {
+				n++
+			}
+			i++
+			j++
+		}
+	}
+	return n
+}
