@@ -130,20 +130,9 @@ func (s *Sandbox) handleUpdate(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) faultyWrite(w http.ResponseWriter, r *http.Request, apply func() (cm.Contact, *apiError)) {
 	ri := info(r)
 	rec, _ := w.(*recorder)
-	if ri.fault == FaultReset {
-		s.amu.Lock()
-		before := s.frand.IntN(2) == 0
-		s.stats.Faults[FaultReset]++
-		if before {
-			s.stats.Faults["reset.before"]++
-		} else {
-			s.stats.Faults["reset.after"]++
-		}
-		s.amu.Unlock()
-		if before && rec != nil {
-			s.dropConn(rec)
-			return
-		}
+	if ri.fault == FaultReset && s.drawReset() && rec != nil {
+		s.dropConn(rec)
+		return
 	}
 	c, aerr := apply()
 	if ri.fault == FaultReset && rec != nil {

@@ -91,3 +91,19 @@ func (f Faults) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// drawReset draws, for a request whose fault is a reset, whether its
+// connection drops before the operation (true) or after it, and counts the
+// fault (reset.before / reset.after).
+func (s *Sandbox) drawReset() (before bool) {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	before = s.frand.IntN(2) == 0
+	s.stats.Faults[FaultReset]++
+	if before {
+		s.stats.Faults["reset.before"]++
+	} else {
+		s.stats.Faults["reset.after"]++
+	}
+	return before
+}

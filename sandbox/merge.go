@@ -55,20 +55,9 @@ func (s *Sandbox) handleMerge2(w http.ResponseWriter, r *http.Request) {
 func (s *Sandbox) doMerge(w http.ResponseWriter, r *http.Request, op string, ids []string, override *cm.Contact) {
 	ri := info(r)
 	rec, _ := w.(*recorder)
-	if ri.fault == FaultReset {
-		s.amu.Lock()
-		before := s.frand.IntN(2) == 0
-		s.stats.Faults[FaultReset]++
-		if before {
-			s.stats.Faults["reset.before"]++
-		} else {
-			s.stats.Faults["reset.after"]++
-		}
-		s.amu.Unlock()
-		if before && rec != nil {
-			s.dropConn(rec)
-			return
-		}
+	if ri.fault == FaultReset && s.drawReset() && rec != nil {
+		s.dropConn(rec)
+		return
 	}
 	s.mu.RLock()
 	_, aerr := s.planLocked(ids, op == "merge2")
