@@ -30,6 +30,7 @@ type cycleFlags struct {
 	scanBudget string  // --scan-budget, e.g. "30%"
 	notify     string  // --notify-webhook URL
 	discover   bool    // --discover: the discover step reads the conversation history
+	days       int     // --discover-days: its lookback
 	budget     float64 // scanBudget, parsed
 }
 
@@ -41,8 +42,9 @@ func (c *cycleFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&c.policy, "policy", "", "the auto-approve policy file of the policy step (policy.Load's JSON; without one the cycle approves nothing)")
 	fl.StringVar(&c.scanBudget, "scan-budget", defaultScanBudget, "share of the rate-limit window the scan step may spend (e.g. 30% or 0.3), so that merges and other integrations keep theirs")
 	fl.StringVar(&c.notify, "notify-webhook", "", "POST each cycle's summary (JSON) to this URL")
-	fl.BoolVar(&c.discover, "discover", true, "discover step: find the auto-created contacts scan cannot see through the conversations of the last 31 days "+
+	fl.BoolVar(&c.discover, "discover", true, "discover step: find the auto-created contacts scan cannot see through the conversations of the last --discover-days days "+
 		"(skipped when the OAuth client lacks analytics:conversationDetail:view; --discover=false turns it off)")
+	fl.IntVar(&c.days, "discover-days", discover.DefaultDays, fmt.Sprintf("the discover step's lookback in days (1 to %d; read in parts of at most 31 days)", discover.MaxDays))
 }
 
 // validate parses the flags (EINVALID, exit 2, naming the flag).
@@ -52,6 +54,9 @@ func (c *cycleFlags) validate() error {
 		return err
 	}
 	c.budget = b
+	if c.days < 1 || c.days > discover.MaxDays {
+		return usageErrorf("--discover-days %d: want 1 to %d days", c.days, discover.MaxDays)
+	}
 	if c.notify != "" {
 		if _, err := cycle.NewNotifier("--notify-webhook", c.notify); err != nil {
 			return err
@@ -130,7 +135,7 @@ func newCycleRunner(ctx context.Context, s cycleSetup) (*cycle.Runner, error) {
 	mcfg := s.match
 	var disc *discover.Options
 	if s.flags.discover {
-		disc = &discover.Options{}
+		disc = &discover.Options{Days: s.flags.days}
 	}
 	return cycle.New(cycle.Config{
 		Store: cs, Scan: scanClient, ScanBudget: s.flags.budget,
@@ -198,7 +203,7 @@ func newCmdCycle(f *Factory, runF func(*cycleOptions) error) *cobra.Command {
 		Use:   "cycle",
 		Short: "Run one cycle now (scan → discover → match → policy → run → report); list, show and skip cycles",
 		Long: `Runs one cycle now: scan (bounded to --scan-budget of the rate-limit window), discover (the
-auto-created contacts scan cannot see, through the conversations of the last 31 days that name
+auto-created contacts scan cannot see, through the conversations of the last --discover-days (31) days that name
 them, as 'contactmerge discover', within the same budget; skipped when the OAuth client lacks
 analytics:conversationDetail:view, off with --discover=false), match, the
 policy step (--policy FILE: the guarded auto-approve policy; without one nothing is approved

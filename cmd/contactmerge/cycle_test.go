@@ -13,6 +13,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/cycle"
+	"github.com/contactmerge/contactmerge/discover"
 	"github.com/contactmerge/contactmerge/engine"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/internal/testorg"
@@ -27,6 +28,16 @@ func TestNewCmdCycle(t *testing.T) {
 	}
 	if o, code, _ := parse(t, nil, newCmdCycle, "--discover=false"); code != 0 || o.flags.discover {
 		t.Errorf("--discover=false: %+v", o)
+	}
+	if o.flags.days != discover.DefaultDays {
+		t.Errorf("--discover-days default %d, want %d", o.flags.days, discover.DefaultDays)
+	}
+	if o, code, _ := parse(t, nil, newCmdCycle, "--discover-days", "62"); code != 0 || o.flags.days != 62 {
+		t.Errorf("--discover-days 62: %+v", o)
+	}
+	for _, bad := range []string{"0", "-1", "367"} {
+		_, code, msg := parse(t, nil, newCmdCycle, "--discover-days", bad)
+		wantRefused(t, code, msg, exitUsage, "--discover-days "+bad+": want 1 to 366 days")
 	}
 	if o, code, _ := parse(t, nil, newCmdCycle, "--policy", "p.json", "--scan-budget", "0.5", "--yes", "--json",
 		"--notify-webhook", "https://hooks.example.com/x", "--max-rate", "200"); code != 0 || o.flags.budget != 0.5 ||
@@ -248,7 +259,7 @@ func TestCycleCommandDiscovers(t *testing.T) {
 		t.Fatalf("--discover=false: %+v", off.Discover)
 	}
 
-	r = run(t, env, "cycle", "--policy", pol, "--yes", "--json")
+	r = run(t, env, "cycle", "--policy", pol, "--yes", "--json", "--discover-days", "40")
 	var sum cycle.Summary
 	if err := json.Unmarshal([]byte(r.out), &sum); r.code != 0 || err != nil {
 		t.Fatalf("cycle: %v %+v", err, r)
@@ -269,7 +280,7 @@ func TestCycleCommandDiscovers(t *testing.T) {
 		t.Errorf("merged %d groups, %d auto-created contacts among the merged", sum.Run.MergedThisRun, merged)
 	}
 	r = run(t, env, "cycle", "show", "2")
-	if want := "discover " + strconv.Itoa(d.Conversations) + " conversations of 31 days"; r.code != 0 || !strings.Contains(r.out, want) || !strings.Contains(r.out, "found (") {
+	if want := "discover " + strconv.Itoa(d.Conversations) + " conversations of 40 days"; r.code != 0 || !strings.Contains(r.out, want) || !strings.Contains(r.out, "found (") {
 		t.Errorf("show lacks %q:\n%s%s", want, r.out, r.err)
 	}
 }
