@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	cm "github.com/contactmerge/contactmerge"
 )
 
 // Capability is something contactmerge does on the platform that needs a
@@ -139,25 +141,69 @@ func (c *Client) CheckPermissions(ctx context.Context, caps ...Capability) error
 		if cp.Permissions() == nil {
 			return fmt.Errorf("genesys: unknown capability %q", cp)
 		}
-		err := c.probe(ctx, cp)
-		var ae *APIError
+		v, err := c.Probe(ctx, cp)
 		var auth *AuthError
 		switch {
-		case err == nil:
-		case errors.Is(err, ErrForbidden):
-			refused = append(refused, AsPermissionError(cp, err))
-		case errors.As(err, &auth), errors.Is(err, ErrUnauthorized):
+		case v == Allowed:
+		case v == Refused:
+			refused = append(refused, err)
+		case errors.As(err, &auth), errors.Is(err, ErrUnauthorized), ctx.Err() != nil:
 			return err
-		case ctx.Err() != nil:
-			return err
-		case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests:
-			// Past authorization: the probe's body or id was refused.
 		default:
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "genesys: permission probe inconclusive",
 				slog.String("capability", string(cp)), slog.String("error", err.Error()))
 		}
 	}
 	return errors.Join(refused...)
+}
+
+// Verdict is what a permission probe found.
+type Verdict int
+
+// The verdicts of Probe.
+const (
+	// Allowed: the probe passed authorization (it succeeded, or its body
+	// or id was refused with a 4xx other than 401, 403 and 429).
+	Allowed Verdict = iota
+	// Refused: a 403; the error is the *PermissionError.
+	Refused
+	// Unknown: no verdict (5xx, 429, 401, a network error, a capability
+	// without a harmless probe); the error says why.
+	Unknown
+)
+
+// ErrNoProbe is Probe's error for a capability that has no request that
+// changes nothing (creating a contact).
+var ErrNoProbe = errors.New("genesys: no side-effect-free probe")
+
+// Probe sends capability cp's request that changes nothing and says
+// whether the OAuth client may do cp; for Refused and Unknown the error
+// says why. The probes: a bulk read of a contact id no organization holds
+// (read contacts), an active-conversations query of that id for the last
+// hour (conversation details), the status of a details job that does not
+// exist (details jobs), the cases of that id (cases), a merge of no
+// contacts (merge, refused with 400 once past authorization) and an update
+// of that id with an empty body (edit, a 404 or 400). Creating contacts has
+// none (ErrNoProbe).
+func (c *Client) Probe(ctx context.Context, cp Capability) (Verdict, error) {
+	if cp == CapCreateContacts {
+		return Unknown, ErrNoProbe
+	}
+	if cp.Permissions() == nil {
+		return Unknown, fmt.Errorf("genesys: unknown capability %q", cp)
+	}
+	err := c.probe(ctx, cp)
+	var ae *APIError
+	switch {
+	case err == nil:
+		return Allowed, nil
+	case errors.Is(err, ErrForbidden):
+		return Refused, AsPermissionError(cp, err)
+	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
+		ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusUnauthorized:
+		return Allowed, nil
+	}
+	return Unknown, err
 }
 
 // probe sends the harmless request of capability cp.
@@ -181,6 +227,8 @@ func (c *Client) probe(ctx context.Context, cp Capability) error {
 		if req, err = c.NewRequest(ctx, http.MethodPost, "/api/v2/externalcontacts/contacts/merge", MergeRequest{ContactIDs: []string{}}); err == nil {
 			_, err = c.Do(req, nil)
 		}
+	case CapEditContacts:
+		_, _, err = c.Contacts.UpdateContact(ctx, probeID, &cm.Contact{})
 	}
 	return err
 }

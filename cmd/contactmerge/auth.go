@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"time"
 
@@ -46,9 +45,12 @@ func newCmdAuthCheck(f *Factory, runF func(*authCheckOptions) error) *cobra.Comm
 		Use:   "check",
 		Short: "Validate the OAuth client and probe the permissions contactmerge needs",
 		Long: `Gets a token with the client-credentials grant, reads GET /api/v2/tokens/me and reports
-the organization and the OAuth client. Then probes, without changing anything, the read
-permissions contactmerge needs (a one-page scan and an analytics query). The merge
-permission (externalContacts:identity:merge) has no side-effect-free probe.
+the organization and the OAuth client. Then probes, without changing anything, each permission
+contactmerge needs, with the request run, discover and restore check before their first
+mutation: a bulk read and the cases of a contact id no organization holds, an active-conversation
+query of it, the status of a details job that does not exist, a merge of no contacts and an
+update of the absent contact (refused as invalid once past authorization). Creating contacts
+(restore) has no side-effect-free probe.
 
 It also shows the store (--db, CONTACTMERGE_DB) and the organization it belongs to, when
 there is one (it never creates one). When the store belongs to another organization than the
@@ -69,6 +71,22 @@ belongs to the same organization (exit 2 when one does not; exit 1 when one is r
 	}
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// authProbes are the capabilities auth check probes, each under the key
+// of the report's permissions that names it: its permission, and the route
+// when two capabilities share one.
+var authProbes = []struct {
+	key string
+	cap genesys.Capability
+}{
+	{"externalContacts:contact:view", genesys.CapReadContacts},
+	{"analytics:conversationDetail:view", genesys.CapQueryConversations},
+	{"analytics:conversationDetail:view (details jobs)", genesys.CapConversationJobs},
+	{"caseManagement:caseExternalContact:view", genesys.CapLookUpCases},
+	{"externalContacts:identity:merge", genesys.CapMergeContacts},
+	{genesys.PermContactEdit + " (restore)", genesys.CapEditContacts},
+	{genesys.PermContactAdd + " (restore)", genesys.CapCreateContacts},
 }
 
 type authReport struct {
@@ -120,23 +138,22 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 		rep.Client, rep.ClientID, rep.Grant = info.OAuthClient.Name, info.OAuthClient.ID, info.OAuthClient.AuthorizedGrantType
 		rep.Roles = len(info.OAuthClient.RoleDivisions)
 	}
-	probe := func(perm string, err error) {
-		var ae *genesys.APIError
+	for _, pr := range authProbes {
+		v, err := client.Probe(ctx, pr.cap)
+		var pe *genesys.PermissionError
 		switch {
-		case err == nil:
-			rep.Permissions[perm] = "ok"
-		case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
-			rep.Permissions[perm] = "missing (" + ae.Message + ")"
+		case v == genesys.Allowed:
+			rep.Permissions[pr.key] = "ok"
+		case errors.Is(err, genesys.ErrNoProbe):
+			rep.Permissions[pr.key] = "not checked (no side-effect-free probe)"
+		case errors.As(err, &pe):
+			rep.Permissions[pr.key] = "missing (" + pe.Err.Message + ")"
+		case errors.Is(err, genesys.ErrUnauthorized):
+			return fmt.Errorf("auth check: %w", err)
 		default:
-			rep.Permissions[perm] = "could not check: " + err.Error()
+			rep.Permissions[pr.key] = "could not check: " + err.Error()
 		}
 	}
-	_, _, err = client.Contacts.Scan(ctx, &genesys.ScanOptions{Limit: 10})
-	probe("externalContacts:contact:view", err)
-	_, err = client.Analytics.ActiveConversations(ctx, []string{"00000000-0000-0000-0000-000000000000"},
-		genesys.Interval{Start: o.Now().Add(-time.Hour), End: o.Now()})
-	probe("analytics:conversationDetail:view", err)
-	rep.Permissions["externalContacts:identity:merge"] = "not checked (no side-effect-free probe)"
 	if err := o.storeBinding(ctx, &rep); err != nil {
 		return err
 	}
