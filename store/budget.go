@@ -59,13 +59,16 @@ func (b ClientBudget) GoString() string { return b.String() }
 
 // UpdateBudget calls update with client's row (a zero row the first time,
 // Client set) under the row's lock, stores what update leaves in it, and
-// returns that. EINVALID for an empty client id.
+// returns that. update may be called more than once (the transaction is run
+// again when PostgreSQL aborts it as a deadlock victim): each call gets the
+// row as stored and only the last call's changes are kept. EINVALID for an
+// empty client id.
 func (s *dbStore) UpdateBudget(ctx context.Context, client string, update func(*ClientBudget)) (ClientBudget, error) {
 	if strings.TrimSpace(client) == "" {
 		return ClientBudget{}, cm.Errorf(cm.EINVALID, "UpdateBudget needs an OAuth client id")
 	}
 	var out ClientBudget
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetry(ctx, "update budget", func(t tx) error {
 		if _, err := t.exec(ctx, "INSERT INTO client_budgets (client_id) VALUES (?) ON CONFLICT (client_id) DO NOTHING", client); err != nil {
 			return fmt.Errorf("budget of %s: %w", client, err)
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -44,6 +45,7 @@ type core struct {
 	b    backend
 	norm cm.Normalizer
 	now  func() time.Time
+	log  *slog.Logger // retries of aborted transactions, at debug level
 }
 
 // clock returns the current time as stored: UTC, microsecond precision.
@@ -55,21 +57,46 @@ func (s *core) Close() error { return s.b.close() }
 // Kind returns "sqlite" or "postgres".
 func (s *core) Kind() string { return s.b.kind() }
 
-// inTx runs fn in a write transaction, committing when it returns nil.
+// inTx runs fn in a write transaction, committing when it returns nil. fn
+// runs once: a transaction that may run again when PostgreSQL aborts it
+// (deadlock, serialization failure) uses inTxRetry instead.
 func (s *core) inTx(ctx context.Context, fn func(tx) error) error {
+	return s.translateTx(s.inTxRaw(ctx, fn))
+}
+
+// inTxRaw is inTx without the translation of the driver's errors.
+func (s *core) inTxRaw(ctx context.Context, fn func(tx) error) error {
 	t, err := s.b.begin(ctx)
 	if err != nil {
-		return s.b.translate(fmt.Errorf("begin: %w", err))
+		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(t); err != nil {
 		_ = t.rollback(context.WithoutCancel(ctx))
-		return s.b.translate(err)
+		return err
 	}
 	if err := t.commit(ctx); err != nil {
 		_ = t.rollback(context.WithoutCancel(ctx))
-		return s.b.translate(fmt.Errorf("commit: %w", err))
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// translateTx maps a transaction's driver error to cm error codes (nil stays
+// nil).
+func (s *core) translateTx(err error) error {
+	if err == nil {
+		return nil
+	}
+	return s.b.translate(err)
+}
+
+// logger returns the store's logger (Options.Logger), or one that discards
+// everything for a core built without one.
+func (s *core) logger() *slog.Logger {
+	if s.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.log
 }
 
 // parallelMin is the number of items from which parallelFor gives each

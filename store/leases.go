@@ -22,7 +22,10 @@ func (s *core) AcquireLeases(ctx context.Context, owner string, ids []string, tt
 	now := s.clock()
 	exp := micros(now.Add(ttl))
 	var token int64
-	err := s.inTx(ctx, func(t tx) error {
+	// Lock order: the counter row, then the leases in id order (ids is
+	// sorted; the rows of one INSERT are upserted, and locked, in VALUES
+	// order), as ReleaseLeases and TakeOver lock them.
+	err := s.inTxRetry(ctx, "acquire leases", func(t tx) error {
 		if err := t.queryRow(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'lease_token' RETURNING value").Scan(&token); err != nil {
 			return fmt.Errorf("next fencing token: %w", err)
 		}
@@ -56,10 +59,14 @@ func (s *core) AcquireLeases(ctx context.Context, owner string, ids []string, tt
 
 // ReleaseLeases releases owner's leases on ids; others' leases are untouched.
 func (s *core) ReleaseLeases(ctx context.Context, owner string, ids []string) error {
-	return s.inTx(ctx, func(t tx) error {
+	// The rows are locked in id order before they are deleted (a DELETE
+	// alone locks them in whatever order its plan reads them, which may
+	// cross AcquireLeases' id order on the same rows).
+	return s.inTxRetry(ctx, "release leases", func(t tx) error {
 		for c := range slices.Chunk(cm.SortedIDs(ids), chunkSize) {
-			if _, err := t.exec(ctx, "DELETE FROM leases WHERE owner = ? AND member_id IN ("+placeholders(len(c))+")",
-				append([]any{owner}, anys(c)...)...); err != nil {
+			if _, err := t.exec(ctx, "DELETE FROM leases WHERE member_id IN (SELECT member_id FROM leases WHERE owner = ? AND member_id IN ("+
+				placeholders(len(c))+") ORDER BY member_id"+s.b.forUpdate()+") AND owner = ?",
+				append(append([]any{owner}, anys(c)...), owner)...); err != nil {
 				return fmt.Errorf("release leases: %w", err)
 			}
 		}

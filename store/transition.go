@@ -44,7 +44,10 @@ func (s *core) TransitionMany(ctx context.Context, ts []cm.Transition) ([]cm.Gro
 		contacts[i] = c
 	}
 	out := make([]cm.Group, len(ts))
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetry(ctx, "transition", func(t tx) error {
+		if err := s.lockGroups(ctx, t, ts); err != nil {
+			return err
+		}
 		for i, tr := range ts {
 			g, err := s.applyTransition(ctx, t, tr, now, contacts[i])
 			if err != nil {
@@ -58,6 +61,42 @@ func (s *core) TransitionMany(ctx context.Context, ts []cm.Transition) ([]cm.Gro
 		return nil, err
 	}
 	return out, nil
+}
+
+// lockGroups locks the groups of ts in id order (PostgreSQL: SELECT ... FOR
+// UPDATE), before any of them is changed. applyTransition locks its group
+// and, last, the ledger (lockLedger): without this, a TransitionMany of two
+// groups would hold the first group and the ledger while it waits for the
+// second, which a Transition of the second may hold while it waits for the
+// ledger, and two TransitionMany of the same groups in different orders
+// would each hold what the other waits for. A single transition needs
+// nothing more than its own lock.
+func (s *core) lockGroups(ctx context.Context, t tx, ts []cm.Transition) error {
+	if len(ts) < 2 || s.b.forUpdate() == "" {
+		return nil
+	}
+	ids := make([]string, len(ts))
+	for i, tr := range ts {
+		ids[i] = tr.GroupID
+	}
+	for c := range slices.Chunk(cm.SortedIDs(ids), chunkSize) {
+		rs, err := t.query(ctx, "SELECT id FROM groups WHERE id IN ("+placeholders(len(c))+") ORDER BY id"+s.b.forUpdate(), anys(c)...)
+		if err != nil {
+			return fmt.Errorf("lock groups: %w", err)
+		}
+		var id string
+		for rs.Next() {
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return fmt.Errorf("lock groups: %w", err)
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return fmt.Errorf("lock groups: %w", err)
+		}
+	}
+	return nil
 }
 
 // prepareTransition checks what tr can be checked without the database and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -61,7 +62,7 @@ func (s *dbStore) Heartbeat(ctx context.Context, w Worker) error {
 		return cm.Errorf(cm.EINVALID, "Heartbeat needs a worker id and lease owner")
 	}
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "heartbeat", func(t tx) error {
 		_, err := t.exec(ctx, `INSERT INTO workers (owner, lease_owner, started_at, heartbeat_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_owner = excluded.lease_owner`,
 			w.ID, w.LeaseOwner, now, now)
@@ -74,7 +75,7 @@ func (s *dbStore) Heartbeat(ctx context.Context, w Worker) error {
 
 // RemoveWorker deletes worker id's row (a clean stop).
 func (s *dbStore) RemoveWorker(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "remove worker", func(t tx) error {
 		if _, err := t.exec(ctx, "DELETE FROM workers WHERE owner = ?", id); err != nil {
 			return fmt.Errorf("remove worker: %w", err)
 		}
@@ -148,19 +149,37 @@ func (s *dbStore) TakeOver(ctx context.Context, self, selfLeaseOwner string, dea
 	if s.Kind() == "postgres" {
 		last = "attempted_by[cardinality(attempted_by)]"
 	}
-	err := s.inTx(ctx, func(t tx) error {
+	// Lock order (PostgreSQL): the jobs in id order, then the leases in
+	// member id order, then the worker rows in id order, worker after
+	// worker in id order; two processes taking over the same dead workers
+	// at once then wait for each other instead of deadlocking, and the
+	// leases are locked in the order AcquireLeases and ReleaseLeases use.
+	// A plain UPDATE or DELETE would lock rows in the order its plan reads
+	// them.
+	fu := s.b.forUpdate()
+	freeJobs := func(t tx, where string, args ...any) (int64, error) {
+		return t.exec(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running' AND id IN (SELECT id FROM river_job WHERE state = 'running' AND "+
+			where+" ORDER BY id"+fu+")", args...)
+	}
+	dropLeases := func(t tx, where string, args ...any) (int64, error) {
+		return t.exec(ctx, "DELETE FROM leases WHERE member_id IN (SELECT member_id FROM leases WHERE "+where+" ORDER BY member_id"+fu+")", args...)
+	}
+	byID := func(a, b Worker) int { return strings.Compare(a.ID, b.ID) }
+	sorted := slices.SortedFunc(slices.Values(dead), byID)
+	err := s.inTxRetry(ctx, "take over", func(t tx) error {
 		res = Takeover{}
+		dead := slices.Clone(sorted) // a retried run starts again from the caller's list
 		if all {
-			n, err := t.exec(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running' AND coalesce("+last+", '') <> ?", self)
+			n, err := freeJobs(t, "coalesce("+last+", '') <> ?", self)
 			if err != nil {
 				return fmt.Errorf("take over jobs: %w", err)
 			}
 			res.Jobs += int(n)
-			if n, err = t.exec(ctx, "DELETE FROM leases WHERE substr(owner, 1, ?) <> ?", len(selfLeaseOwner)+1, selfLeaseOwner+"#"); err != nil {
+			if n, err = dropLeases(t, "substr(owner, 1, ?) <> ?", len(selfLeaseOwner)+1, selfLeaseOwner+"#"); err != nil {
 				return fmt.Errorf("take over leases: %w", err)
 			}
 			res.Leases += int(n)
-			rs, err := t.query(ctx, "SELECT owner FROM workers WHERE owner <> ?", self)
+			rs, err := t.query(ctx, "SELECT owner FROM workers WHERE owner <> ? ORDER BY owner", self)
 			if err != nil {
 				return fmt.Errorf("take over workers: %w", err)
 			}
@@ -176,19 +195,20 @@ func (s *dbStore) TakeOver(ctx context.Context, self, selfLeaseOwner string, dea
 			if err := rs.Err(); err != nil {
 				return err
 			}
+			slices.SortFunc(dead, byID)
 		}
 		for _, w := range dead {
-			if w.ID == self {
+			if w.ID == self || slices.Contains(res.Workers, w.ID) {
 				continue
 			}
 			if !all {
-				n, err := t.exec(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running' AND "+last+" = ?", w.ID)
+				n, err := freeJobs(t, last+" = ?", w.ID)
 				if err != nil {
 					return fmt.Errorf("take over jobs of %s: %w", w.ID, err)
 				}
 				res.Jobs += int(n)
 				if w.LeaseOwner != "" && w.LeaseOwner != selfLeaseOwner {
-					if n, err = t.exec(ctx, "DELETE FROM leases WHERE substr(owner, 1, ?) = ?", len(w.LeaseOwner)+1, w.LeaseOwner+"#"); err != nil {
+					if n, err = dropLeases(t, "substr(owner, 1, ?) = ?", len(w.LeaseOwner)+1, w.LeaseOwner+"#"); err != nil {
 						return fmt.Errorf("take over leases of %s: %w", w.ID, err)
 					}
 					res.Leases += int(n)
