@@ -25,8 +25,10 @@ type Options struct {
 	// Now is the clock; default time.Now. Stored times have microsecond
 	// precision and are returned in UTC.
 	Now func() time.Time
-	// Logger receives the migration logs (the store's and River's);
-	// default: warnings and errors to standard error.
+	// Logger receives the migration logs (the store's and River's) and,
+	// at debug level, each retry of a transaction PostgreSQL aborted as a
+	// deadlock or serialization failure; default: warnings and errors to
+	// standard error.
 	Logger *slog.Logger
 	// MustExist makes Open refuse to create a store: it returns ENOTFOUND
 	// when the SQLite file does not exist or the PostgreSQL schema was never
@@ -94,7 +96,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	c := &core{norm: opts.Normalizer, now: opts.Now}
+	c := &core{norm: opts.Normalizer, now: opts.Now, log: opts.Logger}
 	s := &dbStore{core: c}
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
