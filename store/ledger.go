@@ -70,7 +70,7 @@ func (s *core) AppendLedger(ctx context.Context, events ...cm.LedgerEvent) error
 	for i, e := range events {
 		rows[i] = ledgerValues(fillEvent(e, now))
 	}
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "append ledger", func(t tx) error {
 		if err := s.b.lockLedger(ctx, t); err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (s *core) AddRequestCounts(ctx context.Context, counts []cm.RequestCount) e
 	// A fixed order keeps two concurrent writers (PostgreSQL) from
 	// deadlocking on each other's rows.
 	slices.SortFunc(counts, compareCounts)
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "add request counts", func(t tx) error {
 		for _, c := range counts {
 			if _, err := t.exec(ctx, `INSERT INTO request_stats (route, status, n) VALUES (?, ?, ?)
 				ON CONFLICT (route, status) DO UPDATE SET n = request_stats.n + excluded.n`,
