@@ -73,20 +73,25 @@ belongs to the same organization (exit 2 when one does not; exit 1 when one is r
 	return cmd
 }
 
-// authProbes are the capabilities auth check probes, each under the key
-// of the report's permissions that names it: its permission, and the route
-// when two capabilities share one.
-var authProbes = []struct {
+// authProbe is a capability auth check probes, under the key of the
+// report's permissions that names it: its permission, and the route when
+// two capabilities share one.
+type authProbe struct {
 	key string
 	cap genesys.Capability
-}{
-	{"externalContacts:contact:view", genesys.CapReadContacts},
-	{"analytics:conversationDetail:view", genesys.CapQueryConversations},
-	{"analytics:conversationDetail:view (details jobs)", genesys.CapConversationJobs},
-	{"caseManagement:caseExternalContact:view", genesys.CapLookUpCases},
-	{"externalContacts:identity:merge", genesys.CapMergeContacts},
-	{genesys.PermContactEdit + " (restore)", genesys.CapEditContacts},
-	{genesys.PermContactAdd + " (restore)", genesys.CapCreateContacts},
+}
+
+// authProbes are the capabilities auth check probes, in order.
+func authProbes() []authProbe {
+	return []authProbe{
+		{"externalContacts:contact:view", genesys.CapReadContacts},
+		{"analytics:conversationDetail:view", genesys.CapQueryConversations},
+		{"analytics:conversationDetail:view (details jobs)", genesys.CapConversationJobs},
+		{"caseManagement:caseExternalContact:view", genesys.CapLookUpCases},
+		{"externalContacts:identity:merge", genesys.CapMergeContacts},
+		{genesys.PermContactEdit + " (restore)", genesys.CapEditContacts},
+		{genesys.PermContactAdd + " (restore)", genesys.CapCreateContacts},
+	}
 }
 
 type authReport struct {
@@ -138,7 +143,7 @@ func authCheckRun(ctx context.Context, o *authCheckOptions) error {
 		rep.Client, rep.ClientID, rep.Grant = info.OAuthClient.Name, info.OAuthClient.ID, info.OAuthClient.AuthorizedGrantType
 		rep.Roles = len(info.OAuthClient.RoleDivisions)
 	}
-	for _, pr := range authProbes {
+	for _, pr := range authProbes() {
 		v, err := client.Probe(ctx, pr.cap)
 		var pe *genesys.PermissionError
 		switch {
