@@ -45,8 +45,16 @@ type PolicyVerdictFilter struct {
 	Latest bool
 }
 
+// KeepPolicyCycles is how many of the latest cycles keep all their
+// verdicts. Of older cycles only the verdicts that are their group's
+// latest remain (what report policy and the console's agreement read), so
+// the table grows with the groups, not with groups × cycles.
+const KeepPolicyCycles = 30
+
 // SavePolicyVerdicts records vs in one transaction; a verdict for a cycle
 // and group already recorded is replaced. At defaults to the store's clock.
+// In the same transaction it prunes the verdicts of cycles older than the
+// latest KeepPolicyCycles that a later verdict of their group supersedes.
 // EINVALID for a verdict without a cycle or group, or a store this package
 // did not open.
 func SavePolicyVerdicts(ctx context.Context, st cm.Store, vs []PolicyVerdict) error {
@@ -89,8 +97,23 @@ func SavePolicyVerdicts(ctx context.Context, st cm.Store, vs []PolicyVerdict) er
 				return fmt.Errorf("save policy verdicts: %w", err)
 			}
 		}
-		return nil
+		return prunePolicyVerdicts(ctx, t)
 	})
+}
+
+// prunePolicyVerdicts deletes the verdicts of the cycles older than the
+// latest KeepPolicyCycles (by their last verdict's time) that a later
+// verdict of the same group supersedes (later by time, then cycle: the
+// order in which PolicyVerdictFilter.Latest picks).
+func prunePolicyVerdicts(ctx context.Context, t tx) error {
+	q := `DELETE FROM policy_verdicts
+		WHERE cycle NOT IN (SELECT cycle FROM policy_verdicts GROUP BY cycle ORDER BY MAX(at) DESC, cycle DESC LIMIT ` + fmt.Sprint(KeepPolicyCycles) + `)
+		AND EXISTS (SELECT 1 FROM policy_verdicts n WHERE n.group_id = policy_verdicts.group_id
+			AND (n.at > policy_verdicts.at OR (n.at = policy_verdicts.at AND n.cycle > policy_verdicts.cycle)))`
+	if _, err := t.exec(ctx, q); err != nil {
+		return fmt.Errorf("prune policy verdicts: %w", err)
+	}
+	return nil
 }
 
 // PolicyVerdicts returns the verdicts f selects, ordered by group, then

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -60,5 +61,47 @@ func testPolicyVerdicts(t *testing.T, h Harness) {
 	must(t, err)
 	if len(got) != 0 {
 		t.Fatalf("a refused save wrote %v", got)
+	}
+}
+
+// testPolicyVerdictsPruned checks that SavePolicyVerdicts keeps every
+// verdict of the latest store.KeepPolicyCycles cycles and, of older ones,
+// only those that are their group's latest: what report policy reads
+// (Latest) is unchanged by the pruning.
+func testPolicyVerdictsPruned(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	s := e.s
+	cycles := store.KeepPolicyCycles + 5
+	for i := range cycles {
+		// g_all is judged every cycle; g_once only in the first; g_early in
+		// the first three.
+		vs := []store.PolicyVerdict{{Cycle: fmt.Sprintf("c%03d", i), GroupID: "g_all", At: t0().Add(time.Duration(i) * time.Hour), Mode: "shadow", Members: 2}}
+		if i == 0 {
+			vs = append(vs, store.PolicyVerdict{Cycle: "c000", GroupID: "g_once", At: t0(), Mode: "shadow", Members: 2})
+		}
+		if i < 3 {
+			vs = append(vs, store.PolicyVerdict{Cycle: fmt.Sprintf("c%03d", i), GroupID: "g_early", At: t0().Add(time.Duration(i) * time.Hour), Mode: "shadow", Members: 3})
+		}
+		must(t, store.SavePolicyVerdicts(ctx(), s, vs))
+	}
+	all, err := store.PolicyVerdicts(ctx(), s, store.PolicyVerdictFilter{})
+	must(t, err)
+	byGroup := map[string][]string{}
+	for _, v := range all {
+		byGroup[v.GroupID] = append(byGroup[v.GroupID], v.Cycle)
+	}
+	if n := len(byGroup["g_all"]); n != store.KeepPolicyCycles || byGroup["g_all"][0] != fmt.Sprintf("c%03d", cycles-store.KeepPolicyCycles) {
+		t.Errorf("g_all keeps %d verdicts from %v, want the latest %d cycles", n, byGroup["g_all"], store.KeepPolicyCycles)
+	}
+	if d := cmp.Diff([]string{"c000"}, byGroup["g_once"]); d != "" {
+		t.Errorf("g_once, judged once in a pruned cycle, lost its only verdict (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"c002"}, byGroup["g_early"]); d != "" {
+		t.Errorf("g_early keeps (-want +got):\n%s", d)
+	}
+	latest, err := store.PolicyVerdicts(ctx(), s, store.PolicyVerdictFilter{Latest: true})
+	must(t, err)
+	if len(latest) != 3 || latest[0].Cycle != fmt.Sprintf("c%03d", cycles-1) {
+		t.Errorf("latest: %+v", latest)
 	}
 }

@@ -64,6 +64,7 @@ func Run(t *testing.T, h Harness) {
 		{"CycleSlotsAndSkips", testCycleSlotsAndSkips},
 		{"ConcurrentCycles", testConcurrentCycles},
 		{"PolicyVerdicts", testPolicyVerdicts},
+		{"PolicyVerdictsPruned", testPolicyVerdictsPruned},
 		{"Budget", testBudget},
 	}
 	for _, tc := range tests {
