@@ -3,8 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/contactmerge/contactmerge/engine"
@@ -14,8 +20,9 @@ import (
 type workerOptions struct {
 	Factory *Factory // builds the pipeline (pipeline.go)
 
-	pipeline runOptions // the pipeline flags, shared with run
-	yes      bool       // --yes: required, the worker merges unattended
+	pipeline    runOptions // the pipeline flags, shared with run
+	yes         bool       // --yes: required, the worker merges unattended
+	metricsAddr string     // --metrics-addr: serve /metrics there
 }
 
 func newCmdWorker(f *Factory, runF func(*workerOptions) error) *cobra.Command {
@@ -35,9 +42,12 @@ in a 401/403/429 storm is benched while the others carry on.
 A worker merges, permanently, every group that is approved while it runs, unattended: it
 never asks, so it always needs --yes (the decision to merge is the approval of each group;
 --yes says that starting the worker carries it out). It checks first that the token's
-organization is the store's and prints the current plan on standard error.`,
+organization is the store's and prints the current plan on standard error. With
+--metrics-addr HOST:PORT it serves its metrics (the same as serve's /metrics: requests,
+merges, rate budget, Go and process) in Prometheus' text format at /metrics there.`,
 		Example: `  contactmerge worker --yes
-  CONTACTMERGE_DB=postgres://cm@db.example.com/contactmerge contactmerge worker --yes --max-rate 250`,
+  CONTACTMERGE_DB=postgres://cm@db.example.com/contactmerge contactmerge worker --yes --max-rate 250
+  contactmerge worker --yes --metrics-addr :9464`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.pipeline.validate(); err != nil {
@@ -53,6 +63,7 @@ organization is the store's and prints the current plan on standard error.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "merge approved groups without asking (required)")
+	cmd.Flags().StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9464 or 127.0.0.1:9464)")
 	o.pipeline.flags(cmd)
 	return cmd
 }
@@ -60,6 +71,15 @@ organization is the store's and prints the current plan on standard error.`,
 // workerRun runs the workers until ctx ends; an interrupt is a clean stop.
 func workerRun(ctx context.Context, o *workerOptions) error {
 	f := o.Factory
+	if o.metricsAddr != "" {
+		ff := *f
+		stop, err := serveMetrics(ctx, &ff, o.metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		f = &ff
+	}
 	p, err := openPipeline(ctx, f, &o.pipeline)
 	if err != nil {
 		return err
@@ -83,6 +103,34 @@ func workerRun(ctx context.Context, o *workerOptions) error {
 		return nil
 	}
 	return err
+}
+
+// serveMetrics listens on addr and serves there, at /metrics, the
+// Prometheus metrics of f's commands (engine.Metrics, which it sets as
+// f.Metrics) with Go's and the process's, until stop is called. A listen
+// error is returned as it is, naming the flag.
+func serveMetrics(ctx context.Context, f *Factory, addr string) (stop func(), err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := engine.NewMetrics()
+	if err := met.Register(reg); err != nil {
+		return nil, err
+	}
+	f.Metrics = met
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(f.IO.ErrOut, "metrics: http://%s/metrics\n", ln.Addr())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // poolLine describes the OAuth clients a worker merges with ("" for one

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -37,7 +40,8 @@ func TestWorker(t *testing.T) {
 	db := testdb.SQLite(t)
 	st := testorg.OpenStore(t, db)
 	groups := seedOrg(t, st, o)
-	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker", "--yes")
+	addr := freeAddr(t)
+	cmd := child(t, append(o.Env(), "CONTACTMERGE_DB="+db), "worker", "--yes", "--metrics-addr", addr)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		counts, err := st.CountByState(context.Background())
@@ -46,6 +50,21 @@ func TestWorker(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// --metrics-addr: the worker's requests and merges, in Prometheus' format.
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("--metrics-addr: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"contactmerge_", "go_goroutines", "process_"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(string(body), "sandbox-secret") {
+		t.Errorf("/metrics shows a credential")
+	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -53,4 +72,18 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("worker did not stop cleanly: %v\n%s", err, cmd.Stdout)
 	}
 	testorg.CheckExactlyOnce(t, st, o, groups, 10)
+}
+
+// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
