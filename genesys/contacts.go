@@ -90,7 +90,7 @@ func (s *ContactsService) Scan(ctx context.Context, opts *ScanOptions) (*ScanPag
 		return nil, nil, err
 	}
 	page := new(ScanPage)
-	resp, err := s.client.Do(req, page)
+	resp, err := s.client.doScan(req, page)
 	if err != nil {
 		if o.Cursor != "" && cursorRefused(err) {
 			err = fmt.Errorf("%w: %w", ErrCursorExpired, err)
