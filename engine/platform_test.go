@@ -131,7 +131,8 @@ func TestScanRestartsAfterCursorExpiry(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, err := engine.Scan(ctx, api, st, engine.ScanOptions{PageSize: 10, Progress: func(s cm.ScanState) {
+	// Batch 1: each page is saved alone, so the scan stops right after page 3.
+	_, err := engine.Scan(ctx, api, st, engine.ScanOptions{PageSize: 10, Batch: 1, Progress: func(s cm.ScanState) {
 		if s.Pages == 3 {
 			cancel()
 		}

@@ -16,6 +16,17 @@ import (
 // DefaultScanName is the store name of the contact scan (ScanOptions.Name).
 const DefaultScanName = "contacts"
 
+// DefaultScanBatch is the default of ScanOptions.Batch: the most pages one
+// transaction saves, and how many the scan fetches ahead of the store.
+const DefaultScanBatch = 16
+
+// ScanRefetchMax returns how many pages an interrupted scan (a kill, a
+// crash) can have fetched beyond the ones it saved, which the resumed scan
+// fetches again: a batch being saved and the pages fetched ahead of it.
+func ScanRefetchMax(batch int) int {
+	return 2 * max(cmp.Or(batch, DefaultScanBatch), 1)
+}
+
 // maxScanRestarts bounds the restarts of one Scan after expired cursors.
 const maxScanRestarts = 3
 
@@ -27,9 +38,16 @@ type ScanOptions struct {
 	PageSize int
 	// DivisionID limits the scan to one division ("" = all).
 	DivisionID string
+	// Batch is the most pages saved in one transaction, and the most
+	// fetched ahead of the store (Default DefaultScanBatch; 1 saves each
+	// page alone with one fetched ahead). A store that keeps up with the
+	// platform saves each page alone as it arrives: pages are gathered
+	// only when they arrive faster than they are saved.
+	Batch int
 	// Restart discards a saved cursor and starts from the first page.
 	Restart bool
-	// Progress, when set, is called after each saved page.
+	// Progress, when set, is called after each transaction that saved
+	// pages, with the state saved (its last page).
 	Progress func(cm.ScanState)
 	// OnRestart, when set, is called each time the scan starts again from
 	// the first page because its cursor expired, before it does.
@@ -56,11 +74,15 @@ type ScanRestart struct {
 
 // Scan reads every contact with the cursor-paged scan endpoint into the
 // snapshot, through the client's scan iterator (ContactsService.ScanAll).
-// Each page is saved together with the cursor of the next one in a single
-// transaction, so an interrupted scan resumes where it stopped: no page is
-// fetched twice except the ones in flight at the interruption (the next
-// page is fetched while one is saved, so at most two), and no contact is
-// lost. A scan that completed starts over when run again.
+// Pages are saved together with the cursor after the last of them in a
+// single transaction, so an interrupted scan resumes where it stopped: no
+// page is fetched twice except the ones in flight at the interruption (the
+// next pages are fetched while some are saved: at most
+// ScanRefetchMax(opts.Batch)), and no contact is lost. The pages that
+// arrived while a transaction ran are saved together in the next one (at
+// most opts.Batch), so a store slower than the platform commits less often
+// instead of falling behind by a commit a page. A scan that completed
+// starts over when run again.
 //
 // Scan cursors live 24 hours after the page that returned them: a scan
 // resumed later (or a page that took that long) gets its cursor refused
@@ -74,6 +96,7 @@ type ScanRestart struct {
 func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOptions) (cm.ScanState, error) {
 	opts.Name = cmp.Or(opts.Name, DefaultScanName)
 	opts.PageSize = cmp.Or(opts.PageSize, genesys.ScanLimitDefault)
+	opts.Batch = cmp.Or(opts.Batch, DefaultScanBatch)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -83,6 +106,9 @@ func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 	if opts.PageSize < genesys.ScanLimitMin || opts.PageSize > genesys.ScanLimitMax {
 		return cm.ScanState{}, cm.Errorf(cm.EINVALID, "scan: page size must be between %d and %d (got %d)",
 			genesys.ScanLimitMin, genesys.ScanLimitMax, opts.PageSize)
+	}
+	if opts.Batch < 1 {
+		return cm.ScanState{}, cm.Errorf(cm.EINVALID, "scan: batch must be at least 1 page (got %d)", opts.Batch)
 	}
 	state, err := st.ScanState(ctx, opts.Name)
 	if err != nil {
@@ -113,29 +139,57 @@ func Scan(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 	}
 }
 
-// walk follows the scan from state's cursor and saves each page with the
-// cursor after it; it returns the state last saved.
+// walk follows the scan from state's cursor and saves the pages with the
+// cursor after the last of them; it returns the state last saved.
 func walk(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOptions, state cm.ScanState) (cm.ScanState, error) {
 	if state.StartedAt.IsZero() {
 		state.StartedAt = opts.Now()
 	}
-	save := func(next cm.ScanState, page []cm.Contact) error {
+	var contacts []cm.Contact // the batch's pages back to back, reused
+	save := func(pages []*genesys.ScanPage, last bool) error {
+		next := state
+		contacts = contacts[:0]
+		for _, p := range pages {
+			next.Pages++
+			next.Contacts += int64(len(p.Entities))
+			next.Cursor = p.After()
+			contacts = append(contacts, p.Entities...)
+		}
+		if last {
+			// The iterator ended on an empty page, which it does not
+			// yield: it was fetched, so it counts, and the scan is complete.
+			next.Pages++
+			next.Cursor = ""
+		}
+		next.Done = next.Cursor == ""
 		next.UpdatedAt = opts.Now()
-		if err := st.SaveScanPage(ctx, next, page); err != nil {
+		if err := st.SaveScanPage(ctx, next, contacts); err != nil {
+			if first := state.Pages + 1; first < next.Pages {
+				return fmt.Errorf("save scan pages %d-%d: %w", first, next.Pages, err)
+			}
 			return fmt.Errorf("save scan page %d: %w", next.Pages, err)
 		}
+		clear(contacts) // the pages are not kept alive by the reused slice
 		state = next
 		if opts.Progress != nil {
 			opts.Progress(state)
 		}
 		return nil
 	}
-	// The next page is fetched while this one is saved: a scan goes as fast
-	// as the slower of the platform and the store, not their sum.
+	// The next pages are fetched while these are saved: a scan goes as fast
+	// as the slower of the platform and the store, not their sum. A store
+	// slower than the platform gets the pages that arrived meanwhile in
+	// one transaction (at most opts.Batch).
 	fetchCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := ahead(api.Contacts.ScanAll(fetchCtx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID}), cancel)
-	for page, err := range pages {
+	seq := api.Contacts.ScanAll(fetchCtx, &genesys.ScanOptions{Limit: opts.PageSize, Cursor: state.Cursor, DivisionID: opts.DivisionID})
+	for batch := range batches(seq, opts.Batch, cancel) {
+		if len(batch.pages) > 0 {
+			if err := save(batch.pages, false); err != nil {
+				return state, err
+			}
+		}
+		err := batch.err
 		if errors.Is(err, genesys.ErrScanCursorRepeated) {
 			// The page whose cursor repeats was saved: name it.
 			return state, fmt.Errorf("scan: after page %d (saved; the scan resumes from it): %w", state.Pages, err)
@@ -143,48 +197,46 @@ func walk(ctx context.Context, api *genesys.Client, st cm.Store, opts ScanOption
 		if err != nil {
 			return state, fmt.Errorf("scan page %d: %w", state.Pages+1, err)
 		}
-		next := state
-		next.Pages++
-		next.Contacts += int64(len(page.Entities))
-		next.Cursor = page.After()
-		next.Done = next.Cursor == ""
-		if err := save(next, page.Entities); err != nil {
-			return state, err
-		}
 	}
 	if !state.Done {
-		// The iterator ended on an empty page, which it does not yield: it
-		// was fetched, so it counts, and the scan is complete.
-		next := state
-		next.Pages++
-		next.Cursor, next.Done = "", true
-		if err := save(next, nil); err != nil {
+		if err := save(nil, true); err != nil {
 			return state, err
 		}
 	}
 	return state, nil
 }
 
-// ahead runs seq on a goroutine of its own, one item ahead of the
-// consumer: the next item is produced while the consumer handles this one.
-// When the consumer stops early, ahead calls cancel (which must make seq
-// return soon, e.g. by cancelling the context of its requests) and waits
-// for the goroutine to end.
-func ahead[K, V any](seq iter.Seq2[K, V], cancel func()) iter.Seq2[K, V] {
-	return func(yield func(K, V) bool) {
+// batch is what batches yields: pages in order, then possibly the error
+// that ended the sequence after them.
+type batch[V any] struct {
+	pages []V
+	err   error
+}
+
+// batches runs seq on a goroutine of its own, which produces up to n items
+// ahead of the consumer (one when n is 1): they are produced while the
+// consumer handles the ones before. Each batch holds the items that were
+// ready, at least one and at most n, in order; an error ends its batch and
+// the sequence. The slice of a batch is reused for the next one. When the
+// consumer stops early, batches calls cancel (which must make seq return
+// soon, e.g. by cancelling the context of its requests) and waits for the
+// goroutine to end.
+func batches[V any](seq iter.Seq2[V, error], n int, cancel func()) iter.Seq[batch[V]] {
+	n = max(n, 1)
+	return func(yield func(batch[V]) bool) {
 		type item struct {
-			k K
-			v V
+			v   V
+			err error
 		}
-		items := make(chan item) // unbuffered: one item ahead, no more
+		items := make(chan item, n-1) // with the one the goroutine holds, n ahead
 		stop := make(chan struct{})
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			defer close(items)
-			for k, v := range seq {
+			for v, err := range seq {
 				select {
-				case items <- item{k, v}:
+				case items <- item{v, err}:
 				case <-stop:
 					return
 				}
@@ -195,8 +247,28 @@ func ahead[K, V any](seq iter.Seq2[K, V], cancel func()) iter.Seq2[K, V] {
 			cancel()
 			<-done
 		}()
+		b := batch[V]{pages: make([]V, 0, n)}
 		for it := range items {
-			if !yield(it.k, it.v) {
+			b.pages, b.err = b.pages[:0], nil
+			for {
+				if it.err != nil {
+					b.err = it.err
+					break
+				}
+				b.pages = append(b.pages, it.v)
+				if len(b.pages) == n {
+					break
+				}
+				var ok bool
+				select {
+				case it, ok = <-items:
+				default:
+				}
+				if !ok {
+					break
+				}
+			}
+			if !yield(b) || b.err != nil {
 				return
 			}
 		}

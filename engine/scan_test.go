@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,8 +75,10 @@ func TestScanSavesEveryPageAndFinishes(t *testing.T) {
 	fetched := o.SB.Stats().Requests["GET /api/v2/externalcontacts/scan/contacts"][200]
 	n, _ := st.CountContacts(ctx)
 	if !state.Done || state.Name != engine.DefaultScanName || int(n) != o.SB.Len() || int(state.Contacts) != o.SB.Len() ||
-		state.Pages != fetched || len(progress) != state.Pages {
-		t.Errorf("state %+v, %d stored of %d, %d pages fetched, progress %v", state, n, o.SB.Len(), fetched, progress)
+		state.Pages != fetched || len(progress) == 0 || progress[len(progress)-1] != state.Pages ||
+		!slices.IsSorted(progress) || len(slices.Compact(slices.Clone(progress))) != len(progress) {
+		t.Errorf("state %+v, %d stored of %d, %d pages fetched, progress %v (want increasing, to the last page)",
+			state, n, o.SB.Len(), fetched, progress)
 	}
 	again, err := engine.Scan(ctx, o.Client(t, nil), st, engine.ScanOptions{PageSize: 10})
 	if err != nil || !again.Done || again.Pages != state.Pages || !again.StartedAt.After(state.StartedAt) {
@@ -117,14 +121,15 @@ func TestScanFetchesWhileSaving(t *testing.T) {
 	})
 	ctx := context.Background()
 	st := testorg.OpenStore(t, testdb.SQLite(t))
-	var overlapped bool
+	var overlapped, first bool
 	slow := pageStore{Store: st, before: func(s cm.ScanState) error {
-		if s.Pages != 1 {
+		if first {
 			return nil
 		}
-		// Hold the first page's save until the second page was requested.
+		first = true
+		// Hold the first save until the page after it was requested.
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			if fetched.Load() >= 2 {
+			if int(fetched.Load()) > s.Pages {
 				overlapped = true
 				return nil
 			}
@@ -136,12 +141,13 @@ func TestScanFetchesWhileSaving(t *testing.T) {
 		t.Fatalf("scan: %+v, %v", state, err)
 	}
 	if !overlapped {
-		t.Error("the second page was not requested while the first was being saved")
+		t.Error("the next page was not requested while the first was being saved")
 	}
 	if n, _ := st.CountContacts(ctx); int(n) != o.SB.Len() {
 		t.Errorf("%d of %d contacts stored", n, o.SB.Len())
 	}
 
+	// Batch 1: each page saved alone, one fetched ahead.
 	broken := errors.New("disk full")
 	failing := pageStore{Store: st, before: func(s cm.ScanState) error {
 		if s.Pages == 3 {
@@ -150,14 +156,106 @@ func TestScanFetchesWhileSaving(t *testing.T) {
 		return nil
 	}}
 	fetched.Store(0)
-	state, err = engine.Scan(ctx, o.Client(t, nil), failing, engine.ScanOptions{PageSize: 10, Restart: true})
-	if !errors.Is(err, broken) || state.Pages != 2 || state.Done {
-		t.Fatalf("scan with a failing save: %+v, %v; want the error after 2 saved pages", state, err)
+	state, err = engine.Scan(ctx, o.Client(t, nil), failing, engine.ScanOptions{PageSize: 10, Batch: 1, Restart: true})
+	if !errors.Is(err, broken) || state.Pages != 2 || state.Done || !strings.Contains(err.Error(), "save scan page 3") {
+		t.Fatalf("scan with a failing save: %+v, %v; want the error of page 3 after 2 saved pages", state, err)
 	}
 	if saved, _ := st.ScanState(ctx, engine.DefaultScanName); saved.Pages != 2 || saved.Cursor == "" {
 		t.Errorf("saved state %+v, want page 2 and the cursor of page 3", saved)
 	}
 	if n := fetched.Load(); n < 3 || n > 4 {
 		t.Errorf("%d pages fetched, want 3 (the one that failed to save) and at most one ahead", n)
+	}
+
+	// Batches: a failed save keeps the state of the one before it, and no
+	// more than ScanRefetchMax pages were fetched beyond it.
+	failing = pageStore{Store: st, before: func(s cm.ScanState) error {
+		if s.Pages >= 3 {
+			return broken
+		}
+		return nil
+	}}
+	fetched.Store(0)
+	state, err = engine.Scan(ctx, o.Client(t, nil), failing, engine.ScanOptions{PageSize: 10, Batch: 2, Restart: true})
+	if !errors.Is(err, broken) || state.Pages >= 3 || state.Done {
+		t.Fatalf("scan with a failing save: %+v, %v; want the error, fewer than 3 pages saved", state, err)
+	}
+	if saved, _ := st.ScanState(ctx, engine.DefaultScanName); saved.Pages != state.Pages || saved.Cursor != state.Cursor {
+		t.Errorf("saved state %+v, returned %+v", saved, state)
+	}
+	if n := int(fetched.Load()); n > state.Pages+engine.ScanRefetchMax(2) {
+		t.Errorf("%d pages fetched after %d saved, want at most %d beyond", n, state.Pages, engine.ScanRefetchMax(2))
+	}
+}
+
+// countingStore counts the SaveScanPage calls (transactions) and the pages
+// and contacts each saved; pause, when set, runs before each.
+type countingStore struct {
+	cm.Store
+	pause func()
+	mu    sync.Mutex
+	last  cm.ScanState
+	calls [][2]int64 // pages, contacts of each call
+}
+
+func (s *countingStore) SaveScanPage(ctx context.Context, st cm.ScanState, page []cm.Contact) error {
+	if s.pause != nil {
+		s.pause()
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, [2]int64{int64(st.Pages - s.last.Pages), int64(len(page))})
+	s.last = st
+	s.mu.Unlock()
+	return s.Store.SaveScanPage(ctx, st, page)
+}
+
+// TestScanBatchesWhenStoreIsSlower: a store slower than the platform gets
+// the pages that arrived while it saved in one transaction (at most Batch
+// of them), with the cursor of the last: every contact is stored once and
+// the state counts every page. A platform slower than the store gets each
+// page saved alone as it arrives.
+func TestScanBatchesWhenStoreIsSlower(t *testing.T) {
+	cfg := sandbox.DefaultConfig()
+	cfg.Contacts, cfg.Seed, cfg.RateLimit = 200, 5, -1
+	var delay atomic.Int64
+	o := testorg.NewWrapped(t, cfg, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v2/externalcontacts/scan/contacts" {
+				time.Sleep(time.Duration(delay.Load()))
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	slow := &countingStore{Store: testorg.OpenStore(t, testdb.SQLite(t)), pause: func() { time.Sleep(30 * time.Millisecond) }}
+	state, err := engine.Scan(ctx, o.Client(t, nil), slow, engine.ScanOptions{PageSize: 10, Batch: 4})
+	if err != nil || !state.Done {
+		t.Fatalf("scan: %+v, %v", state, err)
+	}
+	fetched := o.SB.Stats().Requests["GET /api/v2/externalcontacts/scan/contacts"][200]
+	n, _ := slow.CountContacts(ctx)
+	if int(n) != o.SB.Len() || int(state.Contacts) != o.SB.Len() || state.Pages != fetched {
+		t.Errorf("state %+v, %d stored of %d, %d pages fetched", state, n, o.SB.Len(), fetched)
+	}
+	var pages, contacts int64
+	for _, c := range slow.calls {
+		if c[0] < 1 || c[0] > 4 {
+			t.Errorf("a transaction saved %d pages, want 1 to 4: %v", c[0], slow.calls)
+		}
+		pages, contacts = pages+c[0], contacts+c[1]
+	}
+	if int(pages) != state.Pages || contacts != state.Contacts || len(slow.calls) >= state.Pages {
+		t.Errorf("transactions %v: %d pages, %d contacts; want %d pages, %d contacts in fewer transactions",
+			slow.calls, pages, contacts, state.Pages, state.Contacts)
+	}
+
+	delay.Store(int64(40 * time.Millisecond))
+	fast := &countingStore{Store: testorg.OpenStore(t, testdb.SQLite(t))}
+	state, err = engine.Scan(ctx, o.Client(t, nil), fast, engine.ScanOptions{PageSize: 25})
+	if err != nil || !state.Done {
+		t.Fatalf("scan: %+v, %v", state, err)
+	}
+	if len(fast.calls) != state.Pages {
+		t.Errorf("transactions %v for %d pages from a slow platform; want each page saved alone", fast.calls, state.Pages)
 	}
 }
