@@ -87,25 +87,46 @@ const bom = "\ufeff"
 // Unknown fields are errors: they are usually a wrong file. A line that is
 // not valid UTF-8 is an error naming the byte (counted from 1 in the line).
 func ReadJSONL(r io.Reader, name string) (Result, error) {
-	var cs []cm.Contact
-	res, err := readJSONL(r, name, func(c []cm.Contact) error {
-		cs = append(cs, c...)
+	// The chunks are kept as they come and joined once, at the end: one
+	// slice grown by append would copy the contacts over and over.
+	var chunks [][]cm.Contact
+	total := 0
+	res, err := readJSONL(r, name, func(cs []cm.Contact, _ [][]byte) error {
+		chunks = append(chunks, cs)
+		total += len(cs)
 		return nil
 	})
-	res.Contacts = cs
+	if total > 0 {
+		res.Contacts = make([]cm.Contact, 0, total)
+		for i, c := range chunks {
+			res.Contacts = append(res.Contacts, c...)
+			chunks[i] = nil
+		}
+	}
 	return res, err
 }
 
 // StreamJSONL reads like ReadJSONL but does not keep the contacts: it hands
-// the valid ones to fn in file order, some at a time (the slice is only
-// valid during the call), and returns Result without Contacts and the
-// number of contacts handed out. An error of fn stops the read and is
-// returned as it is. Memory grows with the ids (to find repeated ones), not
-// with the contacts.
+// the valid ones to fn in file order, some at a time, and returns Result
+// without Contacts and the number of contacts handed out. fn may keep the
+// slice. An error of fn stops the read and is returned as it is. Memory
+// grows with the ids (to find repeated ones), not with the contacts.
 func StreamJSONL(r io.Reader, name string, fn func([]cm.Contact) error) (res Result, n int, err error) {
-	res, err = readJSONL(r, name, func(cs []cm.Contact) error {
+	return StreamJSONLData(r, name, func(cs []cm.Contact, _ [][]byte) error { return fn(cs) })
+}
+
+// StreamJSONLData is StreamJSONL handing fn, with the contacts, the JSON a
+// store can keep for each (fn may keep both slices): data[i], when not nil,
+// is contacts[i]'s line without whitespace and with the characters
+// json.Marshal escapes for HTML escaped, which encoding/json decodes to the
+// contact it decodes json.Marshal(&contacts[i]) to; nil when the line
+// cannot serve so (an empty object or array in it, or a date with an
+// offset), and the contact must be marshalled. It spares the store
+// marshalling what was just decoded.
+func StreamJSONLData(r io.Reader, name string, fn func(contacts []cm.Contact, data [][]byte) error) (res Result, n int, err error) {
+	res, err = readJSONL(r, name, func(cs []cm.Contact, data [][]byte) error {
 		n += len(cs)
-		return fn(cs)
+		return fn(cs, data)
 	})
 	return res, n, err
 }
@@ -116,6 +137,12 @@ func IsCSV(path string) bool { return strings.EqualFold(filepath.Ext(path), ".cs
 // StreamFile is StreamJSONL of the JSONL file at path; CSV files are
 // refused (ReadFile reads them).
 func StreamFile(path string, fn func([]cm.Contact) error) (Result, int, error) {
+	return StreamFileData(path, func(cs []cm.Contact, _ [][]byte) error { return fn(cs) })
+}
+
+// StreamFileData is StreamJSONLData of the JSONL file at path; CSV files
+// are refused (ReadFile reads them).
+func StreamFileData(path string, fn func(contacts []cm.Contact, data [][]byte) error) (Result, int, error) {
 	if IsCSV(path) {
 		return Result{}, 0, cm.Errorf(cm.EINVALID, "import: %s: only JSONL is streamed", path)
 	}
@@ -124,7 +151,7 @@ func StreamFile(path string, fn func([]cm.Contact) error) (Result, int, error) {
 		return Result{}, 0, cm.Errorf(cm.EINVALID, "import: %v", err)
 	}
 	defer f.Close()
-	return StreamJSONL(f, filepath.Base(path), fn)
+	return StreamJSONLData(f, filepath.Base(path), fn)
 }
 
 // utf8Msg describes the invalid byte c at byte position pos (from 1) of a

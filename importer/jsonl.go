@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"runtime"
+	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	jsonv1 "github.com/go-json-experiment/json/v1"
@@ -26,11 +27,11 @@ type jsonlChunk struct {
 	bom   int // bytes of a byte order mark dropped before the first line
 }
 
-// jsonlLine is what a worker made of one line: a contact that passed every
-// check but the id's uniqueness (ok), or the line's errors (errs, which the
-// id checks still precede), or nothing for a blank line.
+// jsonlLine is what a worker made of one line: a contact (in the chunk's
+// contacts, at the line's index) that passed every check but the id's
+// uniqueness (ok), or the line's errors (errs, which the id checks still
+// precede), or nothing for a blank line.
 type jsonlLine struct {
-	c     cm.Contact
 	line  int
 	errs  []LineError
 	ok    bool
@@ -40,20 +41,29 @@ type jsonlLine struct {
 	decoded bool
 }
 
+// jsonlDecoded is a decoded chunk: line i of it is lines[i], and when it
+// decoded, contacts[i] with its storeData data[i].
+type jsonlDecoded struct {
+	lines    []jsonlLine
+	contacts []cm.Contact
+	data     [][]byte
+}
+
 // readJSONL is ReadJSONL and StreamJSONL: one goroutine reads lines,
 // GOMAXPROCS goroutines decode and validate chunks of them, and the results
 // are merged in file order (where ids are checked for uniqueness), so the
 // outcome is what a line-by-line read gives. The valid contacts of each
 // chunk go to emit, in file order; an error of emit stops the read and is
-// returned.
-func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result, error) {
+// returned. emit may keep both slices; data[i] is storeData of
+// contacts[i] (nil when the store must encode it).
+func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [][]byte) error) (Result, error) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	type job struct {
 		ch  jsonlChunk
-		out chan []jsonlLine
+		out chan jsonlDecoded
 	}
 	jobs := make(chan job, workers)
-	order := make(chan chan []jsonlLine, 2*workers)
+	order := make(chan chan jsonlDecoded, 2*workers)
 	done := make(chan struct{})
 	defer close(done)
 	for range workers {
@@ -70,9 +80,9 @@ func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result,
 		defer close(jobs)
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
-		ch := jsonlChunk{first: 1}
+		ch := jsonlChunk{first: 1, ends: make([]int, 0, jsonlChunkLines)}
 		send := func() bool {
-			out := make(chan []jsonlLine, 1)
+			out := make(chan jsonlDecoded, 1)
 			select {
 			case order <- out:
 			case <-done:
@@ -83,7 +93,8 @@ func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result,
 			case <-done:
 				return false
 			}
-			ch = jsonlChunk{first: lines + 1}
+			// The next chunk's lines are about as long as these.
+			ch = jsonlChunk{first: lines + 1, buf: make([]byte, 0, len(ch.buf)+len(ch.buf)/8), ends: make([]int, 0, jsonlChunkLines)}
 			return true
 		}
 		for sc.Scan() {
@@ -107,12 +118,12 @@ func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result,
 	}()
 	var res Result
 	seen := map[string]int{}
-	var valid []cm.Contact
 	for out := range order {
-		ls := <-out
-		valid = valid[:0]
-		for i := range ls {
-			l := &ls[i]
+		d := <-out
+		// The valid contacts move down over the others, in place.
+		n := 0
+		for i := range d.lines {
+			l := &d.lines[i]
 			switch {
 			case l.blank:
 				continue
@@ -120,15 +131,18 @@ func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result,
 				res.Invalid = append(res.Invalid, l.errs...)
 				continue
 			}
-			idErrs := checkID(&l.c, name, l.line, seen, nil)
+			idErrs := checkID(&d.contacts[i], name, l.line, seen, nil)
 			if len(idErrs) > 0 || !l.ok {
 				res.Invalid = append(append(res.Invalid, idErrs...), l.errs...)
 				continue
 			}
-			valid = append(valid, l.c)
+			if n != i {
+				d.contacts[n], d.data[n] = d.contacts[i], d.data[i]
+			}
+			n++
 		}
-		if len(valid) > 0 {
-			if err := emit(valid); err != nil {
+		if n > 0 {
+			if err := emit(d.contacts[:n:n], d.data[:n:n]); err != nil {
 				return res, err
 			}
 		}
@@ -142,8 +156,12 @@ func readJSONL(r io.Reader, name string, emit func([]cm.Contact) error) (Result,
 
 // decodeChunk decodes and validates every line of ch but for the
 // uniqueness of ids.
-func decodeChunk(ch *jsonlChunk, name string) []jsonlLine {
-	out := make([]jsonlLine, len(ch.ends))
+func decodeChunk(ch *jsonlChunk, name string) jsonlDecoded {
+	d := jsonlDecoded{
+		lines:    make([]jsonlLine, len(ch.ends)),
+		contacts: make([]cm.Contact, len(ch.ends)),
+		data:     make([][]byte, len(ch.ends)),
+	}
 	start := 0
 	for i, end := range ch.ends {
 		b := ch.buf[start:end:end]
@@ -153,9 +171,9 @@ func decodeChunk(ch *jsonlChunk, name string) []jsonlLine {
 		if line == 1 {
 			off = ch.bom
 		}
-		out[i] = decodeLine(b, off, name, line)
+		d.lines[i], d.data[i] = decodeLine(b, off, name, line, &d.contacts[i])
 	}
-	return out
+	return d
 }
 
 // fastV1 are the options of the fast decoder: encoding/json's behaviour
@@ -179,31 +197,37 @@ func decodeV1(raw []byte, lead int, name string, line int, c *cm.Contact) []Line
 }
 
 // decodeLine decodes one line (b, after the off bytes of a byte order mark)
-// and checks all but its id.
-func decodeLine(b []byte, off int, name string, line int) jsonlLine {
-	if i := textutil.InvalidUTF8(b); i >= 0 {
-		return jsonlLine{errs: []LineError{{File: name, Line: line, Msg: utf8Msg(b[i], off+i+1)}}}
+// into c and checks all but its id. data is storeData of the contact when
+// it decoded.
+func decodeLine(b []byte, off int, name string, line int, c *cm.Contact) (l jsonlLine, data []byte) {
+	if !utf8.Valid(b) {
+		i := textutil.InvalidUTF8(b)
+		return jsonlLine{errs: []LineError{{File: name, Line: line, Msg: utf8Msg(b[i], off+i+1)}}}, nil
 	}
 	raw := bytes.TrimSpace(b)
 	if len(raw) == 0 {
-		return jsonlLine{blank: true}
+		return jsonlLine{blank: true}, nil
 	}
 	// Byte offsets of JSON syntax errors count from the start of the line
 	// (a byte order mark included).
 	lead := off + len(b) - len(bytes.TrimLeft(b, " \t\r\n\v\f"))
-	l := jsonlLine{line: line}
+	l.line = line
 	// The fast decoder, with encoding/json's semantics (v1 options), takes
 	// the lines it accepts; encoding/json decodes the others again, for the
 	// errors the messages are made from and for anything the two might
 	// disagree on (TestFastDecodeAgreesWithV1).
-	if jsonv2.Unmarshal(raw, &l.c, fastV1) != nil {
-		l.c = cm.Contact{}
-		if errs := decodeV1(raw, lead, name, line, &l.c); errs != nil {
-			return jsonlLine{errs: errs}
+	if jsonv2.Unmarshal(raw, c, fastV1) != nil {
+		*c = cm.Contact{}
+		if errs := decodeV1(raw, lead, name, line, c); errs != nil {
+			*c = cm.Contact{}
+			return jsonlLine{errs: errs}, nil
 		}
 	}
 	l.decoded = true
-	l.errs = checkFields(&l.c, name, line, nil)
+	l.errs = checkFields(c, name, line, nil)
 	l.ok = len(l.errs) == 0
-	return l
+	if l.ok {
+		data = storeData(raw, c)
+	}
+	return l, data
 }

@@ -36,19 +36,23 @@ func checkIDs(cs []cm.Contact, base int) error {
 
 // encodeContacts is contactRows without the id check.
 func (s *core) encodeContacts(cs []cm.Contact, now time.Time) ([]contactRow, error) {
-	return s.encodeEach(len(cs), func(i int) *cm.Contact { return &cs[i] }, now)
+	return s.encodeEach(len(cs), func(i int) (*cm.Contact, []byte) { return &cs[i], nil }, now)
 }
 
-// encodeEach is encodeContacts of the n contacts at(0), at(1), ...
-func (s *core) encodeEach(n int, at func(i int) *cm.Contact, now time.Time) ([]contactRow, error) {
+// encodeEach is encodeContacts of the n contacts at(0), at(1), ...; at
+// returns with each the JSON to store for it (ContactData), nil for
+// json.Marshal's.
+func (s *core) encodeEach(n int, at func(i int) (*cm.Contact, []byte), now time.Time) ([]contactRow, error) {
 	enc := make([]contactRow, n)
 	errs := make([]error, n)
 	parallelFor(n, func(i int) {
-		c := at(i)
-		data, err := json.Marshal(c)
-		if err != nil {
-			errs[i] = cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
-			return
+		c, data := at(i)
+		if data == nil {
+			var err error
+			if data, err = json.Marshal(c); err != nil {
+				errs[i] = cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
+				return
+			}
 		}
 		var norm []byte
 		if s.norm != nil {
@@ -75,6 +79,26 @@ func (s *core) encodeEach(n int, at func(i int) *cm.Contact, now time.Time) ([]c
 	return out, nil
 }
 
+// ContactData is contacts to write with, when the caller has it, the JSON
+// to store for each: Data[i], when Data is not nil and Data[i] is not nil,
+// is stored in place of json.Marshal(&Contacts[i]) and must be JSON that
+// encoding/json decodes to the contact it decodes json.Marshal's output to
+// (importer.StreamJSONLData hands out such data: the input line, compacted,
+// which spares marshalling what was just decoded). The store does not check
+// it.
+type ContactData struct {
+	Contacts []cm.Contact
+	Data     [][]byte
+}
+
+// at returns contact i and its data (nil: marshal it).
+func (b *ContactData) at(i int) (*cm.Contact, []byte) {
+	if b.Data == nil {
+		return &b.Contacts[i], nil
+	}
+	return &b.Contacts[i], b.Data[i]
+}
+
 // upsertChunk is how many contacts a large UpsertContacts encodes at a
 // time: the next chunk is encoded (on every core) while the transaction
 // writes the last one.
@@ -92,38 +116,72 @@ const upsertChunk = 8192
 // incoming row replaces the stored one unless it is older), which keeps the
 // same winner.
 func (s *core) UpsertContacts(ctx context.Context, cs []cm.Contact) error {
-	if len(cs) == 0 {
+	return s.upsertContactData(ctx, []ContactData{{Contacts: cs}})
+}
+
+// UpsertContactData is UpsertContacts of the contacts of every batch, in
+// order (contacts of one id across batches too: the newest wins, the later
+// on a tie), storing the data the batches carry (ContactData). st must be a
+// Store that Open returned.
+func UpsertContactData(ctx context.Context, st Store, batches []ContactData) error {
+	d, ok := st.(*dbStore)
+	if !ok {
+		return fmt.Errorf("store: UpsertContactData needs a store that store.Open returned, not %T", st)
+	}
+	return d.upsertContactData(ctx, batches)
+}
+
+func (s *core) upsertContactData(ctx context.Context, batches []ContactData) error {
+	n := 0
+	for i := range batches {
+		if err := checkIDs(batches[i].Contacts, n); err != nil {
+			return err
+		}
+		if d := batches[i].Data; d != nil && len(d) != len(batches[i].Contacts) {
+			return fmt.Errorf("store: a ContactData has %d contacts and %d data", len(batches[i].Contacts), len(d))
+		}
+		n += len(batches[i].Contacts)
+	}
+	if n == 0 {
 		return nil
 	}
-	if err := checkIDs(cs, 0); err != nil {
-		return err
-	}
 	now := s.clock()
-	if len(cs) <= upsertChunk {
-		rs, err := s.encodeContacts(cs, now)
+	if len(batches) == 1 && n <= upsertChunk {
+		rs, err := s.encodeEach(n, batches[0].at, now)
 		if err != nil {
 			return err
 		}
 		return s.inTx(ctx, func(t tx) error { return t.upsertContacts(ctx, rs) })
 	}
 	return s.inTx(ctx, func(t tx) error {
-		return s.encodeAhead(ctx, cs, now, func(rs []contactRow) error { return t.upsertContacts(ctx, rs) })
+		done := bulkWrite(ctx, t, n)
+		err := s.encodeAhead(ctx, batches, n, now, func(rs []contactRow) error { return t.upsertContacts(ctx, rs) })
+		return cmp.Or(err, done())
 	})
 }
 
-// encodeAhead encodes cs chunk by chunk on another goroutine, one chunk
-// ahead of write, which gets the chunks in order. The contacts are written
-// in id order (contacts of one id in their order in cs, so the upsert rule
-// keeps the same winner): index pages are then filled one after the other
-// instead of at random, and the table's rows are laid out in the id order
-// that EachContact and EachNorm read them in. It returns the first error of
-// either, after the encoder has stopped.
-func (s *core) encodeAhead(ctx context.Context, cs []cm.Contact, now time.Time, write func([]contactRow) error) error {
-	byID := make([]int32, len(cs))
-	for i := range byID {
-		byID[i] = int32(i)
+// contactRef is a contact to write and its data (nil: marshal it).
+type contactRef struct {
+	c    *cm.Contact
+	data []byte
+}
+
+// encodeAhead encodes the n contacts of batches chunk by chunk on another
+// goroutine, one chunk ahead of write, which gets the chunks in order. The
+// contacts are written in id order (contacts of one id in their order in
+// batches, so the upsert rule keeps the same winner): index pages are then
+// filled one after the other instead of at random, and the table's rows are
+// laid out in the id order that EachContact and EachNorm read them in. It
+// returns the first error of either, after the encoder has stopped.
+func (s *core) encodeAhead(ctx context.Context, batches []ContactData, n int, now time.Time, write func([]contactRow) error) error {
+	byID := make([]contactRef, 0, n)
+	for i := range batches {
+		for j := range batches[i].Contacts {
+			c, data := batches[i].at(j)
+			byID = append(byID, contactRef{c, data})
+		}
 	}
-	slices.SortStableFunc(byID, func(a, b int32) int { return strings.Compare(cs[a].ID, cs[b].ID) })
+	slices.SortStableFunc(byID, func(a, b contactRef) int { return strings.Compare(a.c.ID, b.c.ID) })
 	type chunk struct {
 		rs  []contactRow
 		err error
@@ -134,7 +192,7 @@ func (s *core) encodeAhead(ctx context.Context, cs []cm.Contact, now time.Time, 
 	wg.Go(func() {
 		defer close(ready)
 		for c := range slices.Chunk(byID, upsertChunk) {
-			rs, err := s.encodeEach(len(c), func(i int) *cm.Contact { return &cs[c[i]] }, now)
+			rs, err := s.encodeEach(len(c), func(i int) (*cm.Contact, []byte) { return c[i].c, c[i].data }, now)
 			select {
 			case ready <- chunk{rs, err}:
 			case <-stop:
@@ -189,16 +247,49 @@ func deleteContacts(ctx context.Context, q querier, ids []string) error {
 // put's, a contact without id: EINVALID) rolls it back, so nothing is
 // written. st must be a Store that Open returned.
 func UpsertContactStream(ctx context.Context, st Store, each func(put func([]cm.Contact) error) error) error {
+	return UpsertContactDataStream(ctx, st, 0, func(put func(ContactData) error) error {
+		return each(func(cs []cm.Contact) error { return put(ContactData{Contacts: cs}) })
+	})
+}
+
+// UpsertContactDataStream is UpsertContactStream of batches that may carry
+// the data to store for their contacts (ContactData). sizeHint is about
+// how many contacts each will put (0 when not known), for the store to
+// prepare the transaction (SQLite sizes its page cache to it).
+func UpsertContactDataStream(ctx context.Context, st Store, sizeHint int, each func(put func(ContactData) error) error) error {
 	d, ok := st.(*dbStore)
 	if !ok {
 		return fmt.Errorf("store: UpsertContactStream needs a store that store.Open returned, not %T", st)
 	}
-	return d.upsertContactStream(ctx, each)
+	return d.upsertContactStream(ctx, sizeHint, each)
 }
 
-func (s *core) upsertContactStream(ctx context.Context, each func(put func([]cm.Contact) error) error) error {
+// bulkTx is a transaction that can prepare for writing many contacts.
+type bulkTx interface {
+	// bulkContacts prepares for writing about n contacts and returns the
+	// function undoing it, to call before the transaction ends.
+	bulkContacts(ctx context.Context, n int) (undo func() error, err error)
+}
+
+// bulkWrite prepares t, if it can, for writing about n contacts, and
+// returns the function undoing it (which returns the first error of both).
+func bulkWrite(ctx context.Context, t tx, n int) func() error {
+	b, ok := t.(bulkTx)
+	if !ok || n <= 0 {
+		return func() error { return nil }
+	}
+	undo, err := b.bulkContacts(ctx, n)
+	if err != nil {
+		return func() error { return err }
+	}
+	return undo
+}
+
+func (s *core) upsertContactStream(ctx context.Context, sizeHint int, each func(put func(ContactData) error) error) error {
 	now := s.clock()
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTx(ctx, func(t tx) (err error) {
+		done := bulkWrite(ctx, t, sizeHint)
+		defer func() { err = cmp.Or(err, done()) }()
 		rows := make(chan []contactRow, 1)
 		var werr error
 		var wg sync.WaitGroup
@@ -214,12 +305,15 @@ func (s *core) upsertContactStream(ctx context.Context, each func(put func([]cm.
 			}
 		})
 		seen := 0
-		put := func(cs []cm.Contact) error {
-			if err := checkIDs(cs, seen); err != nil {
+		put := func(b ContactData) error {
+			if err := checkIDs(b.Contacts, seen); err != nil {
 				return err
 			}
-			seen += len(cs)
-			rs, err := s.encodeContacts(cs, now)
+			if b.Data != nil && len(b.Data) != len(b.Contacts) {
+				return fmt.Errorf("store: a ContactData has %d contacts and %d data", len(b.Contacts), len(b.Data))
+			}
+			seen += len(b.Contacts)
+			rs, err := s.encodeEach(len(b.Contacts), b.at, now)
 			if err != nil {
 				return err
 			}
@@ -232,9 +326,9 @@ func (s *core) upsertContactStream(ctx context.Context, each func(put func([]cm.
 				return ctx.Err()
 			}
 		}
-		err := each(put)
+		eerr := each(put)
 		close(rows)
 		wg.Wait()
-		return cmp.Or(werr, err)
+		return cmp.Or(werr, eerr)
 	})
 }

@@ -90,11 +90,20 @@ func importRun(ctx context.Context, o *importOptions) error {
 	var res importer.Result
 	var n int
 	var err error
-	if stream {
+	// batches are the contacts of a JSONL file read into memory, with the
+	// lines the store keeps as their JSON (importer.StreamJSONLData).
+	var batches []store.ContactData
+	switch {
+	case stream:
 		res, n, err = importer.StreamFile(o.file, func([]cm.Contact) error { return nil })
-	} else {
+	case importer.IsCSV(o.file):
 		res, err = importer.ReadFile(o.file)
 		n = len(res.Contacts)
+	default:
+		res, n, err = importer.StreamFileData(o.file, func(cs []cm.Contact, data [][]byte) error {
+			batches = append(batches, store.ContactData{Contacts: cs, Data: data})
+			return nil
+		})
 	}
 	if err != nil {
 		return err
@@ -131,15 +140,20 @@ func importRun(ctx context.Context, o *importOptions) error {
 	// One transaction: a failure or a kill -9 part-way leaves nothing
 	// imported, as the command promises ("any invalid line → nothing
 	// imported" holds for a failed write as well).
-	if stream {
-		err = store.UpsertContactStream(ctx, st, func(put func([]cm.Contact) error) error {
-			again, m, err := importer.StreamFile(o.file, put)
+	switch {
+	case stream:
+		err = store.UpsertContactDataStream(ctx, st, n, func(put func(store.ContactData) error) error {
+			again, m, err := importer.StreamFileData(o.file, func(cs []cm.Contact, data [][]byte) error {
+				return put(store.ContactData{Contacts: cs, Data: data})
+			})
 			if err == nil && (m != n || len(again.Invalid) != len(res.Invalid)) {
 				err = cm.Errorf(cm.EINVALID, "%s changed while it was imported (%d valid lines, then %d)", o.file, n, m)
 			}
 			return err
 		})
-	} else {
+	case batches != nil:
+		err = store.UpsertContactData(ctx, st, batches)
+	default:
 		err = st.UpsertContacts(ctx, res.Contacts)
 	}
 	if err != nil {
