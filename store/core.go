@@ -90,15 +90,6 @@ func (s *core) translateTx(err error) error {
 	return s.b.translate(err)
 }
 
-// logger returns the store's logger (Options.Logger), or one that discards
-// everything for a core built without one.
-func (s *core) logger() *slog.Logger {
-	if s.log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.log
-}
-
 // parallelMin is the number of items from which parallelFor gives each
 // further goroutine work (encoding contacts or groups as JSON).
 const parallelMin = 256

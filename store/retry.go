@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -47,30 +48,48 @@ func retryPause(k int) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 
+// RetryAborted runs fn and, while it fails because PostgreSQL aborted its
+// transaction as a deadlock victim (SQLSTATE 40P01) or a serialization
+// failure (40001), however wrapped, runs it again: up to 5 runs in all,
+// after a short jittered pause (5-10 ms, doubling to at most 100-200 ms).
+// Each retry is logged on log (nil: not logged) at debug level, naming
+// what. It returns fn's last error (also when ctx ends first). fn must be
+// safe to run again after an abort, which rolled back what it did: a
+// transaction that only touches the database, or one statement. The store
+// runs its own such transactions this way; use it for work on the store's
+// database outside them that can deadlock, such as River's InsertMany of
+// unique jobs (it locks the rows of the live jobs it finds in the order of
+// its arguments, River's completer locks them in the order of its batch).
+func RetryAborted(ctx context.Context, log *slog.Logger, what string, fn func() error) error {
+	for k := 1; ; k++ {
+		err := fn()
+		code := retryableSQLState(err)
+		if code == "" || k == txAttempts || ctx.Err() != nil {
+			return err
+		}
+		pause := retryPause(k)
+		if log != nil {
+			log.DebugContext(ctx, "PostgreSQL aborted a transaction, retrying",
+				"tx", what, "sqlstate", code, "attempt", k, "pause", pause, "err", err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
 // inTxRetry is inTx for a transaction that is safe to run again: fn touches
 // nothing but the database through t (it sends no request, consumes no
 // input, and sets every result it leaves in its caller's variables afresh
 // on each run). When PostgreSQL aborts the transaction as a deadlock victim
 // (40P01) or a serialization failure (40001), it is rolled back and fn runs
-// again in a new transaction, up to txAttempts runs in all, after a short
-// jittered pause; each retry is logged at debug level. The last run's error
-// is returned as inTx returns it (translated: ECONFLICT for these two).
+// again in a new transaction (RetryAborted: up to txAttempts runs in all,
+// each retry logged at debug level). The last run's error is returned as
+// inTx returns it (translated: ECONFLICT for these two).
 func (s *core) inTxRetry(ctx context.Context, what string, fn func(tx) error) error {
-	for k := 1; ; k++ {
-		err := s.inTxRaw(ctx, fn)
-		code := retryableSQLState(err)
-		if code == "" || k == txAttempts || ctx.Err() != nil {
-			return s.translateTx(err)
-		}
-		pause := retryPause(k)
-		s.logger().DebugContext(ctx, "store: transaction aborted by PostgreSQL, retrying",
-			"tx", what, "sqlstate", code, "attempt", k, "pause", pause, "err", err)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return s.translateTx(err)
-		case <-t.C:
-		}
-	}
+	return s.translateTx(RetryAborted(ctx, s.log, what, func() error { return s.inTxRaw(ctx, fn) }))
 }
