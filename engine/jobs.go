@@ -281,8 +281,7 @@ func (e *Engine) enqueueMerges(ctx context.Context, ids []string) error {
 	for i, id := range ids {
 		params[i] = river.InsertManyParams{Args: MergeArgs{GroupID: id}}
 	}
-	_, err := e.jobs.InsertMany(ctx, params)
-	return err
+	return e.insertMany(ctx, "enqueue merges", params)
 }
 
 func (e *Engine) enqueuePreflight(ctx context.Context, ids []string) error {
@@ -294,8 +293,20 @@ func (e *Engine) enqueuePreflight(ctx context.Context, ids []string) error {
 		batch := ids[start:min(start+e.cfg.PreflightBatch, len(ids))]
 		params = append(params, river.InsertManyParams{Args: PreflightArgs{GroupIDs: batch}})
 	}
-	_, err := e.jobs.InsertMany(ctx, params)
-	return err
+	return e.insertMany(ctx, "enqueue preflight", params)
+}
+
+// insertMany inserts the jobs of params in one statement, run again when
+// PostgreSQL aborts it as a deadlock victim (store.RetryAborted): an insert
+// of unique jobs locks the rows of the live ones it finds in params' order,
+// while River's completer locks rows in its batch's order, and the two
+// deadlock now and then when several workers share the database. Failing
+// would fail Run's reconcile, which stops the worker.
+func (e *Engine) insertMany(ctx context.Context, what string, params []river.InsertManyParams) error {
+	return store.RetryAborted(ctx, e.log, what, func() error {
+		_, err := e.jobs.InsertMany(ctx, params)
+		return err
+	})
 }
 
 // enqueueRetry schedules the quarantine retry of a group (best effort: Run
