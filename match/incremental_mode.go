@@ -57,20 +57,22 @@ func (c *Changes) total() int { return c.New + c.Edited + c.Deleted }
 
 // churn counts the contacts of b new, edited or deleted since a.
 func churn(a, b *State) int {
-	n, seen := 0, 0
-	for r, id := range a.ids {
-		if a.dead[r] {
-			continue
-		}
-		k := b.liveSlot(id)
-		if k < 0 {
+	n, i, j := 0, 0, 0
+	for i < len(a.ids) || j < len(b.ids) {
+		switch {
+		case j == len(b.ids) || (i < len(a.ids) && a.ids[i] < b.ids[j]):
 			n++
-			continue
-		}
-		seen++
-		if a.hash[r] != b.hash[k] {
+			i++
+		case i == len(a.ids) || b.ids[j] < a.ids[i]:
 			n++
+			j++
+		default:
+			if a.hash[i] != b.hash[j] {
+				n++
+			}
+			i++
+			j++
 		}
 	}
-	return n + b.live - seen
+	return n
 }
