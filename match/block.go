@@ -218,6 +218,47 @@ func compareEntries(x, y blockEntry) int {
 	return int(x.r - y.r)
 }
 
+// sortEntries sorts entries by compareEntries (key, then record) and
+// returns the sorted slice (entries itself or a buffer of its length).
+// Entries are appended in record order, so a stable radix sort on the key
+// alone gives that order, in linear time: eight byte-wide passes from the
+// low byte, skipping the passes where every key has the same byte. A slice
+// not in record order is sorted with slices.SortFunc.
+func sortEntries(entries []blockEntry) []blockEntry {
+	if len(entries) < 256 || !slices.IsSortedFunc(entries, func(x, y blockEntry) int { return int(x.r - y.r) }) {
+		slices.SortFunc(entries, compareEntries)
+		return entries
+	}
+	var counts [8][256]int
+	for _, e := range entries {
+		h := e.h
+		for b := range 8 {
+			counts[b][byte(h>>(8*b))]++
+		}
+	}
+	src, dst := entries, make([]blockEntry, len(entries))
+	for b := range 8 {
+		c := &counts[b]
+		if c[byte(src[0].h>>(8*b))] == len(src) {
+			continue // every key has this byte
+		}
+		var pos [256]int
+		sum := 0
+		for v := range 256 {
+			pos[v] = sum
+			sum += c[v]
+		}
+		shift := 8 * b
+		for _, e := range src {
+			v := byte(e.h >> shift)
+			dst[pos[v]] = e
+			pos[v]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
 // ruleMaxSize is the largest block of rule that is compared.
 func ruleMaxSize(cfg *Config, rule BlockingRule) int {
 	if rule.MaxBlockSize > 0 && rule.MaxBlockSize < cfg.MaxBlockSize {
@@ -269,7 +310,7 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames, keep bo
 					entries = append(entries, entry{h, r})
 				}
 			}
-			slices.SortFunc(entries, compareEntries)
+			entries = sortEntries(entries)
 			if keep {
 				res.entries[ri] = entries
 			}
