@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -31,6 +33,10 @@ func (s *core) EachContact(ctx context.Context, fn func(*cm.Contact) error) erro
 	return s.eachContactWhere(ctx, "", nil, fn)
 }
 
+// contactJSON decodes stored contacts as encoding/json does (v1
+// semantics), with the faster decoder of go-json-experiment.
+var contactJSON = jsonv1.DefaultOptionsV1() //nolint:gochecknoglobals // immutable options
+
 func (s *core) eachContactWhere(ctx context.Context, where string, args []any, fn func(*cm.Contact) error) error {
 	rs, err := s.b.reader().query(ctx, "SELECT id, data FROM contacts "+where+" ORDER BY id", args...)
 	if err != nil {
@@ -44,7 +50,7 @@ func (s *core) eachContactWhere(ctx context.Context, where string, args []any, f
 			return fmt.Errorf("scan contact: %w", err)
 		}
 		var c cm.Contact
-		if err := json.Unmarshal(data, &c); err != nil {
+		if err := jsonv2.Unmarshal(data, &c, contactJSON); err != nil {
 			return fmt.Errorf("decode contact %s: %w", id, err)
 		}
 		if err := fn(&c); err != nil {
