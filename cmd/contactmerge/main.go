@@ -22,6 +22,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -37,7 +39,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := startProfile(os.Getenv("CONTACTMERGE_CPUPROFILE"))
+	stopMem := startMemProfile(os.Getenv("CONTACTMERGE_MEMPROFILE"))
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stopMem()
 	stopProfile()
 	stop()
 	os.Exit(code)
@@ -64,6 +68,62 @@ func startProfile(path string) func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}
+}
+
+// startMemProfile writes a heap profile to path when it is set
+// (CONTACTMERGE_MEMPROFILE, for `go tool pprof -sample_index=inuse_space`):
+// every 100 ms it reads the live heap and, each time that grew by a tenth
+// over the last profile written, writes the profile again, so that the
+// file shows what held the heap near its peak. The returned function stops
+// it.
+func startMemProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	runtime.MemProfileRate = 64 << 10
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	go func() {
+		defer close(stopped)
+		var written uint64
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			live := sample[0].Value.Uint64()
+			if live < written+written/10 {
+				continue
+			}
+			written = live
+			if err := writeHeapProfile(path); err != nil {
+				fmt.Fprintf(os.Stderr, "CONTACTMERGE_MEMPROFILE: %v\n", err)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+// writeHeapProfile writes the heap profile as of the last GC to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // Exit codes (ARCHITECTURE.md "The command-line contract").
