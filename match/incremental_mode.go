@@ -57,22 +57,20 @@ func (c *Changes) total() int { return c.New + c.Edited + c.Deleted }
 
 // churn counts the contacts of b new, edited or deleted since a.
 func churn(a, b *State) int {
-	n, i, j := 0, 0, 0
-	for i < len(a.ids) || j < len(b.ids) {
-		switch {
-		case j == len(b.ids) || (i < len(a.ids) && a.ids[i] < b.ids[j]):
+	n, seen := 0, 0
+	for r, id := range a.ids {
+		if a.dead[r] {
+			continue
+		}
+		k := b.liveSlot(id)
+		if k < 0 {
 			n++
-			i++
-		case i == len(a.ids) || b.ids[j] < a.ids[i]:
+			continue
+		}
+		seen++
+		if a.hash[r] != b.hash[k] {
 			n++
-			j++
-		default:
-			if a.hash[i] != b.hash[j] {
-				n++
-			}
-			i++
-			j++
 		}
 	}
-	return n
+	return n + b.live - seen
 }

@@ -1,12 +1,16 @@
 package match
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -337,5 +341,76 @@ func TestKeptModelEqualsEstimate(t *testing.T) {
 	r3 := matchAndSave(t, s, cfg, MatchOptions{Reestimate: true})
 	if !r3.Mode.Estimated || r3.Mode.Reason != "--reestimate" {
 		t.Fatalf("--reestimate mode %+v", r3.Mode)
+	}
+}
+
+// TestIncrementalKeepsBase: an incremental match saves the delta, links
+// and groups but not the base parts a full match wrote (they stay as
+// stored); a state of an older encoding is refused, so the next match is a
+// full one.
+func TestIncrementalKeepsBase(t *testing.T) {
+	cfg := DefaultConfig()
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 1500, Seed: 24})
+	pool := sandbox.Generate(sandbox.GenConfig{Contacts: 500, Seed: 25}).Contacts
+	clock := testclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+	s := openStateStore(t, cfg, "base", clock)
+	ctx := context.Background()
+	if err := s.UpsertContacts(ctx, org.Contacts); err != nil {
+		t.Fatal(err)
+	}
+	matchAndSave(t, s, cfg, MatchOptions{MaxDrift: 0.5})
+	first, err := s.LoadMatchState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []string
+	for name := range first {
+		if name != partMeta && name != partDelta && name != partLinks {
+			base = append(base, name)
+		}
+	}
+	if len(base) != 2 {
+		t.Fatalf("parts %v, want two base parts", slices.Sorted(maps.Keys(first)))
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 2 {
+		clock.Advance(time.Hour)
+		changeContacts(t, rng, round, pool, s)
+		if r := matchAndSave(t, s, cfg, MatchOptions{MaxDrift: 0.5}); !r.Mode.Incremental || r.Changes.total() == 0 {
+			t.Fatalf("round %d: mode %+v, changes %+v", round, r.Mode, r.Changes)
+		}
+		now, err := s.LoadMatchState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range base {
+			if !bytes.Equal(now[name], first[name]) {
+				t.Fatalf("round %d: base part %s rewritten", round, name)
+			}
+		}
+		if len(now[partDelta]) <= len(first[partDelta]) {
+			t.Fatalf("round %d: delta of %d bytes, %d after the full match", round, len(now[partDelta]), len(first[partDelta]))
+		}
+		st, err := DecodeState(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := st.Parts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range base {
+			if b, ok := enc[name]; !ok || b != nil {
+				t.Fatalf("round %d: a decoded state's part %s is not kept (present %v, %d bytes)", round, name, ok, len(b))
+			}
+		}
+	}
+	// A state of version 3 (whole blobs, no base) is not used.
+	var meta bytes.Buffer
+	if err := gob.NewEncoder(&meta).Encode(&stateMeta{Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeState(map[string][]byte{partMeta: meta.Bytes(), "contacts": {0}, "blocks": {0}, "links": {0}}); err == nil || !strings.Contains(err.Error(), "state version 3") {
+		t.Fatalf("version 3 state: %v", err)
 	}
 }

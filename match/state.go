@@ -1,10 +1,7 @@
 package match
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/gob"
 	"fmt"
 	"math"
 	"slices"
@@ -83,8 +80,14 @@ func readWriteMark(ctx context.Context, si StateInput) (*writeMark, error) {
 
 // State is what a match keeps for the next one (the store holds it as
 // named parts, see Parts): the kept model, every contact's modifyDate and
-// norm hash, every blocking rule's keys, the links and the groups. Record
-// numbers index ids, which are sorted.
+// norm hash, every blocking rule's keys, the links and the groups.
+//
+// Contacts have slots, stable from one match to the next: the slots of the
+// last full match (its base) are its contacts sorted by id; an incremental
+// match gives a new contact the next slot and leaves a deleted contact's
+// slot dead. The base parts (contacts and keys) are written by a full match
+// only; an incremental match writes the small parts: the contacts and keys
+// changed since the base (the delta), the links and the groups.
 type State struct {
 	ConfigFP uint64 // ConfigFingerprint of the config
 	// MaxUpdated is the newest contact write the match saw (the store's
@@ -96,16 +99,27 @@ type State struct {
 	Estimated int
 	Churn     int
 
-	model   *keptModel
-	ids     []string
-	modify  []int64 // modifyDate when matched (math.MinInt64: unknown)
-	hash    []uint64
-	entries [][]blockEntry // per rule, sorted by key then record
-	links   []link         // a < b
-	groups  []stateGroup
-	cons    []string // sorted constraintKeys
+	model  *keptModel
+	ids    []string // by slot
+	modify []int64  // modifyDate when matched (math.MinInt64: unknown)
+	hash   []uint64
+	dead   []bool  // by slot: deleted
+	void   []bool  // by slot: its base keys do not count (added, edited or deleted since the base)
+	live   int     // slots not dead
+	nBase  int     // slots of the base, sorted by id
+	added  []int32 // slots added since the base, sorted by id
+	upd    []bool  // by base slot: differs from the base (modifyDate, hash, void, dead)
+	keys   []ruleKeys
+	links  []link // a < b
+	groups []stateGroup
+	cons   []string // sorted constraintKeys
 	// consumed are the deleted contacts' log rows this state accounts for.
 	consumed []int64
+
+	// base names the stored base parts ("" before they are stored);
+	// baseParts are their encodings when Parts has to write them.
+	base      string
+	baseParts map[string][]byte
 }
 
 // Consumed returns the rows of the deleted contacts' log
@@ -113,19 +127,38 @@ type State struct {
 // removes them.
 func (s *State) Consumed() []int64 { return s.consumed }
 
-// stateGroup is a group of the last match: its id and records (sorted).
+// stateGroup is a group of the last match: its id and slots (sorted).
 type stateGroup struct {
 	id      string
 	members []int32
 }
 
 // Contacts returns the number of contacts of the state.
-func (s *State) Contacts() int { return len(s.ids) }
+func (s *State) Contacts() int { return s.live }
 
 // DriftShare is the drift of the data since the model was estimated: the
 // share of the contacts then that are new, edited or deleted since.
 func (s *State) DriftShare() float64 {
 	return float64(s.Churn) / float64(max(1, s.Estimated))
+}
+
+// slotOf returns the slot of id (dead or alive), -1 for none.
+func (s *State) slotOf(id string) int32 {
+	if k, ok := slices.BinarySearch(s.ids[:s.nBase], id); ok {
+		return int32(k)
+	}
+	if k, ok := slices.BinarySearchFunc(s.added, id, func(r int32, id string) int { return strings.Compare(s.ids[r], id) }); ok {
+		return s.added[k]
+	}
+	return -1
+}
+
+// liveSlot returns the slot of id when it is alive, else -1.
+func (s *State) liveSlot(id string) int32 {
+	if r := s.slotOf(id); r >= 0 && !s.dead[r] {
+		return r
+	}
+	return -1
 }
 
 // constraintKey identifies a constraint with everything a group's notes
@@ -143,10 +176,11 @@ func constraintKeys(cs []cm.PairConstraint) []string {
 	return out
 }
 
-// fullState is the state of a full match over d.
+// fullState is the state of a full match over d: every contact in the base.
 func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.PairConstraint, wm *writeMark, stamps []stamp) *State {
 	n := d.n
-	st := &State{ConfigFP: ConfigFingerprint(*cfg), MaxUpdated: wm.lastWritten, Estimated: n, model: km, consumed: wm.consumed}
+	st := &State{ConfigFP: ConfigFingerprint(*cfg), MaxUpdated: wm.lastWritten, Estimated: n, model: km, consumed: wm.consumed,
+		live: n, nBase: n, dead: make([]bool, n), void: make([]bool, n), upd: make([]bool, n)}
 	st.ids = make([]string, n)
 	st.hash = make([]uint64, n)
 	for r := range n {
@@ -167,8 +201,7 @@ func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.Pa
 			st.modify[i] = math.MinInt64
 		}
 	}
-	st.entries = make([][]blockEntry, len(md.entries))
-	for ri, out := range md.entries {
+	for _, out := range md.entries {
 		// In place: the match is done with its record numbers.
 		for q := range out {
 			out[q].r = d.rank[out[q].r]
@@ -184,8 +217,9 @@ func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.Pa
 			}
 			lo = hi
 		}
-		st.entries[ri] = out
 	}
+	st.setBase(md.entries)
+	md.entries = nil
 	st.links = make([]link, len(md.links))
 	for q, l := range md.links {
 		a, b := d.rank[l.a], d.rank[l.b]
@@ -223,216 +257,4 @@ func (s *State) GroupIDs() []string {
 		out[i] = g.id
 	}
 	return out
-}
-
-// stateVersion is the encoding version of State's parts.
-const stateVersion = 3
-
-type stateMeta struct {
-	Version    int
-	ConfigFP   uint64
-	MaxUpdated int64
-	Estimated  int
-	Churn      int
-	Model      keptModel
-	Cons       []string
-}
-
-// Parts encodes the state as named parts (binary; the store keeps them
-// opaque).
-func (s *State) Parts() (map[string][]byte, error) {
-	var meta bytes.Buffer
-	m := stateMeta{Version: stateVersion, ConfigFP: s.ConfigFP, MaxUpdated: s.MaxUpdated, Estimated: s.Estimated, Churn: s.Churn, Model: *s.model, Cons: s.cons}
-	m.Model.Model.Extra = nil
-	if err := gob.NewEncoder(&meta).Encode(&m); err != nil {
-		return nil, fmt.Errorf("match: encode state: %w", err)
-	}
-	size := binary.MaxVarintLen64
-	for _, id := range s.ids {
-		size += binary.MaxVarintLen64 + len(id) + 16
-	}
-	w := wbuf{b: make([]byte, 0, size)}
-	w.uvarint(uint64(len(s.ids)))
-	for i, id := range s.ids {
-		w.str(id)
-		w.u64(uint64(s.modify[i]))
-		w.u64(s.hash[i])
-	}
-	contacts := w.b
-	size = binary.MaxVarintLen64
-	for _, es := range s.entries {
-		size += binary.MaxVarintLen64 + 12*len(es)
-	}
-	w = wbuf{b: make([]byte, 0, size)}
-	w.uvarint(uint64(len(s.entries)))
-	for _, es := range s.entries {
-		w.uvarint(uint64(len(es)))
-		at := len(w.b)
-		w.b = w.b[:at+12*len(es)]
-		for q, e := range es {
-			binary.LittleEndian.PutUint64(w.b[at+12*q:], e.h)
-			binary.LittleEndian.PutUint32(w.b[at+12*q+8:], uint32(e.r))
-		}
-	}
-	blocks := w.b
-	w = wbuf{b: make([]byte, 0, 16*len(s.links)+(binary.MaxVarintLen64+40)*len(s.groups))}
-	w.uvarint(uint64(len(s.links)))
-	for _, l := range s.links {
-		w.u32(uint32(l.a))
-		w.u32(uint32(l.b))
-		w.u64(math.Float64bits(l.w))
-	}
-	w.uvarint(uint64(len(s.groups)))
-	for _, g := range s.groups {
-		w.str(g.id)
-		w.uvarint(uint64(len(g.members)))
-		for _, r := range g.members {
-			w.u32(uint32(r))
-		}
-	}
-	return map[string][]byte{"meta": meta.Bytes(), "contacts": contacts, "blocks": blocks, "links": w.b}, nil
-}
-
-// DecodeState decodes the parts Parts made; nil parts (no state) give nil.
-func DecodeState(parts map[string][]byte) (*State, error) {
-	if len(parts) == 0 {
-		return nil, nil
-	}
-	var m stateMeta
-	if err := gob.NewDecoder(bytes.NewReader(parts["meta"])).Decode(&m); err != nil {
-		return nil, fmt.Errorf("match: decode state: %w", err)
-	}
-	if m.Version != stateVersion {
-		return nil, fmt.Errorf("match: state version %d, want %d", m.Version, stateVersion)
-	}
-	s := &State{ConfigFP: m.ConfigFP, MaxUpdated: m.MaxUpdated, Estimated: m.Estimated, Churn: m.Churn, model: &m.Model, cons: m.Cons}
-	r := rbuf{b: parts["contacts"]}
-	n := int(r.uvarint())
-	if n > len(r.b) {
-		return nil, fmt.Errorf("match: decode state: %d contacts in %d bytes", n, len(r.b))
-	}
-	s.ids, s.modify, s.hash = make([]string, n), make([]int64, n), make([]uint64, n)
-	for i := range n {
-		s.ids[i] = r.str()
-		s.modify[i] = int64(r.u64())
-		s.hash[i] = r.u64()
-	}
-	r = rbuf{b: parts["blocks"]}
-	rules := int(r.uvarint())
-	for range min(rules, 1<<10) {
-		k := int(r.uvarint())
-		if r.err || 12*k > len(r.b) {
-			r.err = true
-			break
-		}
-		es := make([]blockEntry, k)
-		b := r.b[:12*k]
-		for q := range es {
-			es[q] = blockEntry{binary.LittleEndian.Uint64(b[12*q:]), int32(binary.LittleEndian.Uint32(b[12*q+8:]))}
-		}
-		r.b = r.b[12*k:]
-		s.entries = append(s.entries, es)
-	}
-	lr := rbuf{b: parts["links"]}
-	nl := int(lr.uvarint())
-	if 16*nl > len(lr.b) {
-		lr.err = true
-		nl = 0
-	}
-	s.links = make([]link, nl)
-	for q := range s.links {
-		s.links[q] = link{int32(lr.u32()), int32(lr.u32()), math.Float64frombits(lr.u64())}
-	}
-	ng := int(lr.uvarint())
-	for range min(ng, len(lr.b)) {
-		g := stateGroup{id: lr.str()}
-		k := int(lr.uvarint())
-		if lr.err || 4*k > len(lr.b) {
-			lr.err = true
-			break
-		}
-		g.members = make([]int32, k)
-		for i := range g.members {
-			g.members[i] = int32(lr.u32())
-		}
-		s.groups = append(s.groups, g)
-	}
-	if r.err || lr.err || len(s.entries) != rules || len(s.groups) != ng {
-		return nil, fmt.Errorf("match: decode state: truncated")
-	}
-	for _, l := range s.links {
-		if l.a < 0 || l.b < 0 || int(l.a) >= n || int(l.b) >= n {
-			return nil, fmt.Errorf("match: decode state: link out of range")
-		}
-	}
-	for _, es := range s.entries {
-		for _, e := range es {
-			if e.r < 0 || int(e.r) >= n {
-				return nil, fmt.Errorf("match: decode state: block entry out of range")
-			}
-		}
-	}
-	for _, g := range s.groups {
-		for _, x := range g.members {
-			if x < 0 || int(x) >= n {
-				return nil, fmt.Errorf("match: decode state: group member out of range")
-			}
-		}
-	}
-	return s, nil
-}
-
-type wbuf struct{ b []byte }
-
-func (w *wbuf) uvarint(v uint64) {
-	w.b = binary.AppendUvarint(w.b, v)
-}
-func (w *wbuf) str(s string) { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
-func (w *wbuf) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
-func (w *wbuf) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
-
-type rbuf struct {
-	b   []byte
-	err bool
-}
-
-func (r *rbuf) uvarint() uint64 {
-	v, k := binary.Uvarint(r.b)
-	if k <= 0 {
-		r.err = true
-		return 0
-	}
-	r.b = r.b[k:]
-	return v
-}
-
-func (r *rbuf) str() string {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.err = true
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-
-func (r *rbuf) u64() uint64 {
-	if len(r.b) < 8 {
-		r.err = true
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-
-func (r *rbuf) u32() uint32 {
-	if len(r.b) < 4 {
-		r.err = true
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
-	return v
 }

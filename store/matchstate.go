@@ -120,7 +120,11 @@ func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
 		if out == nil {
 			out = map[string][]byte{}
 		}
-		out[name] = append(out[name], data...)
+		if prev, ok := out[name]; ok {
+			out[name] = append(prev, data...)
+		} else {
+			out[name] = data // the part's first row: no copy
+		}
 	}
 	return out, s.b.translate(rs.Err())
 }
@@ -147,7 +151,9 @@ func (s *core) ClearMatchState(ctx context.Context) error {
 // would. New and refreshed groups get their ledger rows as with
 // SaveProposals; a steward's survivor or field choices are kept. state
 // replaces the stored match state (nil: none is kept), and the rows
-// consumed of the deleted contacts' log (DeletedContacts) are removed.
+// consumed of the deleted contacts' log (DeletedContacts) are removed; a
+// part of state that is nil keeps its stored rows (it is an error when
+// none are stored), and stored parts state does not name are removed.
 func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error) {
 	return s.saveGroups(ctx, groups, unchanged, actor, func(t tx, now time.Time) error {
 		if err := writeMatchState(ctx, t, state, micros(now)); err != nil {
@@ -166,13 +172,37 @@ func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []str
 	})
 }
 
-// writeMatchState replaces the stored match state with state's parts.
+// writeMatchState replaces the stored match state with state's parts. A
+// nil part keeps its stored rows (an incremental match does not rewrite
+// the base parts a full match wrote); a part state does not name is
+// deleted.
 func writeMatchState(ctx context.Context, t tx, state map[string][]byte, at int64) error {
-	if _, err := t.exec(ctx, "DELETE FROM match_state"); err != nil {
+	names := slices.Sorted(maps.Keys(state))
+	var keep []any
+	for _, name := range names {
+		if state[name] == nil {
+			keep = append(keep, name)
+		}
+	}
+	if len(keep) > 0 {
+		var n int
+		if err := t.queryRow(ctx, "SELECT COUNT(DISTINCT name) FROM match_state WHERE name IN ("+placeholders(len(keep))+")", keep...).Scan(&n); err != nil {
+			return fmt.Errorf("check kept match state parts: %w", err)
+		}
+		if n != len(keep) {
+			return fmt.Errorf("save match state: %d of the parts %v to keep are not stored (another match replaced the state?)", len(keep)-n, keep)
+		}
+		if _, err := t.exec(ctx, "DELETE FROM match_state WHERE name NOT IN ("+placeholders(len(keep))+")", keep...); err != nil {
+			return fmt.Errorf("clear match state: %w", err)
+		}
+	} else if _, err := t.exec(ctx, "DELETE FROM match_state"); err != nil {
 		return fmt.Errorf("clear match state: %w", err)
 	}
-	for _, name := range slices.Sorted(maps.Keys(state)) {
+	for _, name := range names {
 		b := state[name]
+		if b == nil {
+			continue
+		}
 		for seq := 0; seq == 0 || len(b) > 0; seq++ {
 			n := min(len(b), stateChunk)
 			if _, err := t.exec(ctx, "INSERT INTO match_state (name, seq, data, updated_at) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,404 @@
+package match
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stateVersion is the encoding version of State's parts (4: slots, a base
+// written by full matches and a delta).
+const stateVersion = 4
+
+type stateMeta struct {
+	Version    int
+	ConfigFP   uint64
+	MaxUpdated int64
+	Estimated  int
+	Churn      int
+	Model      keptModel
+	Cons       []string
+	Base       string // names the base parts: contacts@Base, blocks@Base
+}
+
+// Delta flags of a slot.
+const (
+	slotDead = 1 << iota
+	slotVoid
+)
+
+// The names of a state's parts.
+const (
+	partMeta     = "meta"
+	partDelta    = "delta"
+	partLinks    = "links"
+	partContacts = "contacts@"
+	partBlocks   = "blocks@"
+)
+
+// setBase makes the state's keys a base of entries (per rule, sorted) and
+// encodes the base parts for Parts: a full match's state.
+func (s *State) setBase(entries [][]blockEntry) {
+	size := binary.MaxVarintLen64
+	for _, es := range entries {
+		size += binary.MaxVarintLen64 + entrySize*len(es)
+	}
+	w := wbuf{b: make([]byte, 0, size)}
+	w.uvarint(uint64(len(entries)))
+	s.keys = make([]ruleKeys, len(entries))
+	for ri, es := range entries {
+		w.uvarint(uint64(len(es)))
+		at := len(w.b)
+		w.b = append(w.b, encodeBase(es)...)
+		s.keys[ri].base = baseKeys(w.b[at:len(w.b):len(w.b)])
+		entries[ri] = nil
+	}
+	blocks := w.b
+	size = binary.MaxVarintLen64
+	for _, id := range s.ids {
+		size += binary.MaxVarintLen64 + len(id) + 16
+	}
+	w = wbuf{b: make([]byte, 0, size)}
+	w.uvarint(uint64(len(s.ids)))
+	for i, id := range s.ids {
+		w.str(id)
+		w.u64(uint64(s.modify[i]))
+		w.u64(s.hash[i])
+	}
+	s.base = ""
+	s.baseParts = map[string][]byte{partContacts: w.b, partBlocks: blocks}
+}
+
+// Parts encodes the state as named parts (binary; the store keeps them
+// opaque). The base parts of a state decoded from stored parts (or
+// derived from one by an incremental match) are nil: the store keeps the
+// stored ones (see store SaveMatch).
+func (s *State) Parts() (map[string][]byte, error) {
+	if s.base == "" {
+		s.base = strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	var meta bytes.Buffer
+	m := stateMeta{Version: stateVersion, ConfigFP: s.ConfigFP, MaxUpdated: s.MaxUpdated, Estimated: s.Estimated, Churn: s.Churn, Model: *s.model, Cons: s.cons, Base: s.base}
+	m.Model.Model.Extra = nil
+	if err := gob.NewEncoder(&meta).Encode(&m); err != nil {
+		return nil, fmt.Errorf("match: encode state: %w", err)
+	}
+	out := map[string][]byte{partMeta: meta.Bytes(), partDelta: s.encodeDelta(), partLinks: s.encodeLinks(),
+		partContacts + s.base: s.baseParts[partContacts], partBlocks + s.base: s.baseParts[partBlocks]}
+	return out, nil
+}
+
+func (s *State) encodeDelta() []byte {
+	flags := func(r int) byte {
+		var f byte
+		if s.dead[r] {
+			f |= slotDead
+		}
+		if s.void[r] {
+			f |= slotVoid
+		}
+		return f
+	}
+	var w wbuf
+	w.uvarint(uint64(s.nBase))
+	var upd []int
+	for r, u := range s.upd {
+		if u {
+			upd = append(upd, r)
+		}
+	}
+	w.uvarint(uint64(len(upd)))
+	for _, r := range upd {
+		w.u32(uint32(r))
+		w.b = append(w.b, flags(r))
+		w.u64(uint64(s.modify[r]))
+		w.u64(s.hash[r])
+	}
+	w.uvarint(uint64(len(s.ids) - s.nBase))
+	for r := s.nBase; r < len(s.ids); r++ {
+		w.str(s.ids[r])
+		w.b = append(w.b, flags(r))
+		w.u64(uint64(s.modify[r]))
+		w.u64(s.hash[r])
+	}
+	w.uvarint(uint64(len(s.keys)))
+	for _, k := range s.keys {
+		w.uvarint(uint64(len(k.over)))
+		w.b = append(w.b, encodeBase(k.over)...)
+	}
+	return w.b
+}
+
+func (s *State) encodeLinks() []byte {
+	w := wbuf{b: make([]byte, 0, 16*len(s.links)+(binary.MaxVarintLen64+40)*len(s.groups))}
+	w.uvarint(uint64(len(s.links)))
+	for _, l := range s.links {
+		w.u32(uint32(l.a))
+		w.u32(uint32(l.b))
+		w.u64(math.Float64bits(l.w))
+	}
+	w.uvarint(uint64(len(s.groups)))
+	for _, g := range s.groups {
+		w.str(g.id)
+		w.uvarint(uint64(len(g.members)))
+		for _, r := range g.members {
+			w.u32(uint32(r))
+		}
+	}
+	return w.b
+}
+
+// DecodeState decodes the parts Parts made; nil parts (no state) give nil.
+func DecodeState(parts map[string][]byte) (*State, error) {
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var m stateMeta
+	if err := gob.NewDecoder(bytes.NewReader(parts[partMeta])).Decode(&m); err != nil {
+		return nil, fmt.Errorf("match: decode state: %w", err)
+	}
+	if m.Version != stateVersion {
+		return nil, fmt.Errorf("match: state version %d, want %d (an older contactmerge kept it)", m.Version, stateVersion)
+	}
+	s := &State{ConfigFP: m.ConfigFP, MaxUpdated: m.MaxUpdated, Estimated: m.Estimated, Churn: m.Churn, model: &m.Model, cons: m.Cons, base: m.Base}
+	cp, ok := parts[partContacts+m.Base]
+	bp, ok2 := parts[partBlocks+m.Base]
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("match: decode state: the base parts %s are missing", m.Base)
+	}
+	if err := s.decodeBase(cp, bp); err != nil {
+		return nil, err
+	}
+	if err := s.decodeDelta(parts[partDelta]); err != nil {
+		return nil, err
+	}
+	if err := s.decodeLinks(parts[partLinks]); err != nil {
+		return nil, err
+	}
+	return s, s.check()
+}
+
+func (s *State) decodeBase(contacts, blocks []byte) error {
+	// One string holds every id: an id is a substring, not an allocation.
+	all := string(contacts)
+	r := rbuf{b: contacts}
+	n := int(r.uvarint())
+	if n > len(r.b) {
+		return fmt.Errorf("match: decode state: %d contacts in %d bytes", n, len(r.b))
+	}
+	s.nBase, s.live = n, n
+	s.ids, s.modify, s.hash = make([]string, n), make([]int64, n), make([]uint64, n)
+	for i := range n {
+		k := int(r.uvarint())
+		if r.err || k > len(r.b) {
+			return fmt.Errorf("match: decode state: contacts truncated")
+		}
+		at := len(contacts) - len(r.b)
+		s.ids[i] = all[at : at+k]
+		r.b = r.b[k:]
+		s.modify[i] = int64(r.u64())
+		s.hash[i] = r.u64()
+	}
+	s.dead, s.void, s.upd = make([]bool, n), make([]bool, n), make([]bool, n)
+	r = rbuf{b: blocks}
+	rules := int(r.uvarint())
+	for range min(rules, 1<<10) {
+		k := int(r.uvarint())
+		if r.err || entrySize*k > len(r.b) {
+			r.err = true
+			break
+		}
+		s.keys = append(s.keys, ruleKeys{base: baseKeys(r.b[: entrySize*k : entrySize*k])})
+		r.b = r.b[entrySize*k:]
+	}
+	if r.err || len(s.keys) != rules {
+		return fmt.Errorf("match: decode state: blocks truncated")
+	}
+	return nil
+}
+
+func (s *State) decodeDelta(b []byte) error {
+	r := rbuf{b: b}
+	if int(r.uvarint()) != s.nBase {
+		return fmt.Errorf("match: decode state: the delta is not of the base")
+	}
+	apply := func(slot int, f byte) {
+		s.dead[slot] = f&slotDead != 0
+		s.void[slot] = f&slotVoid != 0
+		if s.dead[slot] {
+			s.live--
+		}
+	}
+	nu := int(r.uvarint())
+	for range min(nu, len(r.b)) {
+		slot := int(r.u32())
+		if r.err || slot >= s.nBase || len(r.b) < 17 {
+			return fmt.Errorf("match: decode state: delta truncated")
+		}
+		f := r.b[0]
+		r.b = r.b[1:]
+		s.upd[slot] = true
+		s.modify[slot] = int64(r.u64())
+		s.hash[slot] = r.u64()
+		apply(slot, f)
+	}
+	na := int(r.uvarint())
+	for range min(na, len(r.b)) {
+		id := r.str()
+		if r.err || len(r.b) < 17 {
+			return fmt.Errorf("match: decode state: delta truncated")
+		}
+		f := r.b[0]
+		r.b = r.b[1:]
+		slot := len(s.ids)
+		s.ids = append(s.ids, id)
+		s.modify = append(s.modify, int64(r.u64()))
+		s.hash = append(s.hash, r.u64())
+		s.dead, s.void = append(s.dead, false), append(s.void, false)
+		s.live++
+		apply(slot, f)
+		s.added = append(s.added, int32(slot))
+	}
+	slices.SortFunc(s.added, func(a, b int32) int { return strings.Compare(s.ids[a], s.ids[b]) })
+	rules := int(r.uvarint())
+	if r.err || rules != len(s.keys) {
+		return fmt.Errorf("match: decode state: delta of %d rules, base of %d", rules, len(s.keys))
+	}
+	for ri := range s.keys {
+		k := int(r.uvarint())
+		if r.err || entrySize*k > len(r.b) {
+			return fmt.Errorf("match: decode state: delta truncated")
+		}
+		over := baseKeys(r.b[:entrySize*k])
+		s.keys[ri].over = make([]blockEntry, k)
+		for q := range k {
+			s.keys[ri].over[q] = over.at(q)
+		}
+		r.b = r.b[entrySize*k:]
+	}
+	if r.err {
+		return fmt.Errorf("match: decode state: delta truncated")
+	}
+	return nil
+}
+
+func (s *State) decodeLinks(b []byte) error {
+	lr := rbuf{b: b}
+	nl := int(lr.uvarint())
+	if 16*nl > len(lr.b) {
+		return fmt.Errorf("match: decode state: links truncated")
+	}
+	s.links = make([]link, nl)
+	for q := range s.links {
+		s.links[q] = link{int32(lr.u32()), int32(lr.u32()), math.Float64frombits(lr.u64())}
+	}
+	ng := int(lr.uvarint())
+	for range min(ng, len(lr.b)) {
+		g := stateGroup{id: lr.str()}
+		k := int(lr.uvarint())
+		if lr.err || 4*k > len(lr.b) {
+			lr.err = true
+			break
+		}
+		g.members = make([]int32, k)
+		for i := range g.members {
+			g.members[i] = int32(lr.u32())
+		}
+		s.groups = append(s.groups, g)
+	}
+	if lr.err || len(s.groups) != ng {
+		return fmt.Errorf("match: decode state: groups truncated")
+	}
+	return nil
+}
+
+// check verifies that every slot a decoded state names is one of it.
+func (s *State) check() error {
+	n := int32(len(s.ids))
+	for _, l := range s.links {
+		if l.a < 0 || l.b < 0 || l.a >= n || l.b >= n {
+			return fmt.Errorf("match: decode state: link out of range")
+		}
+	}
+	for _, k := range s.keys {
+		for q := range k.base.len() {
+			if r := k.base.slot(q); r < 0 || int(r) >= s.nBase {
+				return fmt.Errorf("match: decode state: block entry out of range")
+			}
+		}
+		for _, e := range k.over {
+			if e.r < 0 || e.r >= n {
+				return fmt.Errorf("match: decode state: block entry out of range")
+			}
+		}
+	}
+	for _, g := range s.groups {
+		for _, x := range g.members {
+			if x < 0 || x >= n {
+				return fmt.Errorf("match: decode state: group member out of range")
+			}
+		}
+	}
+	return nil
+}
+
+type wbuf struct{ b []byte }
+
+func (w *wbuf) uvarint(v uint64) {
+	w.b = binary.AppendUvarint(w.b, v)
+}
+func (w *wbuf) str(s string) { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
+func (w *wbuf) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+func (w *wbuf) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+
+type rbuf struct {
+	b   []byte
+	err bool
+}
+
+func (r *rbuf) uvarint() uint64 {
+	v, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[k:]
+	return v
+}
+
+func (r *rbuf) str() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = true
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *rbuf) u64() uint64 {
+	if len(r.b) < 8 {
+		r.err = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *rbuf) u32() uint32 {
+	if len(r.b) < 4 {
+		r.err = true
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v
+}
