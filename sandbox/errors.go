@@ -2,23 +2,14 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-	jsonv1 "github.com/go-json-experiment/json/v1"
 )
-
-// responseOptions write a response body as encoding/json's Encoder with
-// SetEscapeHTML(false) does (the same bytes: go-json-experiment's v1
-// options), in about half its CPU time: encoding was most of what serving a
-// scan page cost.
-var responseOptions = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsontext.EscapeForHTML(false)) //nolint:gochecknoglobals // immutable options
 
 // apiError is an error answered with the Genesys error body. message is
 // withParams with every {name} replaced by params[name] when withParams is
@@ -141,11 +132,9 @@ func (s *Sandbox) writeJSON(w http.ResponseWriter, status int, v any) {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	err := jsonv2.MarshalWrite(buf, v, responseOptions)
-	if err == nil {
-		err = buf.WriteByte('\n') // as Encoder.Encode
-	}
-	if err != nil {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString(`{"message":"encoding failed","code":"internal.server.error","status":500}` + "\n")
