@@ -149,13 +149,13 @@ func (s *dbStore) TakeOver(ctx context.Context, self, selfLeaseOwner string, dea
 	if s.Kind() == "postgres" {
 		last = "attempted_by[cardinality(attempted_by)]"
 	}
-	// Lock order (PostgreSQL): the jobs in id order, then the leases in
-	// member id order, then the worker rows in id order, worker after
-	// worker in id order; two processes taking over the same dead workers
-	// at once then wait for each other instead of deadlocking, and the
-	// leases are locked in the order AcquireLeases and ReleaseLeases use.
-	// A plain UPDATE or DELETE would lock rows in the order its plan reads
-	// them.
+	// Lock order (PostgreSQL): worker after worker in id order (with all,
+	// every one at once), its running jobs in id order, then its leases in
+	// member id order, then its row. Two processes taking over the same
+	// dead workers at once then wait for each other instead of
+	// deadlocking, and leases are locked in the order AcquireLeases and
+	// ReleaseLeases use. A plain UPDATE or DELETE would lock the rows in
+	// the order its plan reads them.
 	fu := s.b.forUpdate()
 	freeJobs := func(t tx, where string, args ...any) (int64, error) {
 		return t.exec(ctx, "UPDATE river_job SET state = 'available' WHERE state = 'running' AND id IN (SELECT id FROM river_job WHERE state = 'running' AND "+
