@@ -129,7 +129,7 @@ func (s *core) ChangeConstraints(ctx context.Context, c cm.ConstraintChange) err
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "ChangeConstraints", func(t tx) error {
 		detail, group, err := changeConstraints(ctx, t, add, c.Remove)
 		if err != nil {
 			return err

@@ -158,7 +158,7 @@ func (s *dbStore) BeginCycle(ctx context.Context, b CycleBegin) (Cycle, bool, er
 	now := s.clock()
 	var id int64
 	resumed := false
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetry(ctx, "BeginCycle", func(t tx) error {
 		id, resumed = 0, false
 		var one int64
 		if err := t.queryRow(ctx, "SELECT singleton FROM cycle_lock WHERE singleton = 1"+s.b.forUpdate()).Scan(&one); err != nil {
@@ -266,7 +266,7 @@ func (s *dbStore) owned(ctx context.Context, t tx, id int64, owner, what, q stri
 // CycleHeartbeat implements CycleStore.
 func (s *dbStore) CycleHeartbeat(ctx context.Context, id int64, owner string) error {
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "CycleHeartbeat", func(t tx) error {
 		return s.owned(ctx, t, id, owner, "cycle heartbeat", "UPDATE cycles SET heartbeat_at = ?", now)
 	})
 }
@@ -277,7 +277,7 @@ func (s *dbStore) StartCycleStep(ctx context.Context, id int64, owner, step stri
 		return cm.Errorf(cm.EINVALID, "StartCycleStep needs a step")
 	}
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "StartCycleStep", func(t tx) error {
 		if err := s.owned(ctx, t, id, owner, "start cycle step", "UPDATE cycles SET step = ?, heartbeat_at = ?", step, now); err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (s *dbStore) StartCycleStep(ctx context.Context, id int64, owner, step stri
 // EndCycleStep implements CycleStore.
 func (s *dbStore) EndCycleStep(ctx context.Context, id int64, owner, step string, result json.RawMessage, errText string) error {
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "EndCycleStep", func(t tx) error {
 		if err := s.owned(ctx, t, id, owner, "end cycle step", "UPDATE cycles SET heartbeat_at = ?", now); err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *dbStore) FinishCycle(ctx context.Context, id int64, owner string, state
 		return cm.Errorf(cm.EINVALID, "FinishCycle: a cycle ends done or failed, not %s", state)
 	}
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "FinishCycle", func(t tx) error {
 		return s.owned(ctx, t, id, owner, "finish cycle", "UPDATE cycles SET state = ?, ended_at = ?, heartbeat_at = ?, summary = ?, error = ?",
 			string(state), now, now, string(summary), errText)
 	})
@@ -325,7 +325,7 @@ func (s *dbStore) FinishCycle(ctx context.Context, id int64, owner string, state
 // ReleaseCycle implements CycleStore: the heartbeat becomes the zero
 // time, older than any StaleAfter.
 func (s *dbStore) ReleaseCycle(ctx context.Context, id int64, owner string) error {
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "ReleaseCycle", func(t tx) error {
 		return s.owned(ctx, t, id, owner, "release cycle", "UPDATE cycles SET heartbeat_at = 0")
 	})
 }
@@ -333,7 +333,7 @@ func (s *dbStore) ReleaseCycle(ctx context.Context, id int64, owner string) erro
 // MarkCycleNotified implements CycleStore.
 func (s *dbStore) MarkCycleNotified(ctx context.Context, id int64) error {
 	now := micros(s.clock())
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "MarkCycleNotified", func(t tx) error {
 		n, err := t.exec(ctx, "UPDATE cycles SET notified_at = ? WHERE id = ?", now, id)
 		if err != nil {
 			return fmt.Errorf("mark cycle notified: %w", err)
@@ -445,7 +445,7 @@ func (s *dbStore) SkipNextCycle(ctx context.Context, actor, reason string) (Cycl
 	}
 	now := s.clock()
 	var out CycleSkip
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetry(ctx, "SkipNextCycle", func(t tx) error {
 		var err error
 		if out, err = pendingSkip(ctx, t); err == nil || !cm.IsCode(err, cm.ENOTFOUND) {
 			return err
@@ -484,7 +484,7 @@ func pendingSkip(ctx context.Context, q querier) (CycleSkip, error) {
 func (s *dbStore) WithdrawSkip(ctx context.Context) (CycleSkip, error) {
 	now := micros(s.clock())
 	var out CycleSkip
-	err := s.inTx(ctx, func(t tx) error {
+	err := s.inTxRetry(ctx, "WithdrawSkip", func(t tx) error {
 		var err error
 		if out, err = pendingSkip(ctx, t); err != nil {
 			return err

@@ -45,7 +45,7 @@ func (s *core) BindOrg(ctx context.Context, o cm.Org) error {
 		return cm.Errorf(cm.EINVALID, "BindOrg: the organization has no id")
 	}
 	now := s.clock()
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "BindOrg", func(t tx) error {
 		// Two binders at once: the second INSERT waits for the first
 		// (PostgreSQL) or for the writer lock (SQLite), does nothing, and
 		// then reads the winner's row.

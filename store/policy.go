@@ -82,7 +82,7 @@ func SavePolicyVerdicts(ctx context.Context, st cm.Store, vs []PolicyVerdict) er
 		rows = append(rows, []any{v.Cycle, v.GroupID, micros(at), v.Mode, boolInt(v.Approve), boolInt(v.Applied), v.Confidence, int64(v.Members), string(reasons)})
 	}
 	const cols = "cycle, group_id, at, mode, approve, applied, confidence, members, reasons"
-	return s.inTx(ctx, func(t tx) error {
+	return s.inTxRetry(ctx, "SavePolicyVerdicts", func(t tx) error {
 		for c := range slices.Chunk(rows, 100) {
 			marks := make([]string, len(c))
 			args := make([]any, 0, len(c)*9)

@@ -114,7 +114,7 @@ func (s *core) saveGroups(ctx context.Context, groups []cm.Group, unchanged []st
 	for _, id := range unchanged {
 		proposed[id] = true
 	}
-	err = s.inTx(ctx, func(t tx) error {
+	err = s.inTxRetry(ctx, "saveGroups", func(t tx) error {
 		res = cm.ProposalResult{}
 		if err := s.b.lockProposals(ctx, t); err != nil {
 			return err
