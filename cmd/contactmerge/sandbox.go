@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -133,6 +134,10 @@ func sandboxRun(ctx context.Context, o *sandboxOptions) error {
 		return cm.Errorf(cm.EINVALID, "sandbox: %v", err)
 	}
 	closeFiles()
+	// Generating leaves as much garbage as the organization it built: give
+	// it back to the system before serving (a generated million is ~2.3 GB
+	// of RSS otherwise, ~1.3 GB live).
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("sandbox: listen on %s: %w", o.addr, err)
