@@ -15,7 +15,16 @@
 //     schema (set search_path in the URL to choose one). Bulk writes use
 //     COPY and unnest arrays; Transition locks the group row (SELECT ...
 //     FOR UPDATE); ledger appends hold a transaction-scoped advisory lock
-//     so sequence numbers become visible in commit order.
+//     so sequence numbers become visible in commit order. Rows are locked
+//     in a consistent order (by id; the ledger lock last) so that
+//     transactions wait for each other instead of deadlocking, and a
+//     transaction PostgreSQL still aborts as a deadlock victim (40P01) or
+//     serialization failure (40001) is run again, up to 5 runs with a
+//     short jittered pause (logged at debug level). The contact, scan and
+//     match-state writes run once: the streamed contact upsert consumes
+//     its input and cannot run again, and the others have not been opted
+//     in. RetryAborted does the same for work outside the store's
+//     transactions, such as River's InsertMany.
 //
 // Both pass the conformance suite in store/storetest.
 //
