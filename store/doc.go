@@ -15,12 +15,13 @@
 //     schema (set search_path in the URL to choose one). Bulk writes use
 //     COPY and unnest arrays; Transition locks the group row (SELECT ...
 //     FOR UPDATE); ledger appends hold a transaction-scoped advisory lock
-//     so sequence numbers become visible in commit order. Rows are locked
-//     in a consistent order (by id; the ledger lock last) so that
-//     transactions wait for each other instead of deadlocking, and a
-//     transaction PostgreSQL still aborts as a deadlock victim (40P01) or
-//     serialization failure (40001) is run again, up to 5 runs with a
-//     short jittered pause (logged at debug level). The contact, scan and
+//     so sequence numbers become visible in commit order. The rows that
+//     concurrent workers contend for are locked in id order (the groups of
+//     a TransitionMany, leases, a takeover's jobs), the ledger lock last,
+//     so that those transactions wait for each other instead of
+//     deadlocking; a transaction PostgreSQL still aborts as a deadlock
+//     victim (40P01) or serialization failure (40001) is run again, up to
+//     5 runs with a short jittered pause (logged at debug level). The contact, scan and
 //     match-state writes run once: the streamed contact upsert consumes
 //     its input and cannot run again, and the others have not been opted
 //     in. RetryAborted does the same for work outside the store's
