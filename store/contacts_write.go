@@ -160,10 +160,12 @@ func (s *core) upsertContactData(ctx context.Context, batches []ContactData) err
 	})
 }
 
-// contactRef is a contact to write and its data (nil: marshal it).
+// contactRef is a contact to write, its data (nil: marshal it) and its
+// place in the input (for sorting: contacts of one id stay in order).
 type contactRef struct {
 	c    *cm.Contact
 	data []byte
+	seq  int
 }
 
 // encodeAhead encodes the n contacts of batches chunk by chunk on another
@@ -178,10 +180,12 @@ func (s *core) encodeAhead(ctx context.Context, batches []ContactData, n int, no
 	for i := range batches {
 		for j := range batches[i].Contacts {
 			c, data := batches[i].at(j)
-			byID = append(byID, contactRef{c, data})
+			byID = append(byID, contactRef{c, data, len(byID)})
 		}
 	}
-	slices.SortStableFunc(byID, func(a, b contactRef) int { return strings.Compare(a.c.ID, b.c.ID) })
+	// An unstable sort on (id, place) is stable, and much faster than
+	// SortStableFunc.
+	slices.SortFunc(byID, func(a, b contactRef) int { return cmp.Or(strings.Compare(a.c.ID, b.c.ID), cmp.Compare(a.seq, b.seq)) })
 	type chunk struct {
 		rs  []contactRow
 		err error
