@@ -15,7 +15,8 @@
 #           the same organization with a rate limit too high to matter; first the
 #           pages/s it serves to a client that does nothing with them
 #           (scripts/scanrate), then `contactmerge scan` into a fresh store
-#           and the pages/s it writes
+#           and the pages/s it writes, with the sandbox's CPU seconds in
+#           each of the two and its RSS
 # STEPS (default "import match scan") picks the steps. The store is DSN
 # (default: fresh SQLite files in a temp dir; pass a postgres:// URL for
 # PostgreSQL — its public schema is dropped before each fresh store).
@@ -100,12 +101,21 @@ if has scan; then
   done
   export GENESYSCLOUD_REGION="http://127.0.0.1:$port" GENESYSCLOUD_OAUTHCLIENT_ID=sandbox-client \
     GENESYSCLOUD_OAUTHCLIENT_SECRET=sandbox-secret
-  echo "sandbox: $(head -1 "$work/sandbox.log")   RSS $(($(awk '/VmRSS/ {print $2}' "/proc/$sbpid/status") / 1024)) MiB"
+  echo "sandbox: $(head -1 "$work/sandbox.log")   RSS $(($(awk '/VmRSS/ {print $2}' "/proc/$sbpid/status") / 1024)) MiB" \
+    "(peak while generating $(($(awk '/VmHWM/ {print $2}' "/proc/$sbpid/status") / 1024)) MiB)"
+  # sbcpu: the sandbox's CPU seconds so far (user + system), to tell what
+  # it spent serving each step (its process shares the cores).
+  sbcpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$sbpid/stat"; }
+  c0=$(sbcpu)
   measure serve "$work/scanrate"
   served=$(echo "$(grep -o '^served [0-9]*' "$work/out" | cut -d' ' -f2) / $secs" | bc -l)
+  c1=$(sbcpu)
   db=$(fresh scan)
   CONTACTMERGE_DB=$db measure scan "$work/contactmerge" scan
   written=$(echo "$(grep -o '[0-9]* pages' "$work/out" | head -1 | cut -d' ' -f1) / $secs" | bc -l)
+  c2=$(sbcpu)
+  printf 'sandbox CPU: %.1f s serving the serve step, %.1f s serving the scan; load average now %s\n' \
+    "$(echo "$c1 - $c0" | bc)" "$(echo "$c2 - $c1" | bc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf 'scan writes %.0f pages/s; the sandbox serves %.0f pages/s to a client that writes nothing\n' "$written" "$served"
   curl -s "$GENESYSCLOUD_REGION/sandbox/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); r=s["requests"]; print("scan requests (serve + scan):", sum(r.get("GET /api/v2/externalcontacts/scan/contacts",{}).values()), " token requests:", sum(r.get("POST /oauth/token",{}).values()))'
 fi
