@@ -71,120 +71,13 @@ func newBlockerBase(d *dataset, nick nicknames, cross bool) *blocker {
 
 // partValues returns the values of one key part of record r (appended to buf).
 func (b *blocker) partValues(part string, r int32, buf []string) []string {
-	d := b.d
-	one := func(col string, derived []string) []string {
-		c := d.cols[col]
-		for _, v := range c.values(r) {
-			s := c.syms[v]
-			if derived != nil {
-				s = derived[v]
-			}
-			if s != "" {
-				buf = append(buf, s)
-			}
-		}
-		return buf
-	}
-	switch part {
-	case "email":
-		return one(colEmail, nil)
-	case "phone":
-		return one(colPhone, nil)
-	case "externalId":
-		for _, c := range b.extCols {
-			for _, v := range c.values(r) {
-				buf = append(buf, c.name+"\x00"+c.syms[v])
-			}
-		}
-		return buf
-	case "custom":
-		for _, c := range b.customCols {
-			for _, v := range c.values(r) {
-				buf = append(buf, c.name+"\x00"+c.syms[v])
-			}
-		}
-		return buf
-	case "customDate":
-		return one(colDate, nil)
-	case "firstName":
-		return one(colFirst, nil)
-	case "firstNameCanon":
-		c := d.cols[colFirst]
-		for _, v := range c.values(r) {
-			buf = append(buf, b.firstCanon[v]...)
-		}
-		return buf
-	case "firstSoundex":
-		return one(colFirst, b.firstSdx)
-	case "firstInitial":
-		c := d.cols[colFirst]
-		for _, v := range c.values(r) {
-			buf = append(buf, c.syms[v][:1])
-		}
-		return buf
-	case "lastName":
-		return one(colLast, nil)
-	case "lastSoundex":
-		return one(colLast, b.lastSdx)
-	case "postalCode":
-		return one(colPostal, nil)
-	case "city":
-		return one(colCity, nil)
-	case "address1":
-		return one(colAddress1, nil)
-	case "streetNumber":
-		return one(colStreetNum, nil)
-	case "nameSet":
-		// Given and family name as an unordered pair: a record with the
-		// two exchanged lands in the same block. Every record with both
-		// names has a key, a function of the record alone (no key depends
-		// on the other records, so that an incremental match computes the
-		// blocks of changed records alone; see incremental.go).
-		f, l := d.cols[colFirst], d.cols[colLast]
-		for _, x := range f.values(r) {
-			for _, y := range l.values(r) {
-				a, b := f.syms[x], l.syms[y]
-				if a > b {
-					a, b = b, a
-				}
-				buf = append(buf, a+"\x00"+b)
-			}
-		}
-		return buf
-	}
-	return buf
+	p := b.compilePart(part)
+	return p.values(b, r, buf)
 }
 
 // recordKeys appends the hashed keys of record r under rule keys.
 func (b *blocker) recordKeys(ruleIdx int, keys []string, r int32, out []uint64, parts [][]string) ([]uint64, [][]string) {
-	for len(parts) < len(keys) {
-		parts = append(parts, nil)
-	}
-	parts = parts[:len(keys)]
-	for i, k := range keys {
-		parts[i] = b.partValues(k, r, parts[i][:0])
-		if len(parts[i]) == 0 {
-			return out, parts
-		}
-	}
-	h0 := uint64(fnvOffset)
-	h0 ^= uint64(ruleIdx + 1)
-	h0 *= fnvPrime
-	if !b.cross {
-		h0 = hashString(h0, b.d.divs.syms[b.d.div[r]])
-	}
-	var rec func(i int, h uint64)
-	rec = func(i int, h uint64) {
-		if i == len(parts) {
-			out = append(out, h)
-			return
-		}
-		for _, v := range parts[i] {
-			rec(i+1, hashString(h, v))
-		}
-	}
-	rec(0, h0)
-	return out, parts
+	return b.keysOf(b.compileRule(ruleIdx, keys, false), r, out, parts)
 }
 
 // keyText returns a readable key of record r under a rule (for reports).
@@ -301,11 +194,12 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames, keep bo
 			var entries []entry
 			var hs []uint64
 			var parts [][]string
+			rk := b.compileRule(ri, rule.Keys, true)
 			for r := int32(0); r < int32(d.n); r++ {
 				if r&0xffff == 0 && ctx.Err() != nil {
 					return
 				}
-				hs, parts = b.recordKeys(ri, rule.Keys, r, hs[:0], parts)
+				hs, parts = b.keysOf(rk, r, hs[:0], parts)
 				for _, h := range hs {
 					entries = append(entries, entry{h, r})
 				}
