@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 
@@ -69,9 +70,9 @@ func (s *core) EachNorm(ctx context.Context, fn func(id string, norm []byte) err
 		return s.b.translate(fmt.Errorf("query norms: %w", err))
 	}
 	defer rs.Close()
+	var norm sql.RawBytes // the driver's buffer: fn may only use it during the call
 	for rs.Next() {
 		var id string
-		var norm []byte
 		if err := rs.Scan(&id, &norm); err != nil {
 			return fmt.Errorf("scan norm: %w", err)
 		}
