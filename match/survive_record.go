@@ -336,17 +336,24 @@ func (b *builder) customFields() {
 
 // conflicts lists the fields in which members disagree (Survival.Conflicts).
 func conflicts(order []*cm.Contact, nz *normalizer) []string {
-	keys := map[string]map[string]bool{} // field, or field\x00source/key → distinct values
+	// A field disagrees when one of its values (under field, or
+	// field\x00source/key) differs from the first one seen.
+	first := map[string]string{}
+	disagree := map[string]bool{}
 	add := func(field, k string) {
 		if k == "" {
 			return
 		}
-		if keys[field] == nil {
-			keys[field] = map[string]bool{}
+		v, seen := first[field]
+		switch {
+		case !seen:
+			first[field] = k
+		case v != k:
+			name, _, _ := strings.Cut(field, "\x00")
+			disagree[name] = true
 		}
-		keys[field][k] = true
 	}
-	fold := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	fold := foldSpaceCase
 	for _, c := range order {
 		for _, f := range cm.ContactFields {
 			switch f.Name {
@@ -370,13 +377,6 @@ func conflicts(order []*cm.Contact, nz *normalizer) []string {
 			add("customFields\x00"+k, fold(customText(v)))
 		}
 	}
-	disagree := map[string]bool{}
-	for field, ks := range keys {
-		if len(ks) > 1 {
-			name, _, _ := strings.Cut(field, "\x00")
-			disagree[name] = true
-		}
-	}
 	var out []string
 	for _, f := range cm.ContactFields {
 		if disagree[f.Name] {
@@ -384,6 +384,27 @@ func conflicts(order []*cm.Contact, nz *normalizer) []string {
 		}
 	}
 	return out
+}
+
+// foldSpaceCase lower-cases s and collapses its white space runs to one
+// space, trimming both ends: strings.ToLower(strings.Join(strings.Fields(s),
+// " ")), without allocating when s is already so (ASCII, no upper case,
+// single inner spaces).
+func foldSpaceCase(s string) string {
+	folded := true
+	for i := 0; i < len(s) && folded; i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80, 'A' <= c && c <= 'Z', c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			folded = false
+		case c == ' ':
+			folded = i > 0 && i < len(s)-1 && s[i-1] != ' '
+		}
+	}
+	if folded {
+		return s
+	}
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
 func ptrs(cs []cm.Contact) []*cm.Contact {
