@@ -134,9 +134,14 @@ func (f *Factory) CreateStore(ctx context.Context) (store.Store, error) {
 
 func (f *Factory) openStore(ctx context.Context, mustExist bool) (store.Store, error) {
 	return store.Open(ctx, f.DBPath(), store.Options{
-		Normalizer: match.NormalizerFunc(match.DefaultConfig()), Logger: f.Logger, Now: f.Now, MustExist: mustExist,
+		Normalizer: f.Normalizer(), Logger: f.Logger, Now: f.Now, MustExist: mustExist,
 	})
 }
+
+// Normalizer is the normalizer of the stores the factory opens (whose
+// norms they keep): import encodes contacts with it before it creates the
+// store.
+func (f *Factory) Normalizer() cm.Normalizer { return match.NormalizerFunc(match.DefaultConfig()) }
 
 // Credentials returns the OAuth client from the environment (the first of
 // Profiles); the secret may also come from the file named by
