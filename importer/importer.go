@@ -91,7 +91,7 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 	// slice grown by append would copy the contacts over and over.
 	var chunks [][]cm.Contact
 	total := 0
-	res, err := readJSONL(r, name, func(cs []cm.Contact, _ [][]byte) error {
+	res, _, err := StreamJSONLData(r, name, func(cs []cm.Contact, _ [][]byte) error {
 		chunks = append(chunks, cs)
 		total += len(cs)
 		return nil
@@ -124,9 +124,46 @@ func StreamJSONL(r io.Reader, name string, fn func([]cm.Contact) error) (res Res
 // offset), and the contact must be marshalled. It spares the store
 // marshalling what was just decoded.
 func StreamJSONLData(r io.Reader, name string, fn func(contacts []cm.Contact, data [][]byte) error) (res Result, n int, err error) {
-	res, err = readJSONL(r, name, func(cs []cm.Contact, data [][]byte) error {
+	res, err = readJSONL(r, name, nil, func(d *jsonlDecoded, valid []int) error {
+		cs := make([]cm.Contact, len(valid))
+		data := make([][]byte, len(valid))
+		for k, i := range valid {
+			cs[k], data[k] = d.contacts[i], d.data[i]
+		}
 		n += len(cs)
 		return fn(cs, data)
+	})
+	return res, n, err
+}
+
+// StreamJSONLEncoded reads like StreamJSONLData but hands fn, in file
+// order, what encode made of each valid contact and its data: encode runs
+// on every core as the lines are decoded (on a contact whose id turns out
+// to repeat an earlier one's too, whose result is dropped), and the
+// contacts are not kept, so memory holds only what encode returns. An
+// error of encode or fn stops the read and is returned as it is.
+func StreamJSONLEncoded[T any](r io.Reader, name string, encode func(c *cm.Contact, data []byte) (T, error), fn func([]T) error) (res Result, n int, err error) {
+	prepare := func(d *jsonlDecoded) error {
+		out := make([]T, len(d.lines))
+		for i := range d.lines {
+			if d.lines[i].ok {
+				var err error
+				if out[i], err = encode(&d.contacts[i], d.data[i]); err != nil {
+					return err
+				}
+			}
+		}
+		d.encoded, d.contacts, d.data = out, nil, nil
+		return nil
+	}
+	res, err = readJSONL(r, name, prepare, func(d *jsonlDecoded, valid []int) error {
+		all := d.encoded.([]T) //nolint:forcetypeassert // prepare set it
+		out := make([]T, len(valid))
+		for k, i := range valid {
+			out[k] = all[i]
+		}
+		n += len(out)
+		return fn(out)
 	})
 	return res, n, err
 }
@@ -184,7 +221,7 @@ func decodeMsg(err error, raw []byte, lead int) (field, msg string) {
 // field's lower-case Genesys name to the column it was read from (CSV), so
 // that errors name the column as the file spells it; nil for JSONL.
 func validate(c *cm.Contact, name string, line int, seen map[string]int, colName map[string]string) []LineError {
-	return append(checkID(c, name, line, seen, colName), checkFields(c, name, line, colName)...)
+	return append(checkID(c.ID, name, line, seen, colName), checkFields(c, name, line, colName)...)
 }
 
 // lineErrors returns the function adding an error of line to errs, naming
@@ -198,17 +235,17 @@ func lineErrors(errs *[]LineError, name string, line int, colName map[string]str
 	}
 }
 
-// checkID checks that c has an id not seen before in the file, and records
-// it in seen.
-func checkID(c *cm.Contact, name string, line int, seen map[string]int, colName map[string]string) []LineError {
+// checkID checks that id, a contact's, is not empty and not seen before in
+// the file, and records it in seen.
+func checkID(id string, name string, line int, seen map[string]int, colName map[string]string) []LineError {
 	var errs []LineError
 	add := lineErrors(&errs, name, line, colName)
-	if c.ID == "" {
+	if id == "" {
 		add("id", "missing (every contact needs its Genesys Cloud id)")
-	} else if prev, ok := seen[c.ID]; ok {
+	} else if prev, ok := seen[id]; ok {
 		add("id", fmt.Sprintf("duplicate of line %d", prev))
 	} else {
-		seen[c.ID] = line
+		seen[id] = line
 	}
 	return errs
 }

@@ -42,21 +42,26 @@ type jsonlLine struct {
 }
 
 // jsonlDecoded is a decoded chunk: line i of it is lines[i], and when it
-// decoded, contacts[i] with its storeData data[i].
+// decoded, contact ids[i] is contacts[i] with its storeData data[i].
+// encoded and err are what readJSONL's prepare made of it (which may drop
+// contacts and data).
 type jsonlDecoded struct {
 	lines    []jsonlLine
+	ids      []string
 	contacts []cm.Contact
 	data     [][]byte
+	encoded  any
+	err      error
 }
 
-// readJSONL is ReadJSONL and StreamJSONL: one goroutine reads lines,
-// GOMAXPROCS goroutines decode and validate chunks of them, and the results
-// are merged in file order (where ids are checked for uniqueness), so the
-// outcome is what a line-by-line read gives. The valid contacts of each
-// chunk go to emit, in file order; an error of emit stops the read and is
-// returned. emit may keep both slices; data[i] is storeData of
-// contacts[i] (nil when the store must encode it).
-func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [][]byte) error) (Result, error) {
+// readJSONL is the reading of every JSONL function: one goroutine reads
+// lines, GOMAXPROCS goroutines decode and validate chunks of them (and run
+// prepare, when not nil, on each decoded chunk), and the results are
+// merged in file order (where ids are checked for uniqueness), so the
+// outcome is what a line-by-line read gives. emit gets each chunk, in file
+// order, with the indexes of its valid lines; an error of emit or prepare
+// stops the read and is returned.
+func readJSONL(r io.Reader, name string, prepare func(*jsonlDecoded) error, emit func(d *jsonlDecoded, valid []int) error) (Result, error) {
 	workers := max(1, runtime.GOMAXPROCS(0))
 	type job struct {
 		ch  jsonlChunk
@@ -69,7 +74,11 @@ func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [
 	for range workers {
 		go func() {
 			for j := range jobs {
-				j.out <- decodeChunk(&j.ch, name)
+				d := decodeChunk(&j.ch, name)
+				if prepare != nil {
+					d.err = prepare(&d)
+				}
+				j.out <- d
 			}
 		}()
 	}
@@ -118,10 +127,13 @@ func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [
 	}()
 	var res Result
 	seen := map[string]int{}
+	var valid []int
 	for out := range order {
 		d := <-out
-		// The valid contacts move down over the others, in place.
-		n := 0
+		if d.err != nil {
+			return res, d.err
+		}
+		valid = valid[:0]
 		for i := range d.lines {
 			l := &d.lines[i]
 			switch {
@@ -131,18 +143,15 @@ func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [
 				res.Invalid = append(res.Invalid, l.errs...)
 				continue
 			}
-			idErrs := checkID(&d.contacts[i], name, l.line, seen, nil)
+			idErrs := checkID(d.ids[i], name, l.line, seen, nil)
 			if len(idErrs) > 0 || !l.ok {
 				res.Invalid = append(append(res.Invalid, idErrs...), l.errs...)
 				continue
 			}
-			if n != i {
-				d.contacts[n], d.data[n] = d.contacts[i], d.data[i]
-			}
-			n++
+			valid = append(valid, i)
 		}
-		if n > 0 {
-			if err := emit(d.contacts[:n:n], d.data[:n:n]); err != nil {
+		if len(valid) > 0 {
+			if err := emit(&d, valid); err != nil {
 				return res, err
 			}
 		}
@@ -159,6 +168,7 @@ func readJSONL(r io.Reader, name string, emit func(contacts []cm.Contact, data [
 func decodeChunk(ch *jsonlChunk, name string) jsonlDecoded {
 	d := jsonlDecoded{
 		lines:    make([]jsonlLine, len(ch.ends)),
+		ids:      make([]string, len(ch.ends)),
 		contacts: make([]cm.Contact, len(ch.ends)),
 		data:     make([][]byte, len(ch.ends)),
 	}
@@ -172,6 +182,7 @@ func decodeChunk(ch *jsonlChunk, name string) jsonlDecoded {
 			off = ch.bom
 		}
 		d.lines[i], d.data[i] = decodeLine(b, off, name, line, &d.contacts[i])
+		d.ids[i] = d.contacts[i].ID
 	}
 	return d
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -147,3 +148,43 @@ func FuzzStoreData(f *testing.F) {
 		checkStoreData(t, raw)
 	})
 }
+
+// TestStreamJSONLEncoded: encode sees every valid contact with its data,
+// and fn gets, in file order, what encode made of the valid lines only (a
+// repeated id, an invalid line and a blank one left out), across chunks.
+func TestStreamJSONLEncoded(t *testing.T) {
+	var b strings.Builder
+	const n = 2500
+	for i := range n {
+		switch i {
+		case 700:
+			b.WriteString(`{"id":"bad","workEmail":"nope"}` + "\n")
+		case 1800:
+			b.WriteString(`{"id":"c00005"}` + "\n")
+		case 2000:
+			b.WriteString("\n")
+		default:
+			b.WriteString(`{"id":"c` + strings.Repeat("0", 5-len(itoa(i))) + itoa(i) + `", "firstName":"A"}` + "\n")
+		}
+	}
+	var got []string
+	res, m, err := StreamJSONLEncoded(strings.NewReader(b.String()), "f.jsonl",
+		func(c *cm.Contact, data []byte) (string, error) { return c.ID + " " + string(data), nil },
+		func(s []string) error { got = append(got, s...); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Invalid) != 2 || m != n-3 || len(got) != n-3 {
+		t.Fatalf("invalid %v, %d handed out, %d got; want 2 invalid and %d", res.Invalid, m, len(got), n-3)
+	}
+	if got[0] != `c00000 {"id":"c00000","firstName":"A"}` || got[len(got)-1] != `c02499 {"id":"c02499","firstName":"A"}` {
+		t.Errorf("first %q, last %q", got[0], got[len(got)-1])
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("out of file order at %d: %q after %q", i, got[i], got[i-1])
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

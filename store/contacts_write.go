@@ -47,23 +47,35 @@ func (s *core) encodeEach(n int, at func(i int) (*cm.Contact, []byte), now time.
 	errs := make([]error, n)
 	parallelFor(n, func(i int) {
 		c, data := at(i)
-		if data == nil {
-			var err error
-			if data, err = json.Marshal(c); err != nil {
-				errs[i] = cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
-				return
-			}
-		}
-		var norm []byte
-		if s.norm != nil {
-			norm = s.norm(c)
-		}
-		enc[i] = contactRow{id: c.ID, divisionID: c.DivisionID(), typ: c.Type, modifyDate: modifyKey(c.ModifyDate),
-			data: data, norm: norm, updatedAt: micros(now)}
+		enc[i], errs[i] = encodeContact(s.norm, c, data)
+		enc[i].updatedAt = micros(now)
 	})
 	if err := firstErr(errs); err != nil {
 		return nil, err
 	}
+	return newestByID(enc), nil
+}
+
+// encodeContact encodes c as a row (without updatedAt) with norm, storing
+// data as its JSON (json.Marshal's when nil).
+func encodeContact(norm cm.Normalizer, c *cm.Contact, data []byte) (contactRow, error) {
+	if data == nil {
+		var err error
+		if data, err = json.Marshal(c); err != nil {
+			return contactRow{}, cm.Errorf(cm.EINVALID, "contact %s: %v", c.ID, err)
+		}
+	}
+	var nb []byte
+	if norm != nil {
+		nb = norm(c)
+	}
+	return contactRow{id: c.ID, divisionID: c.DivisionID(), typ: c.Type, modifyDate: modifyKey(c.ModifyDate),
+		data: data, norm: nb}, nil
+}
+
+// newestByID keeps of the rows of each id the one with the newest
+// modifyDate, the later one on a tie, where the first row of the id was.
+func newestByID(enc []contactRow) []contactRow {
 	out := enc[:0:0]
 	idx := make(map[string]int, len(enc))
 	for _, r := range enc {
@@ -76,7 +88,84 @@ func (s *core) encodeEach(n int, at func(i int) (*cm.Contact, []byte), now time.
 			out[j] = r
 		}
 	}
-	return out, nil
+	return out
+}
+
+// Encoder encodes contacts for the contacts table ahead of writing them,
+// before the store is even opened: an import encodes (on every core) as it
+// validates a file, and keeps only the encoded contacts, about half the
+// memory of the contacts. Its Normalizer must be the one the store is
+// opened with (Options.Normalizer), whose norms the store keeps.
+type Encoder struct{ norm cm.Normalizer }
+
+// NewEncoder returns the Encoder of contacts for a store opened with
+// Options{Normalizer: norm}.
+func NewEncoder(norm cm.Normalizer) *Encoder { return &Encoder{norm: norm} }
+
+// EncodedContact is a contact encoded by an Encoder, for UpsertEncoded.
+type EncodedContact struct{ r contactRow }
+
+// Encode encodes c, storing data as its JSON (as ContactData.Data: nil for
+// json.Marshal's). EINVALID for a contact without id, or one json.Marshal
+// refuses.
+func (e *Encoder) Encode(c *cm.Contact, data []byte) (EncodedContact, error) {
+	if c.ID == "" {
+		return EncodedContact{}, cm.Errorf(cm.EINVALID, "a contact has no id")
+	}
+	r, err := encodeContact(e.norm, c, data)
+	return EncodedContact{r}, err
+}
+
+// UpsertEncoded is UpsertContacts of contacts an Encoder encoded, the
+// batches in order (contacts of one id: the newest wins, the later on a
+// tie), in one transaction, in id order. st must be a Store that Open
+// returned, with the Encoder's Normalizer.
+func UpsertEncoded(ctx context.Context, st Store, batches [][]EncodedContact) error {
+	d, ok := st.(*dbStore)
+	if !ok {
+		return fmt.Errorf("store: UpsertEncoded needs a store that store.Open returned, not %T", st)
+	}
+	return d.upsertEncoded(ctx, batches)
+}
+
+func (s *core) upsertEncoded(ctx context.Context, batches [][]EncodedContact) error {
+	type ref struct {
+		r   *contactRow
+		seq int
+	}
+	var byID []ref
+	for _, b := range batches {
+		for i := range b {
+			if b[i].r.id == "" {
+				return cm.Errorf(cm.EINVALID, "contact %d has no id (not encoded by an Encoder)", len(byID))
+			}
+			byID = append(byID, ref{&b[i].r, len(byID)})
+		}
+	}
+	if len(byID) == 0 {
+		return nil
+	}
+	slices.SortFunc(byID, func(a, b ref) int { return cmp.Or(strings.Compare(a.r.id, b.r.id), cmp.Compare(a.seq, b.seq)) })
+	now := micros(s.clock())
+	return s.inTx(ctx, func(t tx) error {
+		done := bulkWrite(ctx, t, len(byID))
+		rs := make([]contactRow, 0, upsertChunk)
+		var err error
+		for c := range slices.Chunk(byID, upsertChunk) {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			rs = rs[:0]
+			for _, r := range c {
+				rs = append(rs, *r.r)
+				rs[len(rs)-1].updatedAt = now
+			}
+			if err = t.upsertContacts(ctx, newestByID(rs)); err != nil {
+				break
+			}
+		}
+		return cmp.Or(err, done())
+	})
 }
 
 // ContactData is contacts to write with, when the caller has it, the JSON

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,9 @@ type importOptions struct {
 	IO          IO
 	CreateStore func(context.Context) (store.Store, error)
 	StoreName   func() string
+	// Normalizer is CreateStore's stores' (a JSONL file read into memory
+	// is encoded for the store as it is read, before the store exists).
+	Normalizer cm.Normalizer
 
 	file        string
 	skipInvalid bool
@@ -25,7 +29,7 @@ type importOptions struct {
 }
 
 func newCmdImport(f *Factory, runF func(*importOptions) error) *cobra.Command {
-	o := &importOptions{IO: f.IO, CreateStore: f.CreateStore, StoreName: f.StoreName}
+	o := &importOptions{IO: f.IO, CreateStore: f.CreateStore, StoreName: f.StoreName, Normalizer: f.Normalizer()}
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Load contacts from JSONL or a CSV export into the store",
@@ -90,9 +94,11 @@ func importRun(ctx context.Context, o *importOptions) error {
 	var res importer.Result
 	var n int
 	var err error
-	// batches are the contacts of a JSONL file read into memory, with the
-	// lines the store keeps as their JSON (importer.StreamJSONLData).
-	var batches []store.ContactData
+	// encoded are the contacts of a JSONL file read into memory, encoded
+	// for the store as they are decoded, on every core, with the lines as
+	// their JSON (importer.StreamJSONLEncoded, store.Encoder): half the
+	// memory of the contacts, and only the writing is left.
+	var encoded [][]store.EncodedContact
 	switch {
 	case stream:
 		res, n, err = importer.StreamFile(o.file, func([]cm.Contact) error { return nil })
@@ -100,10 +106,16 @@ func importRun(ctx context.Context, o *importOptions) error {
 		res, err = importer.ReadFile(o.file)
 		n = len(res.Contacts)
 	default:
-		res, n, err = importer.StreamFileData(o.file, func(cs []cm.Contact, data [][]byte) error {
-			batches = append(batches, store.ContactData{Contacts: cs, Data: data})
-			return nil
-		})
+		f, ferr := os.Open(o.file)
+		if ferr != nil {
+			return cm.Errorf(cm.EINVALID, "import: %v", ferr)
+		}
+		res, n, err = importer.StreamJSONLEncoded(f, filepath.Base(o.file), store.NewEncoder(o.Normalizer).Encode,
+			func(rs []store.EncodedContact) error {
+				encoded = append(encoded, rs)
+				return nil
+			})
+		f.Close()
 	}
 	if err != nil {
 		return err
@@ -151,8 +163,8 @@ func importRun(ctx context.Context, o *importOptions) error {
 			}
 			return err
 		})
-	case batches != nil:
-		err = store.UpsertContactData(ctx, st, batches)
+	case encoded != nil:
+		err = store.UpsertEncoded(ctx, st, encoded)
 	default:
 		err = st.UpsertContacts(ctx, res.Contacts)
 	}

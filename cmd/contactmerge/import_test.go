@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	cm "github.com/contactmerge/contactmerge"
+	"github.com/contactmerge/contactmerge/importer"
 	"github.com/contactmerge/contactmerge/internal/testorg"
 	"github.com/contactmerge/contactmerge/sandbox"
 )
@@ -200,4 +206,111 @@ func TestImportStreamsEveryLine(t *testing.T) {
 			_ = os.Remove(f)
 		}
 	}
+}
+
+// TestImportStoresWhatUpsertWould: an import (read into memory and
+// streamed) stores for every contact what UpsertContacts of the contacts
+// ReadFile returns stores: data decoding to the same contact, the same
+// norm (so a match finds the same groups), division and type. The file
+// has generated contacts, some written with whitespace, a field set to an
+// empty array and a date with an offset (which the import marshals).
+func TestImportStoresWhatUpsertWould(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.jsonl")
+	var b bytes.Buffer
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 3000, Seed: 11})
+	for i, c := range org.Contacts {
+		line, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch i % 7 {
+		case 1:
+			var ind bytes.Buffer
+			if err := json.Indent(&ind, line, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			line = bytes.ReplaceAll(ind.Bytes(), []byte("\n"), nil)
+		case 2:
+			line = append(line[:len(line)-1], []byte(`,"mergeSet":[]}`)...)
+		case 3:
+			c.ModifyDate = c.ModifyDate.In(time.FixedZone("", 0))
+			c.CreateDate = c.CreateDate.In(time.FixedZone("", 3600))
+			if line, err = json.Marshal(c); err != nil {
+				t.Fatal(err)
+			}
+			line = bytes.Replace(line, []byte(`Z"`), []byte(`+00:00"`), 1)
+		}
+		b.Write(append(line, '\n'))
+	}
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	want := filepath.Join(dir, "want.db")
+	read, err := importer.ReadFile(file)
+	if err != nil || len(read.Invalid) > 0 {
+		t.Fatalf("read: %v %v", err, read.Invalid)
+	}
+	st := testorg.OpenStore(t, want)
+	if err := st.UpsertContacts(ctx, read.Contacts); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, mode := range []string{"--stream-above=1073741824", "--stream-above=0"} { // in memory, streamed
+		got := filepath.Join(dir, strings.TrimPrefix(mode, "--stream-above=")+".db")
+		if r := run(t, []string{"CONTACTMERGE_DB=" + got}, "import", mode, file); r.code != 0 {
+			t.Fatalf("%s: import: %s%s", mode, r.out, r.err)
+		}
+		w, g := storedRows(t, want), storedRows(t, got)
+		if len(g) != len(org.Contacts) || len(w) != len(g) {
+			t.Fatalf("%s: %d contacts stored, UpsertContacts stored %d, want %d", mode, len(g), len(w), len(org.Contacts))
+		}
+		for id, wr := range w {
+			if !reflect.DeepEqual(g[id], wr) {
+				t.Fatalf("%s: contact %s is stored as\n %+v\nwhere UpsertContacts stores\n %+v", mode, id, g[id], wr)
+			}
+		}
+	}
+}
+
+// storedRow is what a store keeps of a contact, its data decoded.
+type storedRow struct {
+	contact       cm.Contact
+	norm          string
+	division, typ string
+	modifyDate    int64
+}
+
+// storedRows reads every contact of the SQLite store at path.
+func storedRows(t *testing.T, path string) map[string]storedRow {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Query("SELECT id, data, norm, division_id, type, modify_date FROM contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	out := map[string]storedRow{}
+	for rs.Next() {
+		var id string
+		var data, norm []byte
+		var r storedRow
+		if err := rs.Scan(&id, &data, &norm, &r.division, &r.typ, &r.modifyDate); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &r.contact); err != nil {
+			t.Fatalf("%s: contact %s: %v", path, id, err)
+		}
+		r.norm = string(norm)
+		out[id] = r
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
