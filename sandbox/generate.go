@@ -149,13 +149,25 @@ const (
 // rules (dots and +tags ignored). It is deterministic for a config.
 func Generate(cfg GenConfig) Org {
 	g := newGen(cfg)
-	g.out = make([]cm.Contact, 0, max(cfg.Contacts, 0))
+	// Sized for every record run makes (the auto-created ones too): growing
+	// it would copy the organization, with both copies live.
+	g.out = make([]cm.Contact, 0, g.records())
 	g.run()
 	g.distinctMailboxes()
 	org := Org{Contacts: g.out, Truth: g.truth}
 	org.Activity = g.activity()
 	org.Activity = append(org.Activity, g.history()...)
 	return org
+}
+
+// records returns how many records run generates: cfg.Contacts, and the
+// auto-created records past them (autoCreated).
+func (g *gen) records() int {
+	n := max(g.cfg.Contacts, 0)
+	if g.cfg.CuratedDuplicates && n > 0 {
+		n += int(math.Round(float64(n) * autoCreatedRate))
+	}
+	return n
 }
 
 // unit kinds of the generation plan.

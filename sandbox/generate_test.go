@@ -341,3 +341,16 @@ func TestGenerateCuratedDuplicates(t *testing.T) {
 		t.Fatal("no activity")
 	}
 }
+
+// TestGenerateSizesItsRecords: Generate allocates its records once, at the
+// size it ends with (a slice grown at the end would hold the organization
+// twice at the peak).
+func TestGenerateSizesItsRecords(t *testing.T) {
+	for _, gc := range []GenConfig{{Contacts: 0, Seed: 1}, {Contacts: 1, Seed: 1, CuratedDuplicates: true},
+		{Contacts: 2000, Seed: 3}, {Contacts: 2000, Seed: 3, CuratedDuplicates: true}} {
+		org := Generate(gc)
+		if len(org.Contacts) != cap(org.Contacts) || len(org.Contacts) < gc.Contacts {
+			t.Errorf("%+v: %d records in a slice of capacity %d", gc, len(org.Contacts), cap(org.Contacts))
+		}
+	}
+}
