@@ -34,8 +34,10 @@ func newCmdScan(f *Factory, runF func(*scanOptions) error) *cobra.Command {
 		Use:   "scan",
 		Short: "Fetch every contact into the store (resumable)",
 		Long: `Walks all External Contacts with the cursor-paged scan endpoint (200 a page) and
-upserts them into the snapshot. The cursor is saved with every page: an interrupted scan
-(Ctrl-C, kill -9, crash) resumes where it stopped when run again. A completed scan starts
+upserts them into the snapshot. The cursor is saved with the pages it follows, in the same
+transaction (each page alone while the store keeps up with the platform, else the pages that
+arrived meanwhile, up to 16): an interrupted scan (Ctrl-C, kill -9, crash) resumes where it
+stopped when run again, fetching again at most the pages in flight. A completed scan starts
 over.
 
 The first scan into a store creates it and records the token's organization
