@@ -118,6 +118,7 @@ type incRun struct {
 	ch         Changes
 	cons       []cm.PairConstraint
 	affected   map[int32]bool
+	left       map[int32]bool  // slots of the last window written again or deleted
 	score      map[uint64]bool // pairs to score
 	recheck    map[uint64]bool // unchanged pairs whose blocks crossed a limit
 	links      []link
@@ -168,16 +169,12 @@ func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State)
 // the changed contacts' norms are read into r.norms.
 func (r *incRun) readChanges() error {
 	prev := r.prev
-	var err error
-	if r.wm, err = readWriteMark(r.ctx, r.in); err != nil {
-		return err
-	}
-	r.stats.Durations["changes.mark"] = time.Since(r.t0)
-	ws, lastUp, err := readStamps(r.ctx, r.in, prev.MaxUpdated-writeMargin)
+	ws, lastUp, counted, err := r.readWrites()
 	if err != nil {
 		return err
 	}
 	r.stats.Durations["changes.stamps"] = time.Since(r.t0)
+	r.ch.Written = len(ws)
 	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: max(prev.MaxUpdated, r.wm.lastWritten, lastUp), Estimated: prev.Estimated,
 		model: prev.model, consumed: r.wm.consumed, ids: prev.ids, modify: prev.modify, hash: prev.hash, dead: prev.dead,
 		void: prev.void, live: prev.live, nBase: prev.nBase, added: prev.added, upd: prev.upd, cons: prev.cons,
@@ -186,20 +183,24 @@ func (r *incRun) readChanges() error {
 	r.oldVoid = slices.Clone(prev.void)
 	n := len(st.ids)
 	r.changedOld = make([]bool, n, n+len(ws))
+	// A contact deleted and written again since is not deleted.
+	written := map[string]bool{}
 	for _, id := range r.wm.deleted {
-		if _, ok := slices.BinarySearchFunc(ws, id, func(w stamp, id string) int { return strings.Compare(w.id, id) }); ok {
-			continue
-		}
-		if s := st.liveSlot(id); s >= 0 && !r.changedOld[s] {
-			r.changedOld[s] = true
-			r.deleted = append(r.deleted, s)
-		}
+		written[id] = false
 	}
 	var look []int32 // slots whose norm is read: new, or written with a new (or no) modifyDate
 	isNew := map[int32]bool{}
 	var fresh []int32
+	loN := st.MaxUpdated - writeMargin
+	var window []winEntry
 	for _, w := range ws {
+		if _, ok := written[w.id]; ok {
+			written[w.id] = true
+		}
 		s := st.slotOf(w.id)
+		if s >= 0 && w.up >= loN {
+			window = append(window, winEntry{s, w.up})
+		}
 		switch {
 		case s < 0:
 			s = int32(len(st.ids))
@@ -212,6 +213,9 @@ func (r *incRun) readChanges() error {
 			st.live++
 			fresh = append(fresh, s)
 			isNew[s] = true
+			if w.up >= loN {
+				window = append(window, winEntry{s, w.up})
+			}
 		case st.dead[s]:
 			// Deleted at an earlier match and written again: new.
 			st.dead[s] = false
@@ -235,6 +239,22 @@ func (r *incRun) readChanges() error {
 		st.added = append(st.added, fresh...)
 		slices.SortFunc(st.added, func(a, b int32) int { return strings.Compare(st.ids[a], st.ids[b]) })
 	}
+	for _, id := range r.wm.deleted {
+		if s := st.liveSlot(id); s >= 0 && !written[id] && !r.changedOld[s] {
+			r.changedOld[s] = true
+			r.deleted = append(r.deleted, s)
+		}
+	}
+	if counted {
+		// The contacts of the last window not written again or deleted
+		// are still there with their write times.
+		for _, e := range prev.window {
+			if e.up >= loN && !r.left[e.slot] {
+				window = append(window, e)
+			}
+		}
+	}
+	st.window = window
 	n = len(st.ids)
 	r.stats.Durations["changes.merge"] = time.Since(r.t0)
 	if err := readNorms(r.ctx, r.in, r.normer, st.ids, look, r.norms, &r.stats); err != nil {
@@ -270,11 +290,72 @@ func (r *incRun) readChanges() error {
 		st.touch(s)
 	}
 	r.ch.Deleted = len(r.deleted)
+	r.C = st.byID(r.C)
 	for _, s := range r.C {
 		r.affected[s] = true
 	}
 	r.stats.Durations["changes"] = time.Since(r.t0)
 	return nil
+}
+
+// readWrites reads the write mark and the contacts written since the last
+// match (less writeMargin). With a WindowCounter, when the contacts
+// written in the margin before the last match are those it saw
+// (windowHolds), only the contacts written after it are read (counted).
+func (r *incRun) readWrites() (ws []stamp, lastUp int64, counted bool, err error) {
+	prev := r.prev
+	lo, hi := prev.MaxUpdated-writeMargin, prev.MaxUpdated
+	// Counted before the deleted contacts and the writes are read: a
+	// contact written again or deleted in between makes the count differ
+	// (and the margin is read), it never hides a late write.
+	var n, sum int64
+	wc, counted := r.in.(WindowCounter)
+	if counted {
+		if n, sum, err = wc.WrittenBetween(r.ctx, lo, hi); err != nil {
+			return nil, 0, false, fmt.Errorf("match: count the contacts written before the last match: %w", err)
+		}
+	}
+	if r.wm, err = readWriteMark(r.ctx, r.in); err != nil {
+		return nil, 0, false, err
+	}
+	r.stats.Durations["changes.mark"] = time.Since(r.t0)
+	if counted {
+		if ws, lastUp, err = readWrites(r.ctx, r.in, hi+1); err != nil {
+			return nil, 0, false, err
+		}
+		if r.windowHolds(ws, lo, n, sum) {
+			return ws, lastUp, true, nil
+		}
+	}
+	ws, lastUp, err = readWrites(r.ctx, r.in, lo)
+	return ws, lastUp, false, err
+}
+
+// windowHolds tells whether n contacts written in [lo, last match's
+// MaxUpdated] with write times summing to sum (less lo) are the last
+// match's window less the contacts written since (ws) or deleted; it
+// leaves those in r.left.
+func (r *incRun) windowHolds(ws []stamp, lo, n, sum int64) bool {
+	prev := r.prev
+	r.left = map[int32]bool{}
+	for _, w := range ws {
+		if s := prev.slotOf(w.id); s >= 0 {
+			r.left[s] = true
+		}
+	}
+	for _, id := range r.wm.deleted {
+		if s := prev.slotOf(id); s >= 0 {
+			r.left[s] = true
+		}
+	}
+	var en, esum int64
+	for _, e := range prev.window {
+		if !r.left[e.slot] {
+			en++
+			esum += e.up - lo
+		}
+	}
+	return en == n && esum == sum
 }
 
 // touch marks a base slot as differing from the base (the delta holds it).

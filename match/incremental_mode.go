@@ -51,6 +51,10 @@ type Changes struct {
 	// pairs scored.
 	Affected    int `json:"affected"`
 	ScoredPairs int `json:"scoredPairs"`
+	// Written is the number of contacts read as written since the last
+	// match: those written after it, and those written in the margin
+	// before it when the count of these changed (see State.window).
+	Written int `json:"written"`
 }
 
 func (c *Changes) total() int { return c.New + c.Edited + c.Deleted }

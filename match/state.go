@@ -43,26 +43,52 @@ type writeMark struct {
 	deleted     []string
 }
 
-// stamp is a contact's modifyDate as ContactsWrittenSince reports it.
+// stamp is a contact's modifyDate and write time as ContactsWrittenSince
+// reports them.
 type stamp struct {
 	id     string
 	modify int64
+	up     int64
+}
+
+// WindowCounter is a StateInput that can count the contacts written in a
+// range of write times (store.Store is one): an incremental match then
+// reads the contacts written within writeMargin before the last match only
+// when the count says one was committed since (see State.window).
+type WindowCounter interface {
+	// WrittenBetween returns the number of contacts whose write time is
+	// in [lo, hi] and the sum of their write times less lo.
+	WrittenBetween(ctx context.Context, lo, hi int64) (n, sum int64, err error)
+}
+
+// winEntry is a contact (slot) the match saw written in the margin before
+// its newest write, with its write time.
+type winEntry struct {
+	slot int32
+	up   int64
 }
 
 // readStamps returns the stamps of the contacts written at or after
 // since, sorted by id, and the newest write time seen.
 func readStamps(ctx context.Context, si StateInput, since int64) ([]stamp, int64, error) {
+	out, last, err := readWrites(ctx, si, since)
+	slices.SortFunc(out, func(a, b stamp) int { return strings.Compare(a.id, b.id) })
+	return out, last, err
+}
+
+// readWrites is readStamps in the store's order (an incremental match
+// looks each up by its slot: sorting them is a cost for nothing).
+func readWrites(ctx context.Context, si StateInput, since int64) ([]stamp, int64, error) {
 	var out []stamp
 	var last int64
 	err := si.ContactsWrittenSince(ctx, since, func(id string, up, md int64) error {
-		out = append(out, stamp{id, md})
+		out = append(out, stamp{id, md, up})
 		last = max(last, up)
 		return nil
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("match: read written contacts: %w", err)
 	}
-	slices.SortFunc(out, func(a, b stamp) int { return strings.Compare(a.id, b.id) })
 	return out, last, nil
 }
 
@@ -115,6 +141,12 @@ type State struct {
 	cons   []string // sorted constraintKeys
 	// consumed are the deleted contacts' log rows this state accounts for.
 	consumed []int64
+	// window are the contacts seen written in [MaxUpdated-writeMargin,
+	// MaxUpdated]: when as many contacts with the same sum of write times
+	// are there at the next match (less those written again or deleted
+	// since), none was committed late in that range and the next match
+	// reads only the contacts written after MaxUpdated.
+	window []winEntry
 
 	// base names the stored base parts ("" before they are stored);
 	// baseParts are their encodings when Parts has to write them.
@@ -197,6 +229,9 @@ func fullState(d *dataset, cfg *Config, km *keptModel, md *matched, cons []cm.Pa
 		}
 		if j < len(stamps) && stamps[j].id == id {
 			st.modify[i] = stamps[j].modify
+			if up := stamps[j].up; up >= st.MaxUpdated-writeMargin && up <= st.MaxUpdated {
+				st.window = append(st.window, winEntry{int32(i), up})
+			}
 		} else {
 			st.modify[i] = math.MinInt64
 		}

@@ -132,6 +132,11 @@ func (s *State) encodeDelta() []byte {
 		w.uvarint(uint64(len(k.over)))
 		w.b = append(w.b, encodeBase(k.over)...)
 	}
+	w.uvarint(uint64(len(s.window)))
+	for _, e := range s.window {
+		w.u32(uint32(e.slot))
+		w.u64(uint64(e.up))
+	}
 	return w.b
 }
 
@@ -281,6 +286,17 @@ func (s *State) decodeDelta(b []byte) error {
 			s.keys[ri].over[q] = over.at(q)
 		}
 		r.b = r.b[entrySize*k:]
+	}
+	nw := int(r.uvarint())
+	if r.err || 12*nw > len(r.b) {
+		return fmt.Errorf("match: decode state: delta truncated")
+	}
+	s.window = make([]winEntry, nw)
+	for q := range s.window {
+		s.window[q] = winEntry{int32(r.u32()), int64(r.u64())}
+		if int(s.window[q].slot) >= len(s.ids) {
+			return fmt.Errorf("match: decode state: window entry out of range")
+		}
 	}
 	if r.err {
 		return fmt.Errorf("match: decode state: delta truncated")

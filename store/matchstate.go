@@ -47,6 +47,16 @@ func (s *core) ContactsWrittenSince(ctx context.Context, since int64, fn func(id
 	return s.b.translate(rs.Err())
 }
 
+// WrittenBetween returns the number of contacts written in [lo, hi] (their
+// updated_at) and the sum of their write times less lo, from the index
+// contacts_updated (match.WindowCounter).
+func (s *core) WrittenBetween(ctx context.Context, lo, hi int64) (n, sum int64, err error) {
+	if err := s.b.reader().queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(updated_at - ?), 0) FROM contacts WHERE updated_at >= ? AND updated_at <= ?", lo, lo, hi).Scan(&n, &sum); err != nil {
+		return 0, 0, s.b.translate(fmt.Errorf("count contacts written between %d and %d: %w", lo, hi, err))
+	}
+	return n, sum, nil
+}
+
 // LastWritten returns the newest write time of a contact (0 for none).
 func (s *core) LastWritten(ctx context.Context) (int64, error) {
 	var n int64
