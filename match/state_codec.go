@@ -13,8 +13,8 @@ import (
 )
 
 // stateVersion is the encoding version of State's parts (4: slots, a base
-// written by full matches and a delta).
-const stateVersion = 4
+// written by full matches and a delta; 5: the delta holds the window).
+const stateVersion = 5
 
 type stateMeta struct {
 	Version    int
