@@ -195,6 +195,13 @@ func block(ctx context.Context, d *dataset, cfg *Config, nick nicknames, keep bo
 			var hs []uint64
 			var parts [][]string
 			rk := b.compileRule(ri, rule.Keys, true)
+			// Sized once (the rules' entries were 1.1 GB of growing
+			// slices at 1M contacts, and the match state keeps them).
+			size := 0
+			for r := int32(0); r < int32(d.n); r++ {
+				size += b.maxKeys(rk, r)
+			}
+			entries = make([]entry, 0, size)
 			for r := int32(0); r < int32(d.n); r++ {
 				if r&0xffff == 0 && ctx.Err() != nil {
 					return

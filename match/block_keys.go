@@ -182,3 +182,36 @@ func appendKeyHashes(out []uint64, parts [][]string, h uint64) []uint64 {
 	}
 	return out
 }
+
+// maxKeys returns an upper bound of the number of keys of record r under
+// rk (the product of its parts' value counts), for presizing.
+func (b *blocker) maxKeys(rk *compiledRule, r int32) int {
+	n := 1
+	for i := range rk.parts {
+		p := &rk.parts[i]
+		k := 0
+		switch p.kind {
+		case partSyms, partInitial:
+			k = len(p.col.values(r))
+		case partCanon:
+			for _, v := range p.col.values(r) {
+				k += len(b.firstCanon[v])
+			}
+		case partExternal, partCustom:
+			cols := b.extCols
+			if p.kind == partCustom {
+				cols = b.customCols
+			}
+			for _, c := range cols {
+				k += len(c.values(r))
+			}
+		case partNameSet:
+			k = len(b.d.cols[colFirst].values(r)) * len(b.d.cols[colLast].values(r))
+		}
+		if k == 0 {
+			return 0
+		}
+		n *= k
+	}
+	return n
+}
