@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func (s *core) upsertEncoded(ctx context.Context, batches [][]EncodedContact) er
 	if len(byID) == 0 {
 		return nil
 	}
-	slices.SortFunc(byID, func(a, b ref) int { return cmp.Or(strings.Compare(a.r.id, b.r.id), cmp.Compare(a.seq, b.seq)) })
+	byID = sortHalves(byID, func(a, b ref) int { return cmp.Or(strings.Compare(a.r.id, b.r.id), cmp.Compare(a.seq, b.seq)) })
 	now := micros(s.clock())
 	return s.inTx(ctx, func(t tx) error {
 		done := bulkWrite(ctx, t, len(byID))
@@ -424,4 +425,28 @@ func (s *core) upsertContactStream(ctx context.Context, sizeHint int, each func(
 		wg.Wait()
 		return cmp.Or(werr, eerr)
 	})
+}
+
+// sortHalves returns s sorted by cmp (a total order), sorting its two
+// halves at the same time, then merging them into a new slice: on two
+// cores, about half the time of one sort of it.
+func sortHalves[E any](s []E, cmp func(a, b E) int) []E {
+	if len(s) < 2*upsertChunk || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(s, cmp)
+		return s
+	}
+	lo, hi := s[:len(s)/2], s[len(s)/2:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(lo, cmp) })
+	slices.SortFunc(hi, cmp)
+	wg.Wait()
+	out := make([]E, 0, len(s))
+	for len(lo) > 0 && len(hi) > 0 {
+		if cmp(hi[0], lo[0]) < 0 {
+			out, hi = append(out, hi[0]), hi[1:]
+		} else {
+			out, lo = append(out, lo[0]), lo[1:]
+		}
+	}
+	return append(append(out, lo...), hi...)
 }
