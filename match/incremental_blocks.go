@@ -47,8 +47,10 @@ func (r *incRun) block() {
 		st.keys[ri] = nk
 		maxSize := ruleMaxSize(cfg, rule)
 		for h := range touched {
-			ob = old.block(h, r.oldVoid, ob)
-			nb = nk.block(h, st.void, nb)
+			// One base for both: the span of h is searched once.
+			lo, hi := old.base.span(h)
+			ob = old.blockIn(lo, hi, h, r.oldVoid, ob)
+			nb = nk.blockIn(lo, hi, h, st.void, nb)
 			if len(nb) >= 2 && len(nb) <= maxSize {
 				for x := range nb {
 					for y := x + 1; y < len(nb); y++ {

@@ -16,6 +16,7 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/testclock"
+	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/sandbox"
 	"github.com/contactmerge/contactmerge/store"
 )
@@ -30,7 +31,14 @@ type stateStore interface {
 
 func openStateStore(t *testing.T, cfg Config, name string, clock *testclock.Clock) stateStore {
 	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), name+".db"), store.Options{Normalizer: NormalizerFunc(cfg), Now: clock.Now})
+	return openStateStoreAt(t, cfg, filepath.Join(t.TempDir(), name+".db"), clock)
+}
+
+// openStateStoreAt opens the store dsn names (a SQLite file, a PostgreSQL
+// URL).
+func openStateStoreAt(t *testing.T, cfg Config, dsn string, clock *testclock.Clock) stateStore {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn, store.Options{Normalizer: NormalizerFunc(cfg), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,13 +355,18 @@ func TestKeptModelEqualsEstimate(t *testing.T) {
 // TestIncrementalKeepsBase: an incremental match saves the delta, links
 // and groups but not the base parts a full match wrote (they stay as
 // stored); a state of an older encoding is refused, so the next match is a
-// full one.
+// full one. On SQLite and, with TEST_DATABASE_URL, PostgreSQL.
 func TestIncrementalKeepsBase(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testIncrementalKeepsBase(t, testdb.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { testIncrementalKeepsBase(t, testdb.Postgres(t)) })
+}
+
+func testIncrementalKeepsBase(t *testing.T, dsn string) {
 	cfg := DefaultConfig()
 	org := sandbox.Generate(sandbox.GenConfig{Contacts: 1500, Seed: 24})
 	pool := sandbox.Generate(sandbox.GenConfig{Contacts: 500, Seed: 25}).Contacts
 	clock := testclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
-	s := openStateStore(t, cfg, "base", clock)
+	s := openStateStoreAt(t, cfg, dsn, clock)
 	ctx := context.Background()
 	if err := s.UpsertContacts(ctx, org.Contacts); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package match
 
 import (
 	"encoding/binary"
-	"sort"
 )
 
 // A state's blocking keys are a base, the keys of every contact as the last
@@ -32,7 +31,15 @@ func (b baseKeys) slot(q int) int32 { return int32(binary.LittleEndian.Uint32(b[
 // span returns the range of entries of key h.
 func (b baseKeys) span(h uint64) (lo, hi int) {
 	n := b.len()
-	lo = sort.Search(n, func(q int) bool { return b.key(q) >= h })
+	lo, hi = 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if b.key(m) < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
 	hi = lo
 	for hi < n && b.key(hi) == h {
 		hi++
@@ -56,11 +63,11 @@ type ruleKeys struct {
 	over []blockEntry // sorted by key then slot
 }
 
-// block returns the entries of key h (sorted by slot within base, then
-// overlay: callers only take sets and sizes) given the void slots.
-func (k *ruleKeys) block(h uint64, void []bool, out []blockEntry) []blockEntry {
+// blockIn returns the entries of key h (sorted by slot within base, then
+// overlay: callers only take sets and sizes) given the void slots and the
+// base span of h (baseKeys.span).
+func (k *ruleKeys) blockIn(lo, hi int, h uint64, void []bool, out []blockEntry) []blockEntry {
 	out = out[:0]
-	lo, hi := k.base.span(h)
 	for q := lo; q < hi; q++ {
 		if r := k.base.slot(q); !void[r] {
 			out = append(out, blockEntry{h, r})

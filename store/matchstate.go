@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -123,18 +124,14 @@ func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
 	var out map[string][]byte
 	for rs.Next() {
 		var name string
-		var data []byte
+		var data sql.RawBytes // copied once, into the part
 		if err := rs.Scan(&name, &data); err != nil {
 			return nil, fmt.Errorf("scan match state: %w", err)
 		}
 		if out == nil {
 			out = map[string][]byte{}
 		}
-		if prev, ok := out[name]; ok {
-			out[name] = append(prev, data...)
-		} else {
-			out[name] = data // the part's first row: no copy
-		}
+		out[name] = append(out[name], data...)
 	}
 	return out, s.b.translate(rs.Err())
 }
