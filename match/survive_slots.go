@@ -180,7 +180,9 @@ func mergedPhone(p *cm.PhoneNumber, key string) *cm.PhoneNumber {
 	if !isE164(e164) {
 		e164 = key
 	}
-	if isE164(e164) {
+	if intl, ok := internationalNANP(e164); ok {
+		out.Display = intl
+	} else if isE164(e164) {
 		if num, err := phonenumbers.Parse(e164, ""); err == nil {
 			out.Display = phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
 		}
@@ -189,6 +191,24 @@ func mergedPhone(p *cm.PhoneNumber, key string) *cm.PhoneNumber {
 		out.Display = p.UserInput
 	}
 	return out
+}
+
+// internationalNANP returns the international format phonenumbers gives a
+// North American (+1) E.164 number of ten national digits whose area code
+// starts with 2-9, "+1 201-555-0123", without parsing it (parsing costs
+// ~20 µs, most of survivorship's time); ok is false for any other number,
+// which mergedPhone parses. Checked against phonenumbers for every area
+// code and exchange (TestInternationalNANP samples them).
+func internationalNANP(e164 string) (string, bool) {
+	if len(e164) != 12 || e164[0] != '+' || e164[1] != '1' || e164[2] < '2' || e164[2] > '9' {
+		return "", false
+	}
+	for i := 3; i < len(e164); i++ {
+		if e164[i] < '0' || e164[i] > '9' {
+			return "", false
+		}
+	}
+	return "+1 " + e164[2:5] + "-" + e164[5:8] + "-" + e164[8:], true
 }
 
 func phoneText(p *cm.PhoneNumber) string {
