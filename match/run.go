@@ -103,11 +103,6 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 	}
 	var mark *writeMark
 	var stamps []stamp
-	// The contacts' write stamps are read (after the write mark) while
-	// the norms are read: another reader connection, and a core the norm
-	// reading leaves idle.
-	var stampsErr error
-	stampsRead := make(chan struct{})
 	if keep {
 		si, ok := in.(StateInput)
 		if !ok {
@@ -117,15 +112,14 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 		if mark, err = readWriteMark(ctx, si); err != nil {
 			return nil, nil, err
 		}
-		go func() {
-			defer close(stampsRead)
-			stamps, _, stampsErr = readStamps(ctx, si, 0)
-		}()
-	} else {
-		close(stampsRead)
+		// The stamps are read before the norms, not beside them: a contact
+		// edited after its norm was read must not get its new modifyDate
+		// with the old norm in the state (the next match would keep the
+		// old norm); fullState relies on this order.
+		if stamps, _, err = readStamps(ctx, si, 0); err != nil {
+			return nil, nil, err
+		}
 	}
-	// Every return waits for the stamps, so that none outlives the call.
-	defer func() { <-stampsRead }()
 	stats := Stats{Durations: map[string]time.Duration{}, RefusedJoins: map[string]int{}, Workers: cfg.workers()}
 	t0 := time.Now()
 	normer := newNormalizer(cfg)
@@ -235,10 +229,6 @@ func runFull(ctx context.Context, in Input, cfg Config, km *keptModel, keep bool
 	d.n = len(d.ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("match: read norms: %w", err)
-	}
-	<-stampsRead
-	if stampsErr != nil {
-		return nil, nil, stampsErr
 	}
 	if len(missing) > 0 {
 		if err := normalizeMissing(ctx, in, normer, d, missing, cfg.workers()); err != nil {
