@@ -351,3 +351,38 @@ func (t *sqliteTx) upsertContacts(ctx context.Context, cs []contactRow) error {
 			updated_at = excluded.updated_at WHERE excluded.modify_date >= contacts.modify_date`
 	})
 }
+
+// sqliteBulkPageBytes is the page cache a bulk write of contacts gets per
+// contact: about what the two indexes of contacts (id, contacts_updated)
+// take when their entries arrive in random order (a streamed import), so
+// that they stay in the cache while the table's pages, written once, are
+// spilled to the WAL. With the usual cache, a write of millions of
+// contacts spills and reads back index pages for nearly every insert.
+const sqliteBulkPageBytes = 200
+
+// sqliteBulkCacheMax bounds that cache (10 million contacts need it all).
+const sqliteBulkCacheMax = 2 << 30
+
+// sqliteCacheKiB is the writer's usual page cache, in KiB (the negated
+// cache_size of sqliteWriterPragmas).
+const sqliteCacheKiB = 65536
+
+// bulkContacts gives the writer, for this transaction, a page cache sized
+// to n contacts (sqliteBulkPageBytes each, at most sqliteBulkCacheMax, at
+// least its usual one), and returns the function restoring the usual one.
+func (t *sqliteTx) bulkContacts(ctx context.Context, n int) (func() error, error) {
+	kib := min(n*sqliteBulkPageBytes, sqliteBulkCacheMax) >> 10
+	if kib <= sqliteCacheKiB {
+		return func() error { return nil }, nil
+	}
+	if _, err := t.t.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", kib)); err != nil {
+		return nil, fmt.Errorf("bulk write: page cache: %w", err)
+	}
+	return func() error {
+		// Not ctx: the cache must shrink even when ctx is done.
+		if _, err := t.t.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA cache_size = -%d", sqliteCacheKiB)); err != nil {
+			return fmt.Errorf("bulk write: page cache: %w", err)
+		}
+		return nil
+	}, nil
+}
