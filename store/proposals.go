@@ -119,14 +119,15 @@ func (s *core) saveGroups(ctx context.Context, groups []cm.Group, unchanged []st
 		if err := s.b.lockProposals(ctx, t); err != nil {
 			return err
 		}
-		existing, err := loadExisting(ctx, t)
+		var existing map[string]existingGroup
+		var err error
+		if unchanged == nil {
+			existing, err = loadExisting(ctx, t)
+		} else {
+			existing, res.Kept, err = loadExistingFor(ctx, t, in, unchanged)
+		}
 		if err != nil {
 			return err
-		}
-		for _, id := range unchanged {
-			if _, ok := existing[id]; ok {
-				res.Kept++
-			}
 		}
 
 		var newGroups, newMembers, ledger [][]any
@@ -232,7 +233,6 @@ func (s *core) saveGroups(ctx context.Context, groups []cm.Group, unchanged []st
 	return res, err
 }
 
-// loadExisting reads the state and content hash of every stored group.
 // keepStewardChoices makes the refreshes of groups whose latest decision
 // chose a survivor or field values keep the stored survivor, merged record
 // and unkept values: a steward's choice is law, and a re-match must not put
@@ -271,6 +271,7 @@ func keepStewardChoices(ctx context.Context, t tx, refresh []groupRefresh) error
 	return nil
 }
 
+// loadExisting reads the state and content hash of every stored group.
 func loadExisting(ctx context.Context, t tx) (map[string]existingGroup, error) {
 	existing := make(map[string]existingGroup)
 	rs, err := t.query(ctx, "SELECT id, state, content_hash FROM groups")
@@ -290,4 +291,67 @@ func loadExisting(ctx context.Context, t tx) (map[string]existingGroup, error) {
 		return nil, err
 	}
 	return existing, nil
+}
+
+// loadExistingFor is loadExisting for an incremental save (groups in and
+// the ids unchanged kept as stored): it reads the ids of the stored groups
+// alone (the primary key's index, not the rows with their merged records)
+// and the state and content hash only of those in holds or neither holds
+// (the groups to supersede and those no match may touch), so the map
+// lacks the unchanged groups, which saveGroups neither rewrites nor
+// supersedes. kept counts the stored ids among unchanged.
+func loadExistingFor(ctx context.Context, t tx, in []proposal, unchanged []string) (map[string]existingGroup, int, error) {
+	isUnchanged := make(map[string]bool, len(unchanged))
+	for _, id := range unchanged {
+		isUnchanged[id] = true
+	}
+	rs, err := t.query(ctx, "SELECT id FROM groups")
+	if err != nil {
+		return nil, 0, fmt.Errorf("load group ids: %w", err)
+	}
+	var want []string
+	kept := 0
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, 0, fmt.Errorf("scan group id: %w", err)
+		}
+		if isUnchanged[id] {
+			kept++
+			continue
+		}
+		want = append(want, id)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, 0, fmt.Errorf("load group ids: %w", err)
+	}
+	// An id both in in and unchanged is read too (saveGroups compares its
+	// content hash).
+	for _, p := range in {
+		if isUnchanged[p.g.ID] {
+			want = append(want, p.g.ID)
+		}
+	}
+	existing := make(map[string]existingGroup, len(want))
+	for c := range slices.Chunk(want, chunkSize) {
+		rs, err := t.query(ctx, "SELECT id, state, content_hash FROM groups WHERE id IN ("+placeholders(len(c))+")", anys(c)...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("load groups: %w", err)
+		}
+		for rs.Next() {
+			var id, st, h string
+			if err := rs.Scan(&id, &st, &h); err != nil {
+				rs.Close()
+				return nil, 0, fmt.Errorf("scan group: %w", err)
+			}
+			existing[id] = existingGroup{cm.GroupState(st), h}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, 0, fmt.Errorf("load groups: %w", err)
+		}
+	}
+	return existing, kept, nil
 }
