@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -17,31 +16,14 @@ import (
 
 	cm "github.com/contactmerge/contactmerge"
 	"github.com/contactmerge/contactmerge/internal/testdb"
+	"github.com/contactmerge/contactmerge/internal/testlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // openLogged opens a store on dsn whose debug log goes to the returned
 // buffer.
-func openLogged(t *testing.T, dsn string) (*dbStore, *syncBuffer) {
+func openLogged(t *testing.T, dsn string) (*dbStore, *testlog.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	st, err := Open(context.Background(), dsn, Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
