@@ -111,9 +111,10 @@ func readWriteMark(ctx context.Context, si StateInput) (*writeMark, error) {
 // Contacts have slots, stable from one match to the next: the slots of the
 // last full match (its base) are its contacts sorted by id; an incremental
 // match gives a new contact the next slot and leaves a deleted contact's
-// slot dead. The base parts (contacts and keys) are written by a full match
-// only; an incremental match writes the small parts: the contacts and keys
-// changed since the base (the delta), the links and the groups.
+// slot dead. The base parts (contacts, keys and the kept model) are
+// written by a full match only; an incremental match writes the small
+// parts: the contacts and keys changed since the base (the delta), the
+// links and the groups.
 type State struct {
 	ConfigFP uint64 // ConfigFingerprint of the config
 	// MaxUpdated is the newest contact write the match saw (the store's

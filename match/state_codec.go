@@ -13,8 +13,10 @@ import (
 )
 
 // stateVersion is the encoding version of State's parts (4: slots, a base
-// written by full matches and a delta; 5: the delta holds the window).
-const stateVersion = 5
+// written by full matches and a delta; 5: the delta holds the window; 6:
+// the kept model is a base part, not in the meta an incremental match
+// rewrites).
+const stateVersion = 6
 
 type stateMeta struct {
 	Version    int
@@ -22,9 +24,8 @@ type stateMeta struct {
 	MaxUpdated int64
 	Estimated  int
 	Churn      int
-	Model      keptModel
 	Cons       []string
-	Base       string // names the base parts: contacts@Base, blocks@Base
+	Base       string // names the base parts: contacts@Base, blocks@Base, model@Base
 }
 
 // Delta flags of a slot.
@@ -40,6 +41,7 @@ const (
 	partLinks    = "links"
 	partContacts = "contacts@"
 	partBlocks   = "blocks@"
+	partModel    = "model@"
 )
 
 // setBase makes the state's keys a base of entries (per rule, sorted) and
@@ -78,19 +80,30 @@ func (s *State) setBase(entries [][]blockEntry) {
 // Parts encodes the state as named parts (binary; the store keeps them
 // opaque). The base parts of a state decoded from stored parts (or
 // derived from one by an incremental match) are nil: the store keeps the
-// stored ones (see store SaveMatch).
+// stored ones (see store SaveMatch). The kept model is a base part: a
+// full match (the only one that sets a base) is the only one that can
+// change it.
 func (s *State) Parts() (map[string][]byte, error) {
 	if s.base == "" {
 		s.base = strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
 	var meta bytes.Buffer
-	m := stateMeta{Version: stateVersion, ConfigFP: s.ConfigFP, MaxUpdated: s.MaxUpdated, Estimated: s.Estimated, Churn: s.Churn, Model: *s.model, Cons: s.cons, Base: s.base}
-	m.Model.Model.Extra = nil
+	m := stateMeta{Version: stateVersion, ConfigFP: s.ConfigFP, MaxUpdated: s.MaxUpdated, Estimated: s.Estimated, Churn: s.Churn, Cons: s.cons, Base: s.base}
 	if err := gob.NewEncoder(&meta).Encode(&m); err != nil {
 		return nil, fmt.Errorf("match: encode state: %w", err)
 	}
+	var model []byte
+	if s.baseParts != nil {
+		var b bytes.Buffer
+		km := *s.model
+		km.Model.Extra = nil
+		if err := gob.NewEncoder(&b).Encode(&km); err != nil {
+			return nil, fmt.Errorf("match: encode the state's model: %w", err)
+		}
+		model = b.Bytes()
+	}
 	out := map[string][]byte{partMeta: meta.Bytes(), partDelta: s.encodeDelta(), partLinks: s.encodeLinks(),
-		partContacts + s.base: s.baseParts[partContacts], partBlocks + s.base: s.baseParts[partBlocks]}
+		partContacts + s.base: s.baseParts[partContacts], partBlocks + s.base: s.baseParts[partBlocks], partModel + s.base: model}
 	return out, nil
 }
 
@@ -171,12 +184,17 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 	if m.Version != stateVersion {
 		return nil, fmt.Errorf("match: state version %d, want %d (an older contactmerge kept it)", m.Version, stateVersion)
 	}
-	s := &State{ConfigFP: m.ConfigFP, MaxUpdated: m.MaxUpdated, Estimated: m.Estimated, Churn: m.Churn, model: &m.Model, cons: m.Cons, base: m.Base}
 	cp, ok := parts[partContacts+m.Base]
 	bp, ok2 := parts[partBlocks+m.Base]
-	if !ok || !ok2 {
+	mp, ok3 := parts[partModel+m.Base]
+	if !ok || !ok2 || !ok3 {
 		return nil, fmt.Errorf("match: decode state: the base parts %s are missing", m.Base)
 	}
+	var km keptModel
+	if err := gob.NewDecoder(bytes.NewReader(mp)).Decode(&km); err != nil {
+		return nil, fmt.Errorf("match: decode the state's model: %w", err)
+	}
+	s := &State{ConfigFP: m.ConfigFP, MaxUpdated: m.MaxUpdated, Estimated: m.Estimated, Churn: m.Churn, model: &km, cons: m.Cons, base: m.Base}
 	if err := s.decodeBase(cp, bp); err != nil {
 		return nil, err
 	}
