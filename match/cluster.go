@@ -28,6 +28,17 @@ type clusterStats struct {
 	splitComponents                              int
 }
 
+// record puts what clustering counted into stats: the split groups and the
+// refused joins by reason. The cross-cluster comparisons are the caller's
+// to add, to the comparisons it counts.
+func (cst *clusterStats) record(stats *Stats) {
+	stats.SplitGroups = cst.splitComponents
+	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
+	stats.RefusedJoins["density"] = cst.refusedDensity
+	stats.RefusedJoins["conflict"] = cst.refusedConflict
+	stats.RefusedJoins["cannotLink"] = cst.refusedCannotLink
+}
+
 // clusterLinks groups records by their links, strongest first. Two clusters
 // are joined by a link only when the joined group stays within maxSize,
 // at least minDensity of the pairs across them are links, and no pair across

@@ -177,11 +177,7 @@ func (r *incRun) cluster() (*Result, *State, error) {
 	}
 	stats := &r.stats
 	stats.Durations["cluster"] = time.Since(t)
-	stats.SplitGroups = cst.splitComponents
-	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
-	stats.RefusedJoins["density"] = cst.refusedDensity
-	stats.RefusedJoins["conflict"] = cst.refusedConflict
-	stats.RefusedJoins["cannotLink"] = cst.refusedCannotLink
+	cst.record(stats)
 	stats.Comparisons += cst.crossComparisons
 	t = time.Now()
 	groups, err := buildGroups(r.ctx, dR, sR, clusters, cfg, func(ctx context.Context, ids []string) (map[string]cm.Contact, error) {

@@ -446,11 +446,7 @@ func matchDataset(ctx context.Context, d *dataset, cfg *Config, stats *Stats, km
 		return nil, err
 	}
 	stats.Durations["cluster"] = time.Since(t)
-	stats.SplitGroups = cst.splitComponents
-	stats.RefusedJoins["maxGroupSize"] = cst.refusedSize
-	stats.RefusedJoins["density"] = cst.refusedDensity
-	stats.RefusedJoins["conflict"] = cst.refusedConflict
-	stats.RefusedJoins["cannotLink"] = cst.refusedCannotLink
+	cst.record(stats)
 	stats.Comparisons = stats.CandidatePairs + stats.Model.USample + cst.crossComparisons
 	return &matched{clusters: clusters, s: s, links: links, entries: br.entries}, nil
 }
