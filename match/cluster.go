@@ -197,6 +197,9 @@ func clusterLinks(ctx context.Context, score func(a, b int32) float64, links []l
 	return out, st, nil
 }
 
+// unionFind is a sparse disjoint-set forest (records absent from parent
+// are their own sets), for the records of the link graph; denseUnionFind
+// is the one over every record.
 type unionFind struct{ parent map[int32]int32 }
 
 func newUnionFind() *unionFind { return &unionFind{parent: map[int32]int32{}} }

@@ -80,39 +80,24 @@ func (r *incRun) scorePairs() error {
 func (r *incRun) components() []int32 {
 	st := r.st
 	n := len(st.ids)
-	parent := make([]int32, n)
-	for s := range parent {
-		parent[s] = int32(s)
-	}
-	find := func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	union := func(a, b int32) {
-		if ra, rb := find(a), find(b); ra != rb {
-			parent[ra] = rb
-		}
-	}
+	u := newDenseUnionFind(n)
 	for _, l := range r.links {
-		union(l.a, l.b)
+		u.union(l.a, l.b)
 	}
 	for _, c := range r.cons {
 		if c.Kind == cm.MustLink {
 			if a, b := st.liveSlot(c.A), st.liveSlot(c.B); a >= 0 && b >= 0 {
-				union(a, b)
+				u.union(a, b)
 			}
 		}
 	}
 	roots := map[int32]bool{}
 	for s := range r.affected {
-		roots[find(s)] = true
+		roots[u.find(s)] = true
 	}
 	var R []int32
 	for s := range int32(n) {
-		if !st.dead[s] && roots[find(s)] {
+		if !st.dead[s] && roots[u.find(s)] {
 			R = append(R, s)
 		}
 	}

@@ -113,43 +113,20 @@ func (s *scorer) correctTF(pt *patternTable, pids []uint32, pairs []uint64, work
 	if len(tfc) == 0 {
 		return
 	}
-	parent := make([]int32, s.d.n)
-	for i := range parent {
-		parent[i] = int32(i)
-	}
-	find := func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
+	u := newDenseUnionFind(s.d.n)
 	linked := make([]bool, len(pt.pats))
 	for pi, p := range pt.pats {
 		linked[pi] = s.prior+s.patternWeight(p) >= 0
 	}
-	size := make([]int32, s.d.n)
-	for i := range size {
-		size[i] = 1
-	}
 	for q, p := range pairs {
-		if !linked[pids[q]] {
-			continue
+		if linked[pids[q]] {
+			u.union(int32(p>>32), int32(p&0xffffffff))
 		}
-		a, b := find(int32(p>>32)), find(int32(p&0xffffffff))
-		if a == b {
-			continue
-		}
-		if size[a] < size[b] {
-			a, b = b, a
-		}
-		parent[b] = a
-		size[a] += size[b]
 	}
 	customer := make([]int32, s.d.n)
 	for r := range customer {
-		root := find(int32(r))
-		if size[root] > maxTFComponent {
+		root := u.find(int32(r))
+		if u.setSize(root) > maxTFComponent {
 			root = int32(r)
 		}
 		customer[r] = root
