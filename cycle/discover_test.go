@@ -3,9 +3,7 @@ package cycle_test
 import (
 	"errors"
 	"log/slog"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +95,7 @@ func (r *rig) withGroupsPolicy(cfg *cycle.Config) {
 func TestCycleDiscoversHiddenDuplicates(t *testing.T) {
 	for name, dsn := range testdb.Stores(t) {
 		t.Run(name, func(t *testing.T) {
-			r := newHiddenRig(t, dsn(t), contactsFromEnv(t, "CYCLE_DISCOVER_CONTACTS", 600), nil)
+			r := newHiddenRig(t, dsn(t), testorg.EnvSize(t, "CYCLE_DISCOVER_CONTACTS", 600), nil)
 			hidden := r.hidden()
 			if len(hidden) < 10 {
 				t.Fatalf("the organization hides %d duplicates", len(hidden))
@@ -308,17 +306,4 @@ func TestCycleResumedAtDiscover(t *testing.T) {
 	if merged == 0 {
 		t.Errorf("no hidden duplicate merged")
 	}
-}
-
-// contactsFromEnv reads a positive size from the environment variable name.
-func contactsFromEnv(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q is not a positive number", name, v)
-	}
-	return n
 }

@@ -3,9 +3,7 @@ package discover_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -245,7 +243,7 @@ func TestOptionsValidate(t *testing.T) {
 //
 //	DISCOVER_CONTACTS=20000 DISCOVER_SEEDS=5 go test ./discover/ -run TestDiscoverFigures -v
 func TestDiscoverFigures(t *testing.T) {
-	contacts, seeds := envInt(t, "DISCOVER_CONTACTS", 3000), envInt(t, "DISCOVER_SEEDS", 1)
+	contacts, seeds := testorg.EnvSize(t, "DISCOVER_CONTACTS", 3000), testorg.EnvSize(t, "DISCOVER_SEEDS", 1)
 	for seed := int64(1); seed <= int64(seeds); seed++ {
 		o := hiddenOrg(t, contacts, seed)
 		hidden := hiddenDuplicates(o)
@@ -302,18 +300,6 @@ func groupedWithCluster(t *testing.T, st store.Store, o *testorg.Org, hidden []s
 				n++
 			}
 		}
-	}
-	return n
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q is not a positive number", name, v)
 	}
 	return n
 }

@@ -8,7 +8,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -281,4 +283,20 @@ func DumpLedger(t testing.TB, st store.Store, groupIDs ...string) {
 		}
 		return nil
 	})
+}
+
+// EnvSize reads a positive size (of an organization, a number of seeds)
+// from the environment variable name, def when it is unset; anything else
+// fails the test. Figure tests take their full size from it.
+func EnvSize(t testing.TB, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q is not a positive number", name, v)
+	}
+	return n
 }
