@@ -106,19 +106,14 @@ func ReadJSONL(r io.Reader, name string) (Result, error) {
 	return res, err
 }
 
-// StreamJSONL reads like ReadJSONL but does not keep the contacts: it hands
-// the valid ones to fn in file order, some at a time, and returns Result
-// without Contacts and the number of contacts handed out. fn may keep the
-// slice. An error of fn stops the read and is returned as it is. Memory
-// grows with the ids (to find repeated ones), not with the contacts.
-func StreamJSONL(r io.Reader, name string, fn func([]cm.Contact) error) (res Result, n int, err error) {
-	return StreamJSONLData(r, name, func(cs []cm.Contact, _ [][]byte) error { return fn(cs) })
-}
-
-// StreamJSONLData is StreamJSONL handing fn, with the contacts, the JSON a
-// store can keep for each (fn may keep both slices): data[i], when not nil,
-// is contacts[i]'s line without whitespace and with the characters
-// json.Marshal escapes for HTML escaped, which encoding/json decodes to the
+// StreamJSONLData reads like ReadJSONL but does not keep the contacts: it
+// hands the valid ones to fn in file order, some at a time, and returns
+// Result without Contacts and the number of contacts handed out. fn may
+// keep the slices. An error of fn stops the read and is returned as it is.
+// Memory grows with the ids (to find repeated ones), not with the
+// contacts. With the contacts fn gets the JSON a store can keep for each:
+// data[i], when not nil, is contacts[i]'s line without whitespace and with
+// the characters json.Marshal escapes for HTML escaped, which encoding/json decodes to the
 // contact it decodes json.Marshal(&contacts[i]) to; nil when the line
 // cannot serve so (an empty object or array in it, or a date with an
 // offset), and the contact must be marshalled. It spares the store
@@ -171,7 +166,7 @@ func StreamJSONLEncoded[T any](r io.Reader, name string, encode func(c *cm.Conta
 // IsCSV reports whether ReadFile reads path as CSV (its name ends in .csv).
 func IsCSV(path string) bool { return strings.EqualFold(filepath.Ext(path), ".csv") }
 
-// StreamFile is StreamJSONL of the JSONL file at path; CSV files are
+// StreamFile is StreamJSONLData of the JSONL file at path, without the data; CSV files are
 // refused (ReadFile reads them).
 func StreamFile(path string, fn func([]cm.Contact) error) (Result, int, error) {
 	return StreamFileData(path, func(cs []cm.Contact, _ [][]byte) error { return fn(cs) })
