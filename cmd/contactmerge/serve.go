@@ -20,8 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	cm "github.com/contactmerge/contactmerge"
@@ -183,12 +181,8 @@ func newWebToken() (string, error) {
 }
 
 func serveRun(ctx context.Context, o *serveOptions) error {
-	// The process's own registry: the engine's collectors, Go's and the
-	// process's.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met := engine.NewMetrics()
-	if err := met.Register(reg); err != nil {
+	reg, met, err := newMetricsRegistry()
+	if err != nil {
 		return err
 	}
 	f := *o.Factory

@@ -110,10 +110,8 @@ func workerRun(ctx context.Context, o *workerOptions) error {
 // f.Metrics) with Go's and the process's, until stop is called. A listen
 // error is returned as it is, naming the flag.
 func serveMetrics(ctx context.Context, f *Factory, addr string) (stop func(), err error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	met := engine.NewMetrics()
-	if err := met.Register(reg); err != nil {
+	reg, met, err := newMetricsRegistry()
+	if err != nil {
 		return nil, err
 	}
 	f.Metrics = met
@@ -131,6 +129,19 @@ func serveMetrics(ctx context.Context, f *Factory, addr string) (stop func(), er
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
+}
+
+// newMetricsRegistry returns the process's own registry, holding Go's and
+// the process's collectors and those of the engine metrics it returns
+// (serve's /metrics, worker --metrics-addr).
+func newMetricsRegistry() (*prometheus.Registry, *engine.Metrics, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := engine.NewMetrics()
+	if err := met.Register(reg); err != nil {
+		return nil, nil, err
+	}
+	return reg, met, nil
 }
 
 // poolLine describes the OAuth clients a worker merges with ("" for one
