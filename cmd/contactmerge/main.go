@@ -48,8 +48,8 @@ func main() {
 }
 
 // startProfile writes a CPU profile of the whole command to path when it is
-// set (CONTACTMERGE_CPUPROFILE, for `go tool pprof`; the bench scripts use
-// it) and returns the function that ends it.
+// set (CONTACTMERGE_CPUPROFILE, for `go tool pprof`) and returns the
+// function that ends it.
 func startProfile(path string) func() {
 	if path == "" {
 		return func() {}
