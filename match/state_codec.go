@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // stateVersion is the encoding version of State's parts (4: slots, a base
@@ -173,6 +174,9 @@ func (s *State) encodeLinks() []byte {
 }
 
 // DecodeState decodes the parts Parts made; nil parts (no state) give nil.
+// The state refers to the parts' bytes in place (the blocks are searched
+// where they lie, the contact ids are substrings of the contacts part):
+// the caller must not change them afterwards.
 func DecodeState(parts map[string][]byte) (*State, error) {
 	if len(parts) == 0 {
 		return nil, nil
@@ -209,7 +213,9 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 
 func (s *State) decodeBase(contacts, blocks []byte) error {
 	// One string holds every id: an id is a substring, not an allocation.
-	all := string(contacts)
+	// It is the part itself (DecodeState's caller does not change it):
+	// a copy of the 53 MB of a million contacts was 0.1 s of a match.
+	all := unsafe.String(unsafe.SliceData(contacts), len(contacts))
 	r := rbuf{b: contacts}
 	n := int(r.uvarint())
 	if n > len(r.b) {
