@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	cm "github.com/contactmerge/contactmerge"
 )
@@ -22,8 +26,9 @@ import (
 // (DeletedContacts).
 
 // stateChunk bounds one match_state row (SQLite's default blob limit is
-// 1e9 bytes; PostgreSQL's bytea 1 GiB).
-const stateChunk = 64 << 20
+// 1e9 bytes; PostgreSQL's bytea 1 GiB). A variable so that a test can
+// write parts of several rows without writing 64 MB.
+var stateChunk = 64 << 20
 
 // ContactsWrittenSince calls fn with the id, write time (updated_at, the
 // store's unix microseconds) and modify_date (unix microseconds) of every
@@ -116,30 +121,135 @@ func (s *core) Norms(ctx context.Context, ids []string) (map[string][]byte, erro
 // LoadMatchState returns the parts of the stored match state (nil when no
 // match kept one).
 //
-// Each part is allocated once, at the size its rows had a moment before,
-// and its rows are appended: appending to a part that grows copied it
-// again at every growth, and at a million contacts (a state of 195 MB)
-// that was half the time of loading it. The sizes are only a hint: the
-// rows are read in one statement (one snapshot), as before.
+// A part whose name holds '@' is immutable: it is written once under its
+// name and only ever deleted (match's base parts, named after the full
+// match that wrote them). The other parts are read in one statement (one
+// snapshot); each row of an immutable part is read on its own, two
+// statements at a time, straight into its place in the part, which is
+// allocated once: a million contacts' state (195 MB) loads in half the
+// time of one statement appending the rows (whose part grew, and was
+// copied, row by row). Should a full match replace the state in between,
+// the parts read name base parts that are not there, and
+// match.DecodeState refuses the state (the match is then a full one):
+// parts of two states are never mixed unnoticed.
 func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
-	sizes, err := s.matchStateSizes(ctx)
-	if err != nil {
+	rows, err := s.matchStateRows(ctx)
+	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
-	rs, err := s.b.reader().query(ctx, "SELECT name, data FROM match_state ORDER BY name, seq")
+	return s.loadMatchState(ctx, rows)
+}
+
+// loadMatchState is LoadMatchState of the rows listed.
+func (s *core) loadMatchState(ctx context.Context, rows []stateRow) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	sizes := map[string]int64{}
+	type piece struct {
+		name      string
+		seq, size int64
+		part      []byte // the piece's place in its part
+		found     bool
+	}
+	var pieces []piece
+	for _, r := range rows {
+		sizes[r.name] += r.size
+	}
+	offset := map[string]int64{}
+	for _, r := range rows { // by name, seq
+		if !strings.Contains(r.name, "@") {
+			continue
+		}
+		if out[r.name] == nil {
+			out[r.name] = make([]byte, sizes[r.name])
+		}
+		at := offset[r.name]
+		pieces = append(pieces, piece{name: r.name, seq: r.seq, size: r.size, part: out[r.name][at : at+r.size : at+r.size]})
+		offset[r.name] = at + r.size
+	}
+	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(b.size, a.size) })
+	mutable := map[string][]byte{}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	g.Go(func() error { return s.loadMutableState(gctx, sizes, mutable) })
+	for i := range pieces {
+		p := &pieces[i]
+		g.Go(func() error {
+			rs, err := s.b.reader().query(gctx, "SELECT data FROM match_state WHERE name = ? AND seq = ?", p.name, p.seq)
+			if err != nil {
+				return s.b.translate(fmt.Errorf("load match state %s: %w", p.name, err))
+			}
+			defer rs.Close()
+			if !rs.Next() {
+				return s.b.translate(rs.Err()) // deleted since: see below
+			}
+			var data sql.RawBytes // copied once, into its place
+			if err := rs.Scan(&data); err != nil {
+				return fmt.Errorf("scan match state %s: %w", p.name, err)
+			}
+			if int64(len(data)) != p.size {
+				return fmt.Errorf("load match state: part %s changed while it was read (an immutable part)", p.name)
+			}
+			copy(p.part, data)
+			p.found = true
+			return s.b.translate(rs.Err())
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, p := range pieces {
+		if !p.found {
+			// A full match replaced the state since its rows were listed:
+			// the part is left out, and DecodeState refuses the state.
+			delete(out, p.name)
+		}
+	}
+	maps.Copy(out, mutable)
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// stateRow is a row of the match state: its part, number and size.
+type stateRow struct {
+	name      string
+	seq, size int64
+}
+
+// matchStateRows returns the rows of the stored match state (by name,
+// seq) without their data.
+func (s *core) matchStateRows(ctx context.Context) ([]stateRow, error) {
+	rs, err := s.b.reader().query(ctx, "SELECT name, seq, length(data) FROM match_state ORDER BY name, seq")
 	if err != nil {
-		return nil, s.b.translate(fmt.Errorf("load match state: %w", err))
+		return nil, s.b.translate(fmt.Errorf("load match state sizes: %w", err))
 	}
 	defer rs.Close()
-	var out map[string][]byte
+	var out []stateRow
+	for rs.Next() {
+		var r stateRow
+		if err := rs.Scan(&r.name, &r.seq, &r.size); err != nil {
+			return nil, fmt.Errorf("scan match state sizes: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, s.b.translate(rs.Err())
+}
+
+// loadMutableState reads the parts of the match state without '@' in
+// their names into out, in one statement, each allocated at its size in
+// sizes.
+func (s *core) loadMutableState(ctx context.Context, sizes map[string]int64, out map[string][]byte) error {
+	rs, err := s.b.reader().query(ctx, "SELECT name, data FROM match_state WHERE name NOT LIKE '%@%' ORDER BY name, seq")
+	if err != nil {
+		return s.b.translate(fmt.Errorf("load match state: %w", err))
+	}
+	defer rs.Close()
 	for rs.Next() {
 		var name string
 		var data sql.RawBytes // copied once, into the part
 		if err := rs.Scan(&name, &data); err != nil {
-			return nil, fmt.Errorf("scan match state: %w", err)
-		}
-		if out == nil {
-			out = make(map[string][]byte, len(sizes))
+			return fmt.Errorf("scan match state: %w", err)
 		}
 		part, ok := out[name]
 		if !ok {
@@ -147,26 +257,7 @@ func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
 		}
 		out[name] = append(part, data...)
 	}
-	return out, s.b.translate(rs.Err())
-}
-
-// matchStateSizes returns the size of each stored part of the match state.
-func (s *core) matchStateSizes(ctx context.Context) (map[string]int64, error) {
-	rs, err := s.b.reader().query(ctx, "SELECT name, SUM(length(data)) FROM match_state GROUP BY name")
-	if err != nil {
-		return nil, s.b.translate(fmt.Errorf("load match state sizes: %w", err))
-	}
-	defer rs.Close()
-	sizes := map[string]int64{}
-	for rs.Next() {
-		var name string
-		var n int64
-		if err := rs.Scan(&name, &n); err != nil {
-			return nil, fmt.Errorf("scan match state sizes: %w", err)
-		}
-		sizes[name] = n
-	}
-	return sizes, s.b.translate(rs.Err())
+	return s.b.translate(rs.Err())
 }
 
 // ClearMatchState deletes the stored match state and the deleted
