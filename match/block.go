@@ -75,11 +75,6 @@ func (b *blocker) partValues(part string, r int32, buf []string) []string {
 	return p.values(b, r, buf)
 }
 
-// recordKeys appends the hashed keys of record r under rule keys.
-func (b *blocker) recordKeys(ruleIdx int, keys []string, r int32, out []uint64, parts [][]string) ([]uint64, [][]string) {
-	return b.keysOf(b.compileRule(ruleIdx, keys, false), r, out, parts)
-}
-
 // keyText returns a readable key of record r under a rule (for reports).
 func (b *blocker) keyText(keys []string, r int32) string {
 	s := ""

@@ -1,8 +1,11 @@
 package match
 
 import (
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // block recomputes the changed contacts' keys and, per touched key (a key
@@ -10,84 +13,120 @@ import (
 // touch a changed contact (r.score); a block whose size crossed the rule's
 // limit also gains or loses pairs of unchanged contacts (r.recheck). The
 // new state's keys keep the base and hold the changed contacts' keys in
-// the overlay.
+// the overlay. The rules are blocked by cfg.workers() goroutines, each
+// into sets of its own (the pairs are sets: their order is the sort of
+// scorePairs).
 func (r *incRun) block() {
-	st, prev, cfg := r.st, r.prev, r.cfg
+	st, cfg := r.st, r.cfg
 	dC := subsetDataset(st.ids, r.C, r.norms)
 	bC := newBlockerBase(dC, r.nick, cfg.CrossDivision)
 	st.keys = make([]ruleKeys, len(cfg.Blocking))
-	var ob, nb []blockEntry
-	for ri, rule := range cfg.Blocking {
-		var add []blockEntry
-		var hs []uint64
-		var parts [][]string
-		for k := range int32(dC.n) {
-			hs, parts = bC.recordKeys(ri, rule.Keys, k, hs[:0], parts)
-			for _, h := range hs {
-				add = append(add, blockEntry{h, r.C[k]})
+	workers := max(1, min(cfg.workers(), len(cfg.Blocking)))
+	scores, rechecks := make([]map[uint64]bool, workers), make([]map[uint64]bool, workers)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for w := range workers {
+		scores[w], rechecks[w] = map[uint64]bool{}, map[uint64]bool{}
+		wg.Go(func() {
+			var bs blockScratch
+			for {
+				ri := int(next.Add(1) - 1)
+				if ri >= len(cfg.Blocking) {
+					return
+				}
+				r.blockRule(ri, dC, bC, &bs, scores[w], rechecks[w])
 			}
+		})
+	}
+	wg.Wait()
+	for w := range workers {
+		maps.Copy(r.score, scores[w])
+		maps.Copy(r.recheck, rechecks[w])
+	}
+}
+
+// blockScratch is a block goroutine's reused buffers.
+type blockScratch struct {
+	ob, nb []blockEntry
+	hs     []uint64
+	parts  [][]string
+	side   []int32
+}
+
+// blockRule is block of rule ri, into score and recheck.
+func (r *incRun) blockRule(ri int, dC *dataset, bC *blocker, bs *blockScratch, score, recheck map[uint64]bool) {
+	st, prev, cfg := r.st, r.prev, r.cfg
+	rule := cfg.Blocking[ri]
+	rk := bC.compileRule(ri, rule.Keys, false)
+	var add []blockEntry
+	for k := range int32(dC.n) {
+		bs.hs, bs.parts = bC.keysOf(rk, k, bs.hs[:0], bs.parts)
+		for _, h := range bs.hs {
+			add = append(add, blockEntry{h, r.C[k]})
 		}
-		slices.SortFunc(add, compareEntries)
-		var old ruleKeys
-		if ri < len(prev.keys) {
-			old = prev.keys[ri]
+	}
+	slices.SortFunc(add, compareEntries)
+	var old ruleKeys
+	if ri < len(prev.keys) {
+		old = prev.keys[ri]
+	}
+	touched := map[uint64]bool{}
+	old.keysOf(r.changedOld, r.oldVoid, func(h uint64) { touched[h] = true })
+	kept := make([]blockEntry, 0, len(old.over))
+	for _, e := range old.over {
+		if !r.changedOld[e.r] {
+			kept = append(kept, e)
 		}
-		touched := map[uint64]bool{}
-		old.keysOf(r.changedOld, r.oldVoid, func(h uint64) { touched[h] = true })
-		kept := make([]blockEntry, 0, len(old.over))
-		for _, e := range old.over {
-			if !r.changedOld[e.r] {
-				kept = append(kept, e)
-			}
-		}
-		for _, e := range add {
-			touched[e.h] = true
-		}
-		nk := ruleKeys{base: old.base, over: mergeEntries(kept, add)}
-		st.keys[ri] = nk
-		maxSize := ruleMaxSize(cfg, rule)
-		for h := range touched {
-			// One base for both: the span of h is searched once.
-			lo, hi := old.base.span(h)
-			ob = old.blockIn(lo, hi, h, r.oldVoid, ob)
-			nb = nk.blockIn(lo, hi, h, st.void, nb)
-			if len(nb) >= 2 && len(nb) <= maxSize {
-				for x := range nb {
-					for y := x + 1; y < len(nb); y++ {
-						a, b := nb[x].r, nb[y].r
-						if a != b && (r.changed[a] || r.changed[b]) {
-							r.score[pairKey(a, b)] = true
-						}
+	}
+	for _, e := range add {
+		touched[e.h] = true
+	}
+	nk := ruleKeys{base: old.base, over: mergeEntries(kept, add)}
+	st.keys[ri] = nk
+	maxSize := ruleMaxSize(cfg, rule)
+	for h := range touched {
+		// One base for both: the span of h is searched once.
+		lo, hi := old.base.span(h)
+		bs.ob = old.blockIn(lo, hi, h, r.oldVoid, bs.ob)
+		bs.nb = nk.blockIn(lo, hi, h, st.void, bs.nb)
+		ob, nb := bs.ob, bs.nb
+		if len(nb) >= 2 && len(nb) <= maxSize {
+			for x := range nb {
+				for y := x + 1; y < len(nb); y++ {
+					a, b := nb[x].r, nb[y].r
+					if a != b && (r.changed[a] || r.changed[b]) {
+						score[pairKey(a, b)] = true
 					}
 				}
 			}
-			if (len(ob) <= maxSize) == (len(nb) <= maxSize) {
-				continue
-			}
-			// The block crossed the limit: its unchanged pairs on the
-			// compared side may come or go.
-			var side []int32
-			if len(ob) <= maxSize {
-				for _, e := range ob {
-					if !r.changedOld[e.r] {
-						side = append(side, e.r)
-					}
-				}
-			} else {
-				for _, e := range nb {
-					if !r.changed[e.r] {
-						side = append(side, e.r)
-					}
+		}
+		if (len(ob) <= maxSize) == (len(nb) <= maxSize) {
+			continue
+		}
+		// The block crossed the limit: its unchanged pairs on the
+		// compared side may come or go.
+		side := bs.side[:0]
+		if len(ob) <= maxSize {
+			for _, e := range ob {
+				if !r.changedOld[e.r] {
+					side = append(side, e.r)
 				}
 			}
-			for x := range side {
-				for y := x + 1; y < len(side); y++ {
-					if side[x] != side[y] {
-						r.recheck[pairKey(side[x], side[y])] = true
-					}
+		} else {
+			for _, e := range nb {
+				if !r.changed[e.r] {
+					side = append(side, e.r)
 				}
 			}
 		}
+		for x := range side {
+			for y := x + 1; y < len(side); y++ {
+				if side[x] != side[y] {
+					recheck[pairKey(side[x], side[y])] = true
+				}
+			}
+		}
+		bs.side = side
 	}
 }
 
@@ -119,9 +158,10 @@ func (r *incRun) recheckPairs() error {
 	keys := make([][][]uint64, len(cfg.Blocking))
 	for ri, rule := range cfg.Blocking {
 		keys[ri] = make([][]uint64, len(recs))
+		rk := bR.compileRule(ri, rule.Keys, false)
 		var parts [][]string
 		for k := range recs {
-			keys[ri][k], parts = bR.recordKeys(ri, rule.Keys, int32(k), nil, parts)
+			keys[ri][k], parts = bR.keysOf(rk, int32(k), nil, parts)
 		}
 	}
 	for p := range r.recheck {
