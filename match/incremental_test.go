@@ -382,8 +382,8 @@ func testIncrementalKeepsBase(t *testing.T, dsn string) {
 			base = append(base, name)
 		}
 	}
-	if len(base) != 3 {
-		t.Fatalf("parts %v, want three base parts (contacts, blocks, model)", slices.Sorted(maps.Keys(first)))
+	if len(base) != 2+len(cfg.Blocking) {
+		t.Fatalf("parts %v, want the base parts contacts, model and blocks per rule (%d)", slices.Sorted(maps.Keys(first)), len(cfg.Blocking))
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for round := range 2 {

@@ -150,9 +150,11 @@ type State struct {
 	window []winEntry
 
 	// base names the stored base parts ("" before they are stored);
-	// baseParts are their encodings when Parts has to write them.
-	base      string
-	baseParts map[string][]byte
+	// baseContacts and baseBlocks (a rule's keys each) are their
+	// encodings when Parts has to write them (nil: they are stored).
+	base         string
+	baseContacts []byte
+	baseBlocks   [][]byte
 }
 
 // Consumed returns the rows of the deleted contacts' log
