@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // readNorms reads into norms the encodings of the records rs (of ids) it
@@ -74,15 +75,33 @@ func haveAll(ids []string, rs []int32, norms map[int32][]byte) error {
 // their encodings in norms (records without one are left out).
 func subsetDataset(ids []string, rs []int32, norms map[int32][]byte) *dataset {
 	d := newDataset()
+	bs := make([][]byte, 0, len(rs))
 	for _, r := range rs {
 		if b, ok := norms[r]; ok {
-			d.addPart(d.n, b, 0)
-			d.addPart(d.n, b, 1)
+			bs = append(bs, b)
 			d.ids = append(d.ids, ids[r])
 			d.hash = append(d.hash, normHash(b))
-			d.n++
 		}
 	}
+	d.n = len(bs)
+	// The two parts of an encoding fill disjoint columns (the first the
+	// division and the fixed columns, the second the others): tens of
+	// thousands of records are added by two goroutines, a part each.
+	var wg sync.WaitGroup
+	part0 := func() {
+		for r, b := range bs {
+			d.addPart(r, b, 0)
+		}
+	}
+	if len(bs) >= 4096 {
+		wg.Go(part0)
+	} else {
+		part0()
+	}
+	for r, b := range bs {
+		d.addPart(r, b, 1)
+	}
+	wg.Wait()
 	d.finish()
 	return d
 }

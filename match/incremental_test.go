@@ -491,3 +491,40 @@ func TestIncrementalSeesLateWrites(t *testing.T) {
 		t.Fatalf("next round: changes %+v, want 1 edited of 1 read", r.Changes)
 	}
 }
+
+// TestSubsetDatasetParts: a subset dataset large enough to be built by two
+// goroutines (a part of the encodings each) is the one addEncoded builds
+// record by record.
+func TestSubsetDatasetParts(t *testing.T) {
+	cfg := DefaultConfig()
+	org := sandbox.Generate(sandbox.GenConfig{Contacts: 6000, Seed: 31})
+	in := NewMemoryInput(org.Contacts, cfg)
+	norms := map[int32][]byte{}
+	var rs []int32
+	for i := range in.ids {
+		if i%7 != 3 { // and some records without a norm
+			norms[int32(i)] = in.norms[i]
+		}
+		rs = append(rs, int32(i))
+	}
+	got := subsetDataset(in.ids, rs, norms)
+	want := newDataset()
+	for i, id := range in.ids {
+		if b, ok := norms[int32(i)]; ok {
+			want.addEncoded(id, b, in.fp)
+		}
+	}
+	want.finish()
+	if got.n < 4096 || got.n != want.n || !slices.Equal(got.ids, want.ids) || !slices.Equal(got.hash, want.hash) || !slices.Equal(got.div, want.div) {
+		t.Fatalf("records: %d and %d", got.n, want.n)
+	}
+	if !slices.Equal(got.order, want.order) {
+		t.Fatalf("columns %v, want %v", got.order, want.order)
+	}
+	for name, w := range want.cols {
+		g := got.cols[name]
+		if !slices.Equal(g.off, w.off) || !slices.Equal(g.vals, w.vals) || !slices.Equal(g.syms, w.syms) || !slices.Equal(g.counts, w.counts) || g.total != w.total {
+			t.Fatalf("column %s differs", name)
+		}
+	}
+}
