@@ -12,8 +12,7 @@ import (
 // match step is then incremental, as 'contactmerge match' is, reading only
 // the contacts written or deleted since the last match.
 type matchStateStore interface {
-	match.StateInput
-	LoadMatchState(ctx context.Context) (map[string][]byte, error)
+	match.StateStore
 	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error)
 }
 
@@ -29,17 +28,15 @@ func (r *Runner) matchStep(ctx context.Context) (MatchResult, error) {
 		saved, err := r.cfg.Store.SaveProposals(ctx, mres.Groups, "match")
 		return MatchResult{Groups: len(mres.Groups), Created: saved.Created, Kept: saved.Kept, Superseded: saved.Superseded, Mode: "full match"}, err
 	}
-	parts, err := ms.LoadMatchState(ctx)
+	prev, writes, unusable, err := match.LoadState(ctx, ms, true)
 	if err != nil {
 		return MatchResult{}, err
 	}
-	prev, err := match.DecodeState(parts)
-	if err != nil {
+	if unusable != nil {
 		// Another version's state is not kept: a full match.
-		r.log.Warn("cycle: the stored match state is not usable; matching every contact", "err", err)
-		prev = nil
+		r.log.Warn("cycle: the stored match state is not usable; matching every contact", "err", unusable)
 	}
-	res, state, err := match.Match(ctx, ms, *r.cfg.Match, match.MatchOptions{Prev: prev})
+	res, state, err := match.Match(ctx, ms, *r.cfg.Match, match.MatchOptions{Prev: prev, Writes: writes})
 	if err != nil {
 		return MatchResult{}, err
 	}

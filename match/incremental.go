@@ -79,7 +79,7 @@ func Match(ctx context.Context, in StateInput, cfg Config, o MatchOptions) (*Res
 		res.Mode = Mode{Reason: "--full"}
 		return res, st, nil
 	}
-	res, st, err := runIncremental(ctx, in, cfg, prev)
+	res, st, err := runIncremental(ctx, in, cfg, prev, o.Writes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,6 +103,7 @@ type incRun struct {
 	in     StateInput
 	cfg    *Config
 	prev   *State
+	writes *Writes // read while prev was loaded (nil: none)
 	st     *State
 	stats  Stats
 	normer *normalizer
@@ -134,8 +135,8 @@ func pairKey(a, b int32) uint64 {
 }
 
 // runIncremental is the incremental match of in against prev.
-func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State) (*Result, *State, error) {
-	r := &incRun{ctx: ctx, in: in, cfg: &cfg, prev: prev, normer: newNormalizer(cfg), nick: newNicknames(cfg.Nicknames),
+func runIncremental(ctx context.Context, in StateInput, cfg Config, prev *State, writes *Writes) (*Result, *State, error) {
+	r := &incRun{ctx: ctx, in: in, cfg: &cfg, prev: prev, writes: writes, normer: newNormalizer(cfg), nick: newNicknames(cfg.Nicknames),
 		stats: Stats{Durations: map[string]time.Duration{}, RefusedJoins: map[string]int{}, Workers: cfg.workers()},
 		norms: map[int32][]byte{}, affected: map[int32]bool{}, score: map[uint64]bool{}, recheck: map[uint64]bool{}, t0: time.Now()}
 	if err := r.readChanges(); err != nil {
@@ -299,33 +300,24 @@ func (r *incRun) readChanges() error {
 }
 
 // readWrites reads the write mark and the contacts written since the last
-// match (less writeMargin). With a WindowCounter, when the contacts
-// written in the margin before the last match are those it saw
-// (windowHolds), only the contacts written after it are read (counted).
+// match (less writeMargin), or takes them from the Writes read while the
+// state was loaded. With a WindowCounter, when the contacts written in the
+// margin before the last match are those it saw (windowHolds), only the
+// contacts written after it are read (counted).
 func (r *incRun) readWrites() (ws []stamp, lastUp int64, counted bool, err error) {
 	prev := r.prev
-	lo, hi := prev.MaxUpdated-writeMargin, prev.MaxUpdated
-	// Counted before the deleted contacts and the writes are read: a
-	// contact written again or deleted in between makes the count differ
-	// (and the margin is read), it never hides a late write.
-	var n, sum int64
-	wc, counted := r.in.(WindowCounter)
-	if counted {
-		if n, sum, err = wc.WrittenBetween(r.ctx, lo, hi); err != nil {
-			return nil, 0, false, fmt.Errorf("match: count the contacts written before the last match: %w", err)
-		}
+	w := r.writes
+	if w == nil || w.since != prev.MaxUpdated {
+		w = readWritesFor(r.ctx, r.in, prev.MaxUpdated)
 	}
-	if r.wm, err = readWriteMark(r.ctx, r.in); err != nil {
-		return nil, 0, false, err
+	if w.err != nil {
+		return nil, 0, false, w.err
 	}
+	r.wm = w.wm
 	r.stats.Durations["changes.mark"] = time.Since(r.t0)
-	if counted {
-		if ws, lastUp, err = readWrites(r.ctx, r.in, hi+1); err != nil {
-			return nil, 0, false, err
-		}
-		if r.windowHolds(ws, lo, n, sum) {
-			return ws, lastUp, true, nil
-		}
+	lo := prev.MaxUpdated - writeMargin
+	if w.counted && r.windowHolds(w.ws, lo, w.n, w.sum) {
+		return w.ws, w.lastUp, true, nil
 	}
 	ws, lastUp, err = readWrites(r.ctx, r.in, lo)
 	return ws, lastUp, false, err

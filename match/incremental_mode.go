@@ -12,6 +12,10 @@ type MatchOptions struct {
 	// MaxDrift is the drift (State.DriftShare) above which the model is
 	// re-estimated (0: DefaultMaxDrift).
 	MaxDrift float64
+	// Writes are the first reads of an incremental match against Prev,
+	// read while it was loaded (LoadState); nil, or of another state: the
+	// match reads them.
+	Writes *Writes
 }
 
 // DefaultMaxDrift is the share of contacts new, edited or deleted since the

@@ -140,6 +140,29 @@ func (s *core) norms(ctx context.Context, ids []string, out map[string][]byte) e
 	return nil
 }
 
+// LoadMatchStatePart returns one stored part of the match state (nil when
+// it is not stored): match reads the small meta part on its own, to start
+// reading the contacts written since while the rest loads.
+func (s *core) LoadMatchStatePart(ctx context.Context, name string) ([]byte, error) {
+	rs, err := s.b.reader().query(ctx, "SELECT data FROM match_state WHERE name = ? ORDER BY seq", name)
+	if err != nil {
+		return nil, s.b.translate(fmt.Errorf("load match state %s: %w", name, err))
+	}
+	defer rs.Close()
+	var out []byte
+	for rs.Next() {
+		var data sql.RawBytes
+		if err := rs.Scan(&data); err != nil {
+			return nil, fmt.Errorf("scan match state %s: %w", name, err)
+		}
+		if out == nil {
+			out = []byte{}
+		}
+		out = append(out, data...)
+	}
+	return out, s.b.translate(rs.Err())
+}
+
 // LoadMatchState returns the parts of the stored match state (nil when no
 // match kept one).
 //

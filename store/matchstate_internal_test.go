@@ -10,7 +10,8 @@ import (
 )
 
 // TestMatchStateParts: parts of several rows, immutable ('@') and not,
-// come back as they were saved, whichever statement read them; an
+// come back as they were saved, whichever statement read them, and one by
+// one (LoadMatchStatePart); an
 // immutable part whose rows a full match deleted after they were listed
 // is left out, not returned as zeros.
 func TestMatchStateParts(t *testing.T) {
@@ -52,6 +53,12 @@ func TestMatchStateParts(t *testing.T) {
 			for name, want := range parts {
 				if !bytes.Equal(got[name], want) {
 					t.Fatalf("part %s: %d bytes loaded, %d saved (or different)", name, len(got[name]), len(want))
+				}
+			}
+			for _, name := range []string{"delta", "blocks@b1", "empty@b1", "nope"} {
+				part, err := s.LoadMatchStatePart(ctx, name)
+				if err != nil || !bytes.Equal(part, parts[name]) || (part == nil) != (name == "nope") {
+					t.Fatalf("LoadMatchStatePart(%s): %d bytes (nil %v), %v", name, len(part), part == nil, err)
 				}
 			}
 			// The rows as listed, then a full match's replacement deletes one

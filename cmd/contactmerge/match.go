@@ -31,8 +31,7 @@ type matchOptions struct {
 // matchStateStore is a store that keeps match states (store.Store's
 // backends do): match is incremental on it.
 type matchStateStore interface {
-	match.StateInput
-	LoadMatchState(ctx context.Context) (map[string][]byte, error)
+	match.StateStore
 	SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error)
 }
 
@@ -178,18 +177,17 @@ func matchRun(ctx context.Context, o *matchOptions) error {
 func matchWithState(ctx context.Context, o *matchOptions, st matchStateStore, cfg match.Config) (*match.Result, cm.ProposalResult, error) {
 	var saved cm.ProposalResult
 	t0 := time.Now()
-	parts, err := st.LoadMatchState(ctx)
+	full := o.full || o.truth != ""
+	prev, writes, unusable, err := match.LoadState(ctx, st, !full && !o.reestimate)
 	if err != nil {
-		return nil, saved, fmt.Errorf("match: %w", err)
+		return nil, saved, err
 	}
-	prev, err := match.DecodeState(parts)
-	if err != nil {
+	if unusable != nil {
 		// An unreadable state (another version's) is not kept: full match.
-		fmt.Fprintf(o.IO.ErrOut, "warning: the stored match state is not usable (%v); matching every contact\n", err)
-		prev = nil
+		fmt.Fprintf(o.IO.ErrOut, "warning: the stored match state is not usable (%v); matching every contact\n", unusable)
 	}
 	loaded := time.Since(t0)
-	res, state, err := match.Match(ctx, st, cfg, match.MatchOptions{Prev: prev, Full: o.full || o.truth != "", Reestimate: o.reestimate})
+	res, state, err := match.Match(ctx, st, cfg, match.MatchOptions{Prev: prev, Writes: writes, Full: full, Reestimate: o.reestimate})
 	if err != nil {
 		return nil, saved, fmt.Errorf("match: %w", err)
 	}
