@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -214,21 +215,58 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 	if !ok || !ok2 || len(bps) != m.Rules {
 		return nil, fmt.Errorf("match: decode state: the base parts %s are missing", m.Base)
 	}
+	// The model and the check of the base keys (every entry, 116 MB at a
+	// million contacts) need only the number of base contacts, the first
+	// number of their part: they run beside the rest of the decoding.
 	var km keptModel
-	if err := gob.NewDecoder(bytes.NewReader(mp)).Decode(&km); err != nil {
-		return nil, fmt.Errorf("match: decode the state's model: %w", err)
-	}
+	var modelErr, baseErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if modelErr = gob.NewDecoder(bytes.NewReader(mp)).Decode(&km); modelErr != nil {
+			return
+		}
+		nBase, k := binary.Uvarint(cp)
+		if k <= 0 {
+			baseErr = fmt.Errorf("match: decode state: contacts truncated")
+			return
+		}
+		baseErr = checkBase(bps, nBase)
+	})
 	s := &State{ConfigFP: m.ConfigFP, MaxUpdated: m.MaxUpdated, Estimated: m.Estimated, Churn: m.Churn, model: &km, cons: m.Cons, base: m.Base}
-	if err := s.decodeBase(cp, bps); err != nil {
-		return nil, err
+	err := s.decodeBase(cp, bps)
+	if err == nil {
+		err = s.decodeDelta(parts[partDelta])
 	}
-	if err := s.decodeDelta(parts[partDelta]); err != nil {
-		return nil, err
+	if err == nil {
+		err = s.decodeLinks(parts[partLinks])
 	}
-	if err := s.decodeLinks(parts[partLinks]); err != nil {
+	wg.Wait()
+	switch {
+	case modelErr != nil:
+		return nil, fmt.Errorf("match: decode the state's model: %w", modelErr)
+	case err != nil:
 		return nil, err
+	case baseErr != nil:
+		return nil, baseErr
 	}
 	return s, s.check()
+}
+
+// checkBase checks that the base keys of every rule (its part in blocks)
+// name base slots (of nBase).
+func checkBase(blocks [][]byte, nBase uint64) error {
+	for ri, b := range blocks {
+		k := baseKeys(b)
+		if len(b)%entrySize != 0 {
+			return fmt.Errorf("match: decode state: the keys of rule %d truncated", ri)
+		}
+		for q := range k.len() {
+			if r := k.slot(q); r < 0 || uint64(r) >= nBase {
+				return fmt.Errorf("match: decode state: block entry out of range")
+			}
+		}
+	}
+	return nil
 }
 
 func (s *State) decodeBase(contacts []byte, blocks [][]byte) error {
@@ -382,12 +420,7 @@ func (s *State) check() error {
 			return fmt.Errorf("match: decode state: link out of range")
 		}
 	}
-	for _, k := range s.keys {
-		for q := range k.base.len() {
-			if r := k.base.slot(q); r < 0 || int(r) >= s.nBase {
-				return fmt.Errorf("match: decode state: block entry out of range")
-			}
-		}
+	for _, k := range s.keys { // the base keys are checked by checkBase
 		for _, e := range k.over {
 			if e.r < 0 || e.r >= n {
 				return fmt.Errorf("match: decode state: block entry out of range")
