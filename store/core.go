@@ -46,6 +46,9 @@ type core struct {
 	norm cm.Normalizer
 	now  func() time.Time
 	log  *slog.Logger // retries of aborted transactions, at debug level
+	// stateChunk bounds a match_state row (0: the const stateChunk); a
+	// test makes it small.
+	stateChunk int
 }
 
 // clock returns the current time as stored: UTC, microsecond precision.

@@ -27,10 +27,10 @@ import (
 
 // stateChunk bounds one match_state row (SQLite's default blob limit is
 // 1e9 bytes; PostgreSQL's bytea 1 GiB): a million contacts' parts are one
-// row each (the largest, the blocking keys, is 116 MB), which LoadMatchState
-// does not copy. A variable so that a test can write parts of several rows
-// without writing that much.
-var stateChunk = 256 << 20
+// row each (the largest, the ids of the contacts, is 53 MB), which
+// LoadMatchState does not copy. A store's core.stateChunk overrides it,
+// so that a test writes parts of several rows without writing that much.
+const stateChunk = 256 << 20
 
 // ContactsWrittenSince calls fn with the id, write time (updated_at, the
 // store's unix microseconds) and modify_date (unix microseconds) of every
@@ -360,7 +360,7 @@ func (s *core) ClearMatchState(ctx context.Context) error {
 // none are stored), and stored parts state does not name are removed.
 func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []string, state map[string][]byte, consumed []int64, actor string) (cm.ProposalResult, error) {
 	return s.saveGroups(ctx, groups, unchanged, actor, func(t tx, now time.Time) error {
-		if err := writeMatchState(ctx, t, state, micros(now)); err != nil {
+		if err := writeMatchState(ctx, t, state, micros(now), cmp.Or(s.stateChunk, stateChunk)); err != nil {
 			return err
 		}
 		for c := range slices.Chunk(consumed, chunkSize) {
@@ -380,7 +380,7 @@ func (s *core) SaveMatch(ctx context.Context, groups []cm.Group, unchanged []str
 // nil part keeps its stored rows (an incremental match does not rewrite
 // the base parts a full match wrote); a part state does not name is
 // deleted.
-func writeMatchState(ctx context.Context, t tx, state map[string][]byte, at int64) error {
+func writeMatchState(ctx context.Context, t tx, state map[string][]byte, at int64, chunk int) error {
 	names := slices.Sorted(maps.Keys(state))
 	var keep []any
 	for _, name := range names {
@@ -408,7 +408,7 @@ func writeMatchState(ctx context.Context, t tx, state map[string][]byte, at int6
 			continue
 		}
 		for seq := 0; seq == 0 || len(b) > 0; seq++ {
-			n := min(len(b), stateChunk)
+			n := min(len(b), chunk)
 			if _, err := t.exec(ctx, "INSERT INTO match_state (name, seq, data, updated_at) VALUES (?, ?, ?, ?)",
 				name, int64(seq), b[:n:n], at); err != nil {
 				return fmt.Errorf("save match state %s: %w", name, err)

@@ -15,9 +15,6 @@ import (
 // immutable part whose rows a full match deleted after they were listed
 // is left out, not returned as zeros.
 func TestMatchStateParts(t *testing.T) {
-	old := stateChunk
-	stateChunk = 1000
-	t.Cleanup(func() { stateChunk = old })
 	for _, db := range []struct {
 		name string
 		dsn  func(testing.TB) string
@@ -27,6 +24,7 @@ func TestMatchStateParts(t *testing.T) {
 				testdb.PostgresURL(t)
 			}
 			s, _ := openLogged(t, db.dsn(t))
+			s.stateChunk = 1000
 			ctx := context.Background()
 			rnd := rand.New(rand.NewPCG(1, 2))
 			bytesOf := func(n int) []byte {
