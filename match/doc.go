@@ -280,4 +280,17 @@
 // drift is the share of the contacts at the last estimation that were new,
 // edited or deleted since (State.DriftShare, summed over the incremental
 // matches); above DefaultMaxDrift (10%) the model is estimated again.
+//
+// The state is named parts (state_codec.go). The base parts are written by
+// a full match only and never rewritten: the contacts (ids, modifyDates,
+// norm hashes, by slot), the kept model and a part per blocking rule with
+// its keys, searched in place; their names end in "@" and the full match
+// that wrote them, which the store reads as "immutable" (LoadMatchState
+// reads them two at a time, a one-row part without a copy). An incremental
+// match writes the small parts: the delta (the contacts and keys changed
+// since the base, the window of the margin), the links and the groups.
+// LoadState reads, while it loads the state, the writes an incremental
+// match starts with (they depend on the state's newest write alone). At a
+// million contacts with 1% changed, an incremental match takes about a
+// tenth of a full one: `make bench-match-incremental N=1000000`.
 package match
