@@ -291,6 +291,7 @@
 // since the base, the window of the margin), the links and the groups.
 // LoadState reads, while it loads the state, the writes an incremental
 // match starts with (they depend on the state's newest write alone). At a
-// million contacts with 1% changed, an incremental match takes about a
-// tenth of a full one: `make bench-match-incremental N=1000000`.
+// million contacts with 1% changed, an incremental match took 1.9 s (2.6 s
+// of CPU) and a full one 18 s (29 s of CPU) here: `make
+// bench-match-incremental N=1000000`.
 package match
