@@ -11,19 +11,12 @@ import (
 
 // TestMatchStateParts: parts of several rows, immutable ('@') and not,
 // come back as they were saved, whichever statement read them, and one by
-// one (LoadMatchStatePart); an
-// immutable part whose rows a full match deleted after they were listed
-// is left out, not returned as zeros.
+// one (LoadMatchStatePart); an immutable part whose rows a full match
+// deleted after they were listed is left out, not returned as zeros.
 func TestMatchStateParts(t *testing.T) {
-	for _, db := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", testdb.SQLite}, {"postgres", testdb.Postgres}} {
-		t.Run(db.name, func(t *testing.T) {
-			if db.name == "postgres" {
-				testdb.PostgresURL(t)
-			}
-			s, _ := openLogged(t, db.dsn(t))
+	for name, dsn := range testdb.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openLogged(t, dsn(t))
 			s.stateChunk = 1000
 			ctx := context.Background()
 			rnd := rand.New(rand.NewPCG(1, 2))
