@@ -201,11 +201,9 @@ func (s *core) loadMatchState(ctx context.Context, rows []stateRow) (map[string]
 		found     bool
 	}
 	var pieces []piece
-	for _, r := range rows {
-		sizes[r.name] += r.size
-	}
 	nrows := map[string]int{}
 	for _, r := range rows {
+		sizes[r.name] += r.size
 		nrows[r.name]++
 	}
 	fresh := s.b.kind() == "sqlite"
@@ -261,15 +259,13 @@ func (s *core) loadMatchState(ctx context.Context, rows []stateRow) (map[string]
 		return nil, err
 	}
 	for _, p := range pieces {
-		if nrows[p.name] == 1 && fresh {
-			out[p.name] = p.part
-		}
-	}
-	for _, p := range pieces {
-		if !p.found {
+		switch {
+		case !p.found:
 			// A full match replaced the state since its rows were listed:
 			// the part is left out, and DecodeState refuses the state.
 			delete(out, p.name)
+		case fresh && nrows[p.name] == 1:
+			out[p.name] = p.part
 		}
 	}
 	maps.Copy(out, mutable)
