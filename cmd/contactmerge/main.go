@@ -38,6 +38,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	setMemoryLimit(os.Getenv)
 	stopProfile := startProfile(os.Getenv("CONTACTMERGE_CPUPROFILE"))
 	stopMem := startMemProfile(os.Getenv("CONTACTMERGE_MEMPROFILE"))
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
