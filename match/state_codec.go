@@ -204,15 +204,18 @@ func DecodeState(parts map[string][]byte) (*State, error) {
 	if m.Version != stateVersion {
 		return nil, fmt.Errorf("match: state version %d, want %d (an older contactmerge kept it)", m.Version, stateVersion)
 	}
+	if m.Rules < 0 || m.Rules > 1<<10 {
+		return nil, fmt.Errorf("match: decode state: %d blocking rules", m.Rules)
+	}
 	cp, ok := parts[partContacts+m.Base]
 	mp, ok2 := parts[partModel+m.Base]
-	bps := make([][]byte, min(m.Rules, 1<<10))
+	bps := make([][]byte, m.Rules)
 	for ri := range bps {
 		bp, ok3 := parts[blocksPart(ri, m.Base)]
 		ok2 = ok2 && ok3
 		bps[ri] = bp
 	}
-	if !ok || !ok2 || len(bps) != m.Rules {
+	if !ok || !ok2 {
 		return nil, fmt.Errorf("match: decode state: the base parts %s are missing", m.Base)
 	}
 	// The model and the check of the base keys (every entry, 116 MB at a
@@ -275,15 +278,15 @@ func (s *State) decodeBase(contacts []byte, blocks [][]byte) error {
 	// a copy of the 53 MB of a million contacts was 0.1 s of a match.
 	all := unsafe.String(unsafe.SliceData(contacts), len(contacts))
 	r := rbuf{b: contacts}
-	n := int(r.uvarint())
-	if n > len(r.b) {
-		return fmt.Errorf("match: decode state: %d contacts in %d bytes", n, len(r.b))
+	n := r.count(17) // an id's length, modifyDate and hash
+	if r.err {
+		return fmt.Errorf("match: decode state: more contacts than the %d bytes of their part hold", len(r.b))
 	}
 	s.nBase, s.live = n, n
 	s.ids, s.modify, s.hash = make([]string, n), make([]int64, n), make([]uint64, n)
 	for i := range n {
-		k := int(r.uvarint())
-		if r.err || k > len(r.b) {
+		k := r.count(1)
+		if r.err {
 			return fmt.Errorf("match: decode state: contacts truncated")
 		}
 		at := len(contacts) - len(r.b)
@@ -315,7 +318,7 @@ func (s *State) decodeDelta(b []byte) error {
 			s.live--
 		}
 	}
-	nu := int(r.uvarint())
+	nu := r.count(21)
 	for range min(nu, len(r.b)) {
 		slot := int(r.u32())
 		if r.err || slot >= s.nBase || len(r.b) < 17 {
@@ -328,7 +331,7 @@ func (s *State) decodeDelta(b []byte) error {
 		s.hash[slot] = r.u64()
 		apply(slot, f)
 	}
-	na := int(r.uvarint())
+	na := r.count(18)
 	for range min(na, len(r.b)) {
 		id := r.str()
 		if r.err || len(r.b) < 17 {
@@ -351,8 +354,8 @@ func (s *State) decodeDelta(b []byte) error {
 		return fmt.Errorf("match: decode state: delta of %d rules, base of %d", rules, len(s.keys))
 	}
 	for ri := range s.keys {
-		k := int(r.uvarint())
-		if r.err || entrySize*k > len(r.b) {
+		k := r.count(entrySize)
+		if r.err {
 			return fmt.Errorf("match: decode state: delta truncated")
 		}
 		over := baseKeys(r.b[:entrySize*k])
@@ -362,8 +365,8 @@ func (s *State) decodeDelta(b []byte) error {
 		}
 		r.b = r.b[entrySize*k:]
 	}
-	nw := int(r.uvarint())
-	if r.err || 2*nw > len(r.b) {
+	nw := r.count(2)
+	if r.err {
 		return fmt.Errorf("match: decode state: delta truncated")
 	}
 	s.window = make([]winEntry, nw)
@@ -384,19 +387,19 @@ func (s *State) decodeDelta(b []byte) error {
 
 func (s *State) decodeLinks(b []byte) error {
 	lr := rbuf{b: b}
-	nl := int(lr.uvarint())
-	if 16*nl > len(lr.b) {
+	nl := lr.count(16)
+	if lr.err {
 		return fmt.Errorf("match: decode state: links truncated")
 	}
 	s.links = make([]link, nl)
 	for q := range s.links {
 		s.links[q] = link{int32(lr.u32()), int32(lr.u32()), math.Float64frombits(lr.u64())}
 	}
-	ng := int(lr.uvarint())
+	ng := lr.count(2)
 	for range min(ng, len(lr.b)) {
 		g := stateGroup{id: lr.str()}
-		k := int(lr.uvarint())
-		if lr.err || 4*k > len(lr.b) {
+		k := lr.count(4)
+		if lr.err {
 			lr.err = true
 			break
 		}
@@ -459,6 +462,18 @@ func (r *rbuf) uvarint() uint64 {
 	}
 	r.b = r.b[k:]
 	return v
+}
+
+// count reads a number of items of size bytes each (at least) that the
+// rest of the buffer must hold: a larger one (which int(uvarint) would make
+// negative, or size times it overflow) is an error, 0.
+func (r *rbuf) count(size int) int {
+	v := r.uvarint()
+	if r.err || v > uint64(len(r.b)/size) {
+		r.err = true
+		return 0
+	}
+	return int(v)
 }
 
 func (r *rbuf) varint() int64 {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/contactmerge/contactmerge/internal/testclock"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/sandbox"
+	"github.com/contactmerge/contactmerge/store"
 )
 
 // TestDecodeStateRefusesDamage: a stored state whose parts are damaged
@@ -60,4 +64,73 @@ func TestDecodeStateRefusesDamage(t *testing.T) {
 			t.Errorf("%s: DecodeState = %v, want a decode error", name, err)
 		}
 	}
+}
+
+// FuzzDecodeState: DecodeState of a real state with one part overwritten
+// or cut anywhere returns a state or an error, and never panics; a state
+// it returns has every slot it names in range.
+func FuzzDecodeState(f *testing.F) {
+	cfg := DefaultConfig()
+	st, err := store.Open(context.Background(), filepath.Join(f.TempDir(), "fuzz.db"), store.Options{Normalizer: NormalizerFunc(cfg)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	ss := st.(stateStore)
+	ctx := context.Background()
+	if err := ss.UpsertContacts(ctx, sandbox.Generate(sandbox.GenConfig{Contacts: 300, Seed: 43}).Contacts); err != nil {
+		f.Fatal(err)
+	}
+	res, state, err := Match(ctx, ss, cfg, MatchOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	parts, err := state.Parts()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := ss.SaveMatch(ctx, res.Groups, res.Unchanged, parts, state.Consumed(), "fuzz"); err != nil {
+		f.Fatal(err)
+	}
+	if parts, err = ss.LoadMatchState(ctx); err != nil {
+		f.Fatal(err)
+	}
+	names := slices.Sorted(maps.Keys(parts))
+	f.Add(uint8(0), uint32(0), []byte{0xff})
+	f.Add(uint8(1), uint32(3), []byte{})
+	f.Add(uint8(2), uint32(17), []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
+	f.Fuzz(func(t *testing.T, which uint8, at uint32, patch []byte) {
+		p := map[string][]byte{}
+		for k, v := range parts {
+			p[k] = bytes.Clone(v)
+		}
+		name := names[int(which)%len(names)]
+		b := p[name]
+		if len(b) == 0 {
+			return
+		}
+		k := int(at % uint32(len(b)))
+		if len(patch) == 0 {
+			p[name] = b[:k] // cut
+		} else {
+			copy(b[k:], patch) // overwritten
+		}
+		s, err := DecodeState(p)
+		if err != nil {
+			return
+		}
+		n := int32(len(s.ids))
+		for _, l := range s.links {
+			if l.a >= n || l.b >= n {
+				t.Fatalf("link %v out of %d slots", l, n)
+			}
+		}
+		for _, k := range s.keys {
+			for q := range k.base.len() {
+				if r := k.base.slot(q); r < 0 || int(r) >= s.nBase {
+					t.Fatalf("base key of slot %d out of %d", r, s.nBase)
+				}
+			}
+		}
+	})
 }
