@@ -36,7 +36,7 @@ func openStateStore(t *testing.T, cfg Config, name string, clock *testclock.Cloc
 
 // openStateStoreAt opens the store dsn names (a SQLite file, a PostgreSQL
 // URL).
-func openStateStoreAt(t *testing.T, cfg Config, dsn string, clock *testclock.Clock) stateStore {
+func openStateStoreAt(t testing.TB, cfg Config, dsn string, clock *testclock.Clock) stateStore {
 	t.Helper()
 	s, err := store.Open(context.Background(), dsn, store.Options{Normalizer: NormalizerFunc(cfg), Now: clock.Now})
 	if err != nil {
@@ -55,7 +55,7 @@ var matchRounds atomic.Int32
 
 // matchAndSave runs Match on s with the stored state and saves the result
 // with the new state, as the match command does.
-func matchAndSave(t *testing.T, s stateStore, cfg Config, o MatchOptions) *Result {
+func matchAndSave(t testing.TB, s stateStore, cfg Config, o MatchOptions) *Result {
 	t.Helper()
 	ctx := context.Background()
 	// Every other match reads the Writes while it loads the state (as the

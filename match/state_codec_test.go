@@ -14,7 +14,6 @@ import (
 	"github.com/contactmerge/contactmerge/internal/testclock"
 	"github.com/contactmerge/contactmerge/internal/testdb"
 	"github.com/contactmerge/contactmerge/sandbox"
-	"github.com/contactmerge/contactmerge/store"
 )
 
 // TestDecodeStateRefusesDamage: a stored state whose parts are damaged
@@ -71,28 +70,14 @@ func TestDecodeStateRefusesDamage(t *testing.T) {
 // it returns has every slot it names in range.
 func FuzzDecodeState(f *testing.F) {
 	cfg := DefaultConfig()
-	st, err := store.Open(context.Background(), filepath.Join(f.TempDir(), "fuzz.db"), store.Options{Normalizer: NormalizerFunc(cfg)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer st.Close()
-	ss := st.(stateStore)
+	ss := openStateStoreAt(f, cfg, filepath.Join(f.TempDir(), "fuzz.db"), testclock.New(time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)))
 	ctx := context.Background()
 	if err := ss.UpsertContacts(ctx, sandbox.Generate(sandbox.GenConfig{Contacts: 300, Seed: 43}).Contacts); err != nil {
 		f.Fatal(err)
 	}
-	res, state, err := Match(ctx, ss, cfg, MatchOptions{})
+	matchAndSave(f, ss, cfg, MatchOptions{})
+	parts, err := ss.LoadMatchState(ctx)
 	if err != nil {
-		f.Fatal(err)
-	}
-	parts, err := state.Parts()
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := ss.SaveMatch(ctx, res.Groups, res.Unchanged, parts, state.Consumed(), "fuzz"); err != nil {
-		f.Fatal(err)
-	}
-	if parts, err = ss.LoadMatchState(ctx); err != nil {
 		f.Fatal(err)
 	}
 	names := slices.Sorted(maps.Keys(parts))
