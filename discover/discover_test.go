@@ -310,11 +310,17 @@ func groupedWithCluster(t *testing.T, st store.Store, o *testorg.Org, hidden []s
 func TestRunReadsPastTheDataLake(t *testing.T) {
 	o := testorg.New(t, sandbox.Config{Contacts: 2000, Seed: 14, RateLimit: -1, History: true, AnalyticsDataLag: 5 * 24 * time.Hour})
 	ctx := context.Background()
-	jobs, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{PollInterval: time.Millisecond})
+	// The query reads the conversations started on the days its interval
+	// touches (the platform's rule), a job those of the interval: late in
+	// a UTC day the query reads almost a day more than the jobs, and found
+	// 6% more contacts at 21:45. Both read up to 01:00 today, so that the
+	// query's extra is an hour, whatever the time.
+	now := func() time.Time { return time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour) }
+	jobs, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{PollInterval: time.Millisecond, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	query, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{Via: discover.ViaQuery})
+	query, err := discover.Run(ctx, o.Client(t, nil), scanned(t, o, testdb.SQLite(t)), discover.Options{Via: discover.ViaQuery, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
