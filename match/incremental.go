@@ -179,7 +179,7 @@ func (r *incRun) readChanges() error {
 	st := &State{ConfigFP: prev.ConfigFP, MaxUpdated: max(prev.MaxUpdated, r.wm.lastWritten, lastUp), Estimated: prev.Estimated,
 		model: prev.model, consumed: r.wm.consumed, ids: prev.ids, modify: prev.modify, hash: prev.hash, dead: prev.dead,
 		void: prev.void, live: prev.live, nBase: prev.nBase, added: prev.added, upd: prev.upd, cons: prev.cons,
-		base: prev.base, baseContacts: prev.baseContacts, baseBlocks: prev.baseBlocks}
+		base: prev.base, baseContacts: prev.baseContacts}
 	r.st = st
 	r.oldVoid = slices.Clone(prev.void)
 	n := len(st.ids)

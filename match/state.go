@@ -150,11 +150,11 @@ type State struct {
 	window []winEntry
 
 	// base names the stored base parts ("" before they are stored);
-	// baseContacts and baseBlocks (a rule's keys each) are their
-	// encodings when Parts has to write them (nil: they are stored).
+	// baseContacts is their contacts part when Parts has to write the
+	// base parts (nil: they are stored; the blocks parts are the keys'
+	// base).
 	base         string
 	baseContacts []byte
-	baseBlocks   [][]byte
 }
 
 // Consumed returns the rows of the deleted contacts' log

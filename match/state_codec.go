@@ -58,11 +58,8 @@ func blocksPart(ri int, base string) string {
 // encodes the base parts for Parts: a full match's state.
 func (s *State) setBase(entries [][]blockEntry) {
 	s.keys = make([]ruleKeys, len(entries))
-	s.baseBlocks = make([][]byte, len(entries))
 	for ri, es := range entries {
-		b := encodeBase(es)
-		s.keys[ri].base = b
-		s.baseBlocks[ri] = b
+		s.keys[ri].base = encodeBase(es)
 		entries[ri] = nil
 	}
 	size := binary.MaxVarintLen64
@@ -107,10 +104,10 @@ func (s *State) Parts() (map[string][]byte, error) {
 	}
 	out := map[string][]byte{partMeta: meta.Bytes(), partDelta: s.encodeDelta(), partLinks: s.encodeLinks(),
 		partContacts + s.base: s.baseContacts, partModel + s.base: model}
-	for ri := range s.keys {
-		var b []byte
-		if s.baseBlocks != nil {
-			b = s.baseBlocks[ri]
+	for ri, k := range s.keys {
+		var b []byte // nil: stored
+		if s.baseContacts != nil {
+			b = k.base
 		}
 		out[blocksPart(ri, s.base)] = b
 	}
@@ -297,10 +294,7 @@ func (s *State) decodeBase(contacts []byte, blocks [][]byte) error {
 	}
 	s.dead, s.void, s.upd = make([]bool, n), make([]bool, n), make([]bool, n)
 	s.keys = make([]ruleKeys, len(blocks))
-	for ri, b := range blocks {
-		if len(b)%entrySize != 0 {
-			return fmt.Errorf("match: decode state: the keys of rule %d truncated", ri)
-		}
+	for ri, b := range blocks { // checked by checkBase
 		s.keys[ri].base = baseKeys(b[:len(b):len(b)])
 	}
 	return nil

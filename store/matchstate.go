@@ -181,7 +181,7 @@ func (s *core) LoadMatchStatePart(ctx context.Context, name string) ([]byte, err
 // driver's own copy of it on SQLite (whose driver gives every row's blob
 // a slice of its own: TestSQLiteBlobsAreFresh), and the rows of a part of
 // several rows are copied into their places in a part allocated once.
-// Loading went from 0.55-0.84 s to 0.2-0.3 s.
+// Loading a million contacts' state went from 0.55-0.84 s to 0.14-0.22 s.
 func (s *core) LoadMatchState(ctx context.Context) (map[string][]byte, error) {
 	rows, err := s.matchStateRows(ctx)
 	if err != nil || len(rows) == 0 {
