@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -32,6 +33,12 @@ type RunOptions struct {
 	Progress func(Progress)
 	// Forever keeps the workers running until ctx ends (the worker command).
 	Forever bool
+	// StoreOutage is how long the store may keep failing the run's polls
+	// (counting the groups, re-enqueueing them) before Run gives up with
+	// the last error; until then each failure is logged and the poll
+	// retried, so that a locked SQLite file or a PostgreSQL restart does not
+	// stop the workers. The workers' own jobs retry on their own. Default 1m.
+	StoreOutage time.Duration
 }
 
 // Progress is a snapshot of a run.
@@ -76,6 +83,9 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 	if opts.Reconcile <= 0 {
 		opts.Reconcile = 10 * time.Second
 	}
+	if opts.StoreOutage <= 0 {
+		opts.StoreOutage = time.Minute
+	}
 	e.Attach(r)
 	start := e.cfg.Now()
 	baseReq := e.Requests()
@@ -110,16 +120,28 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 	tick := time.NewTicker(opts.Poll)
 	defer tick.Stop()
 	lastReconcile := e.cfg.Now()
+	countOutage := outage{what: "count the groups", limit: opts.StoreOutage, log: e.log}
+	reconcileOutage := outage{what: "re-enqueue the runnable groups", limit: opts.StoreOutage, log: e.log}
 	var counts map[cm.GroupState]int
 	for {
-		if counts, err = e.store.CountByState(ctx); err != nil {
-			return Summary{}, err
+		c, err := e.store.CountByState(ctx)
+		if err != nil && ctx.Err() == nil {
+			if err := countOutage.failed(e.cfg.Now(), err); err != nil {
+				return e.summary(counts, start, baseReq, baseThrottled, baseMerged), err
+			}
 		}
-		e.met.observeRun(counts, e.aimd)
-		p := Progress{Counts: counts, Requests: e.Requests() - baseReq, Concurrency: e.aimd.Limit(), Elapsed: e.cfg.Now().Sub(start),
-			Waiting: e.waiting(tk)}
-		if opts.Progress != nil {
-			opts.Progress(p)
+		if err == nil {
+			countOutage.ok()
+			counts = c
+			e.met.observeRun(counts, e.aimd)
+			p := Progress{Counts: counts, Requests: e.Requests() - baseReq, Concurrency: e.aimd.Limit(), Elapsed: e.cfg.Now().Sub(start),
+				Waiting: e.waiting(tk)}
+			if opts.Progress != nil {
+				opts.Progress(p)
+			}
+			if e.halted.Err() == nil && !opts.Forever && p.Runnable() == 0 && (!opts.Wait || counts[cm.StateQuarantined] == 0) {
+				break
+			}
 		}
 		if err := e.halted.Err(); err != nil {
 			// A 403: no merge can succeed; stop, leaving the groups as they
@@ -129,9 +151,6 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 			}
 			return e.summary(counts, start, baseReq, baseThrottled, baseMerged), err
 		}
-		if !opts.Forever && p.Runnable() == 0 && (!opts.Wait || counts[cm.StateQuarantined] == 0) {
-			break
-		}
 		select {
 		case <-ctx.Done():
 			return e.summary(counts, start, baseReq, baseThrottled, baseMerged), ctx.Err()
@@ -139,9 +158,14 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 		case <-tick.C:
 		}
 		if e.cfg.Now().Sub(lastReconcile) >= opts.Reconcile {
-			lastReconcile = e.cfg.Now()
-			if err := e.reconcile(ctx, opts.Reconcile); err != nil {
-				return Summary{}, err
+			if err := e.reconcile(ctx, opts.Reconcile); err != nil && ctx.Err() == nil {
+				// Tried again at the next poll, not a Reconcile later.
+				if err := reconcileOutage.failed(e.cfg.Now(), err); err != nil {
+					return e.summary(counts, start, baseReq, baseThrottled, baseMerged), err
+				}
+			} else {
+				reconcileOutage.ok()
+				lastReconcile = e.cfg.Now()
 			}
 		}
 	}
@@ -149,6 +173,36 @@ func (e *Engine) Run(ctx context.Context, r Runner, opts RunOptions) (Summary, e
 		return Summary{}, fmt.Errorf("stop workers: %w", err)
 	}
 	return e.summary(counts, start, baseReq, baseThrottled, baseMerged), nil
+}
+
+// outage follows the failures of one of Run's store reads: failed logs
+// the first failure and returns nil until the store has failed for limit
+// without a success in between, and then the error, saying for how long.
+type outage struct {
+	what  string
+	limit time.Duration
+	log   *slog.Logger
+	since time.Time // the first failure of the current outage (zero: none)
+	n     int
+}
+
+func (o *outage) failed(now time.Time, err error) error {
+	if o.since.IsZero() {
+		o.since = now
+		o.log.Warn("the store failed; retrying at the next poll", "op", o.what, "err", err, "gives up after", o.limit)
+	}
+	o.n++
+	if d := now.Sub(o.since); d >= o.limit {
+		return fmt.Errorf("%s: the store failed %d times in a row for %s: %w", o.what, o.n, d.Round(time.Millisecond), err)
+	}
+	return nil
+}
+
+func (o *outage) ok() {
+	if !o.since.IsZero() {
+		o.log.Info("the store answers again", "op", o.what, "failures", o.n)
+	}
+	o.since, o.n = time.Time{}, 0
 }
 
 func (e *Engine) summary(counts map[cm.GroupState]int, start time.Time, baseReq, baseThrottled, baseMerged float64) Summary {
