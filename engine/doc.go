@@ -23,6 +23,10 @@
 // of RescueAfter: on SQLite at once when the store's lock file is free (no
 // other process is alive), on both databases once a worker's heartbeat is
 // DeadAfter old (takeover.go). Progress.Waiting says what a run waits for.
+// A store that fails Run's own polls (counting the groups, re-enqueueing
+// them: a locked SQLite file, a PostgreSQL restart) is logged and polled
+// again; Run gives up with the error only when it has failed for
+// RunOptions.StoreOutage (1m) without an answer in between.
 //
 // # Execution
 //
