@@ -189,7 +189,7 @@ type outage struct {
 func (o *outage) failed(now time.Time, err error) error {
 	if o.since.IsZero() {
 		o.since = now
-		o.log.Warn("the store failed; retrying at the next poll", "op", o.what, "err", err, "gives up after", o.limit)
+		o.log.Warn("the store failed; retrying at the next poll", "op", o.what, "err", err, "limit", o.limit)
 	}
 	o.n++
 	if d := now.Sub(o.since); d >= o.limit {
