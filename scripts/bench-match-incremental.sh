@@ -14,7 +14,8 @@
 # --full` (every contact, the kept model) on the copy, each its own process
 # with wall time, CPU time and peak RSS (GNU time), and checks that both
 # leave the same groups (id, state, survivor, confidence, content hash).
-# It prints the medians and the ratio. WORK=DIR keeps the files in DIR.
+# It prints the medians and their ratios (wall and CPU time). WORK=DIR
+# keeps the files in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -37,7 +38,8 @@ measure() {
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/out" "$work/err"; exit 1; }
   local kib user sys
   read -r secs kib user sys <"$work/time"
-  printf '%-12s %7.2f s wall %7.2f s CPU  peak RSS %6d MiB   %s\n' "$label" "$secs" "$(echo "$user + $sys" | bc)" \
+  cpu=$(echo "$user + $sys" | bc)
+  printf '%-12s %7.2f s wall %7.2f s CPU  peak RSS %6d MiB   %s\n' "$label" "$secs" "$cpu" \
     "$((kib / 1024))" "$(head -1 "$work/out")"
 }
 digest() { sqlite3 "$1" 'SELECT id, state, survivor_id, confidence, content_hash FROM groups ORDER BY id' | md5sum | cut -c1-12; }
@@ -52,7 +54,7 @@ if [ ! -s "$db" ] || [ "$(cat "$work/inc.n" 2>/dev/null)" != "$N" ]; then
   CONTACTMERGE_DB=$db measure "match(first)" "$work/contactmerge" match
   echo "$N" >"$work/inc.n"
 fi
-inc=() full=()
+inc=() full=() inccpu=() fullcpu=()
 for run in $(seq "$RUNS"); do
   measure mutate "$work/matchmutate" -db "$db" -share "$SHARE" -seed "$run$RANDOM"
   rm -f "$work"/full.db*
@@ -62,9 +64,9 @@ for run in $(seq "$RUNS"); do
   sync
   CONTACTMERGE_DB=$db measure incremental "$work/contactmerge" match
   sed -n 2p "$work/out"
-  inc+=("$secs")
+  inc+=("$secs") inccpu+=("$cpu")
   CONTACTMERGE_DB=$work/full.db measure full "$work/contactmerge" match --full
-  full+=("$secs")
+  full+=("$secs") fullcpu+=("$cpu")
   a=$(digest "$db") b=$(digest "$work/full.db")
   if [ "$a" != "$b" ]; then
     echo "run $run: the groups differ (incremental $a, full $b)" >&2
@@ -73,4 +75,6 @@ for run in $(seq "$RUNS"); do
   echo "run $run: same groups ($a, $(sqlite3 "$db" 'SELECT count(*) FROM groups') groups)"
 done
 mi=$(median "${inc[@]}") mf=$(median "${full[@]}")
-printf 'median of %d: incremental %s s, full %s s: %.1f%% of a full match\n' "$RUNS" "$mi" "$mf" "$(echo "100 * $mi / $mf" | bc -l)"
+ci=$(median "${inccpu[@]}") cf=$(median "${fullcpu[@]}")
+printf 'median of %d: incremental %s s, full %s s: %.1f%% of a full match (CPU: %.2f s and %.2f s, %.1f%%)\n' "$RUNS" "$mi" "$mf" \
+  "$(echo "100 * $mi / $mf" | bc -l)" "$ci" "$cf" "$(echo "100 * $ci / $cf" | bc -l)"
