@@ -20,10 +20,13 @@ type DiscoverResult struct {
 	Via  string `json:"via,omitempty"`
 	// Conversations counts the conversations read; ContactIDs the distinct
 	// external contact ids they name, Known those the store holds (or the
-	// ledger records as merged away), Read those read in bulk.
+	// ledger records as merged away), Remembered those an earlier
+	// discovery found missing or merged away (not read again for a
+	// week), Read those read in bulk.
 	Conversations int `json:"conversations"`
 	ContactIDs    int `json:"contactIds"`
 	Known         int `json:"known"`
+	Remembered    int `json:"remembered,omitempty"`
 	Read          int `json:"read"`
 	// Found counts the contacts stored by the step (new to the store) and
 	// FoundByType splits them by type (Ephemeral, Identified, Curated).
@@ -96,7 +99,7 @@ func (r *Runner) discover(ctx context.Context, id int64, rl genesys.RateLimit) (
 			err = ferr
 		}
 	}
-	res.Conversations, res.ContactIDs, res.Known, res.Read = d.Conversations, d.ContactIDs, d.Known, d.Read
+	res.Conversations, res.ContactIDs, res.Known, res.Remembered, res.Read = d.Conversations, d.ContactIDs, d.Known, d.Remembered, d.Read
 	res.Found, res.Resolved, res.Missing, res.Failed = d.Found, d.Resolved, d.Missing, d.Failed
 	if len(d.FoundByType) > 0 {
 		res.FoundByType = d.FoundByType

@@ -52,6 +52,27 @@ type Options struct {
 	// canonical contact the store holds, so that the conversations of a
 	// merged duplicate do not make every later discovery read it again.
 	Known []string
+	// Reread is how long an id that a discovery found missing (404) or
+	// merged away is not read again, when the store remembers such ids
+	// (UnreadableStore): 0 is DefaultReread, a negative one reads every id.
+	Reread time.Duration
+}
+
+// DefaultReread is the default Options.Reread: a week. A deleted or
+// merged-away contact stays so; the week bounds what a 404 the platform
+// gave by mistake (a contact read just as it was written) costs.
+const DefaultReread = 7 * 24 * time.Hour
+
+// UnreadableStore is a store that remembers the ids a discovery could not
+// read as themselves (store.Store's backends do): Run skips those read
+// within Options.Reread and records those it finds.
+type UnreadableStore interface {
+	// UnreadableSince returns, of ids, those recorded as read at or after
+	// since, with their outcome ("missing" or "resolved").
+	UnreadableSince(ctx context.Context, ids []string, since time.Time) (map[string]string, error)
+	// RecordUnreadable records missing (404) and resolved (merged away)
+	// ids as read at at.
+	RecordUnreadable(ctx context.Context, at time.Time, missing, resolved []string) error
 }
 
 // Result is what Run did.
@@ -67,7 +88,10 @@ type Result struct {
 	// Known counts those already in the store (the scan listed them, or a
 	// discovery before this one stored them) or in Options.Known.
 	Known int `json:"known"`
-	// Read counts the ids read in bulk (ContactIDs − Known).
+	// Remembered counts the ids not read again because a discovery within
+	// Options.Reread found them missing or merged away (UnreadableStore).
+	Remembered int `json:"remembered"`
+	// Read counts the ids read in bulk (ContactIDs − Known − Remembered).
 	Read int `json:"read"`
 	// Found counts the contacts stored by this run (new to the store), and
 	// FoundByType splits them by type (Ephemeral, Identified, and Curated
@@ -134,8 +158,10 @@ func (o Options) Validate() error {
 // external contact ids their participants carry, reads in bulk the ones
 // the store does not hold and upserts the contacts found, so that match
 // compares them with the curated contacts (each contact's type is in its
-// record). It changes nothing on the platform and, on an error, keeps
-// what it stored before it.
+// record). A store that is an UnreadableStore remembers the ids the bulk
+// read found missing or merged away, and Run does not read those again
+// within Options.Reread. It changes nothing on the platform and, on an
+// error, keeps what it stored before it.
 func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
@@ -166,6 +192,15 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 		unknown = slices.DeleteFunc(unknown, func(id string) bool { return known[id] })
 	}
 	res.Known = len(ids) - len(unknown)
+	us, remembers := st.(UnreadableStore)
+	if remembers && opts.Reread >= 0 && len(unknown) > 0 {
+		rem, err := us.UnreadableSince(ctx, unknown, end.Add(-cmp.Or(opts.Reread, DefaultReread)))
+		if err != nil {
+			return res, fmt.Errorf("discover: read the unreadable ids: %w", err)
+		}
+		unknown = slices.DeleteFunc(unknown, func(id string) bool { _, ok := rem[id]; return ok })
+		res.Remembered = len(rem)
+	}
 	res.Read = len(unknown)
 	if len(unknown) == 0 {
 		return res, nil
@@ -177,6 +212,7 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 		return res, fmt.Errorf("discover: bulk read of %d contacts: %w", len(unknown), err)
 	}
 	var found []cm.Contact
+	var missing, resolved []string
 	picked := map[string]bool{}
 	for _, r := range results {
 		switch {
@@ -184,6 +220,9 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 			c := r.Entity
 			if c.ID != r.ID {
 				res.Resolved++
+				if r.ID != "" {
+					resolved = append(resolved, r.ID)
+				}
 			}
 			if picked[c.ID] {
 				continue
@@ -192,6 +231,9 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 			found = append(found, *c)
 		case r.Status == 404 || (r.Error != nil && (r.Error.Status == 404 || r.Error.Code == "genesys.result.missing")):
 			res.Missing++
+			if r.ID != "" {
+				missing = append(missing, r.ID)
+			}
 		default:
 			res.Failed++
 		}
@@ -221,7 +263,18 @@ func Run(ctx context.Context, api *genesys.Client, st cm.Store, opts Options) (R
 		}
 	}
 	slices.Sort(res.FoundIDs)
+	if remembers {
+		if err := us.RecordUnreadable(ctx, end, uniq(missing), uniq(resolved)); err != nil {
+			return res, fmt.Errorf("discover: record the unreadable ids: %w", err)
+		}
+	}
 	return res, nil
+}
+
+// uniq returns ids sorted, without repeats.
+func uniq(ids []string) []string {
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // conversationContacts reads the conversations of iv (in parts of at most

@@ -3,6 +3,7 @@ package discover_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -342,5 +343,73 @@ func TestRunReadsPastTheDataLake(t *testing.T) {
 	}
 	if _, s := share(jobs.FoundIDs, query.FoundIDs); s != 1 || len(query.FoundIDs) > len(jobs.FoundIDs)+len(jobs.FoundIDs)/20 {
 		t.Errorf("jobs and tail found %d, the query %d (share %.3f)", len(jobs.FoundIDs), len(query.FoundIDs), s)
+	}
+}
+
+// TestRunRemembersUnreadableIDs: a discovery records the ids it found
+// merged away or deleted, the next one (within Options.Reread) does not
+// read them again and spends no bulk request, and one past Reread reads
+// them again and finds them as before.
+func TestRunRemembersUnreadableIDs(t *testing.T) {
+	o := hiddenOrg(t, 1000, 13)
+	st := scanned(t, o, testdb.SQLite(t))
+	ctx := context.Background()
+	api := o.Client(t, nil)
+	hidden := hiddenDuplicates(o)
+	if len(hidden) < 2 {
+		t.Fatalf("%d hidden duplicates, want 2", len(hidden))
+	}
+	var curated string
+	for _, cl := range o.SB.TruthAll() {
+		if slices.Contains(cl, hidden[0]) {
+			for _, id := range cl {
+				if c, _ := o.SB.Contact(id); c.Type == cm.TypeCurated {
+					curated = id
+				}
+			}
+		}
+	}
+	if curated == "" {
+		t.Fatal("no curated member in the cluster of", hidden[0])
+	}
+	if _, _, err := api.Contacts.Merge(ctx, &genesys.MergeRequest{ContactIDs: []string{hidden[0], curated}}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := api.NewRequest(ctx, http.MethodDelete, "/api/v2/externalcontacts/contacts/"+hidden[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Do(req, nil); err != nil {
+		t.Fatalf("delete %s: %v", hidden[1], err)
+	}
+	now := time.Now()
+	at := func(d time.Duration) func() time.Time { return func() time.Time { return now.Add(d) } }
+
+	first, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond, Now: at(-2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Resolved == 0 || first.Missing == 0 || first.Remembered != 0 {
+		t.Fatalf("first discovery: resolved %d, missing %d, remembered %d; want the merged-away and the deleted id, nothing remembered",
+			first.Resolved, first.Missing, first.Remembered)
+	}
+	unreadable := first.Resolved + first.Missing
+
+	again, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond, Now: at(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Remembered != unreadable || again.Read != 0 || again.BulkRequests != 0 {
+		t.Errorf("discovery an hour later: remembered %d (want %d), read %d, %d bulk requests (want none)",
+			again.Remembered, unreadable, again.Read, again.BulkRequests)
+	}
+
+	later, err := discover.Run(ctx, api, st, discover.Options{Days: 62, PollInterval: time.Millisecond, Now: at(0), Reread: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.Remembered != 0 || later.Read != unreadable || later.Resolved != first.Resolved || later.Missing != first.Missing || later.Found != 0 {
+		t.Errorf("discovery past Reread: remembered %d, read %d (want %d), resolved %d, missing %d (want %d and %d), found %d (want 0)",
+			later.Remembered, later.Read, unreadable, later.Resolved, later.Missing, first.Resolved, first.Missing, later.Found)
 	}
 }

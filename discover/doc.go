@@ -92,6 +92,10 @@
 // passes as Options.Known the ids its ledger records as merged away
 // (engine.AppliedMerges): the conversations of a duplicate merged by an
 // earlier cycle still name its old id, which the store no longer holds,
-// and would otherwise be read in bulk again by every cycle. By hand:
+// and would otherwise be read in bulk again by every cycle. The ids a
+// discovery itself finds merged away (by someone else) or deleted are
+// remembered by the store (UnreadableStore; table discover_unreadable) and
+// not read again for Options.Reread (a week): 31 days of conversations
+// name them on every cycle in between. By hand:
 // `contactmerge scan && contactmerge discover && contactmerge match`.
 package discover

@@ -48,7 +48,7 @@ func migrations(dialect string) ([]migration, error) {
 }
 
 // SchemaVersion is the latest version of the embedded schema.
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // migrate applies the dialect's missing migrations inside t, which the
 // caller has made exclusive (SQLite: BEGIN IMMEDIATE; Postgres: an advisory

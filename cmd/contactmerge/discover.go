@@ -122,8 +122,13 @@ func discoverRun(ctx context.Context, o *discoverOptions) error {
 	w := o.IO.Out
 	fmt.Fprintf(w, "discovery in %s, %s to %s (details %s):\n", org,
 		res.Interval.Start.Format(time.DateOnly), res.Interval.End.Format(time.DateOnly), res.Via)
-	fmt.Fprintf(w, "  %d conversations name %d external contacts: %d already in the store, %d read in bulk\n",
-		res.Conversations, res.ContactIDs, res.Known, res.Read)
+	remembered := ""
+	if res.Remembered > 0 {
+		remembered = fmt.Sprintf(", %d found missing or merged away by a discovery in the last %d days (not read again)",
+			res.Remembered, int(discover.DefaultReread.Hours()/24))
+	}
+	fmt.Fprintf(w, "  %d conversations name %d external contacts: %d already in the store%s, %d read in bulk\n",
+		res.Conversations, res.ContactIDs, res.Known, remembered, res.Read)
 	fmt.Fprintf(w, "  %d contacts found and stored%s", res.Found, byType(res.FoundByType))
 	if res.Resolved+res.Missing+res.Failed > 0 {
 		fmt.Fprintf(w, "; %d merged-away ids resolved, %d no longer exist, %d failed", res.Resolved, res.Missing, res.Failed)

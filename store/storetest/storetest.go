@@ -3,7 +3,7 @@
 // the Store interface (contacts.go, scan.go, proposals.go, groups.go,
 // transition.go, leases.go, ledger.go, concurrency.go, migrations.go,
 // meta.go, constraints.go, console.go: the console's store.QueueRows; cycles.go:
-// store.CycleStore);
+// store.CycleStore; discover.go: the ids a discovery could not read);
 // each opens its own database through the Harness, so all of them run in
 // parallel.
 package storetest
@@ -66,6 +66,7 @@ func Run(t *testing.T, h Harness) {
 		{"PolicyVerdicts", testPolicyVerdicts},
 		{"PolicyVerdictsPruned", testPolicyVerdictsPruned},
 		{"Budget", testBudget},
+		{"Unreadable", testUnreadable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
