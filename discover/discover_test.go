@@ -194,6 +194,25 @@ func TestRunViaQueryFindsTheSame(t *testing.T) {
 	}
 }
 
+// curatedMate returns a curated member of the true cluster of id.
+func curatedMate(t testing.TB, o *testorg.Org, id string) string {
+	t.Helper()
+	var curated string
+	for _, cl := range o.SB.TruthAll() {
+		if slices.Contains(cl, id) {
+			for _, m := range cl {
+				if c, _ := o.SB.Contact(m); c.Type == cm.TypeCurated {
+					curated = m
+				}
+			}
+		}
+	}
+	if curated == "" {
+		t.Fatal("no curated member in the cluster of", id)
+	}
+	return curated
+}
+
 // TestRunResolvesMergedIDs: a conversation of a contact merged since names
 // the merged-away id; the bulk read answers with the canonical contact,
 // which is stored (the curated member's conversations name an id the store
@@ -204,19 +223,7 @@ func TestRunResolvesMergedIDs(t *testing.T) {
 	ctx := context.Background()
 	api := o.Client(t, nil)
 	hidden := hiddenDuplicates(o)
-	var curated string
-	for _, cl := range o.SB.TruthAll() {
-		if slices.Contains(cl, hidden[0]) {
-			for _, id := range cl {
-				if c, _ := o.SB.Contact(id); c.Type == cm.TypeCurated {
-					curated = id
-				}
-			}
-		}
-	}
-	if curated == "" {
-		t.Fatal("no curated member in the cluster of", hidden[0])
-	}
+	curated := curatedMate(t, o, hidden[0])
 	merged, _, err := api.Contacts.Merge(ctx, &genesys.MergeRequest{ContactIDs: []string{hidden[0], curated}})
 	if err != nil {
 		t.Fatal(err)
@@ -359,19 +366,7 @@ func TestRunRemembersUnreadableIDs(t *testing.T) {
 	if len(hidden) < 2 {
 		t.Fatalf("%d hidden duplicates, want 2", len(hidden))
 	}
-	var curated string
-	for _, cl := range o.SB.TruthAll() {
-		if slices.Contains(cl, hidden[0]) {
-			for _, id := range cl {
-				if c, _ := o.SB.Contact(id); c.Type == cm.TypeCurated {
-					curated = id
-				}
-			}
-		}
-	}
-	if curated == "" {
-		t.Fatal("no curated member in the cluster of", hidden[0])
-	}
+	curated := curatedMate(t, o, hidden[0])
 	if _, _, err := api.Contacts.Merge(ctx, &genesys.MergeRequest{ContactIDs: []string{hidden[0], curated}}); err != nil {
 		t.Fatal(err)
 	}
