@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -61,7 +62,7 @@ func testUnreadable(t *testing.T, h Harness) {
 	// Many ids at once (several statements each way).
 	var many []string
 	for i := range 1234 {
-		many = append(many, cm.GroupID([]string{"m", string(rune('a' + i%26)), time.Duration(i).String()}))
+		many = append(many, fmt.Sprintf("many-%04d", i))
 	}
 	must(t, us.RecordUnreadable(c, day2, many, nil))
 	got, err = us.UnreadableSince(c, append([]string{"never"}, many...), day2)
